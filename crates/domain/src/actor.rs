@@ -1,0 +1,124 @@
+//! Who is acting: a signed-in user with a role and (for most roles) an org, and what
+//! that makes them to a given event.
+
+use serde::{Deserialize, Serialize};
+
+use crate::codes::Role;
+use crate::ids::{OrgId, UserId};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Actor {
+    pub user_id: UserId,
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    /// Township for an operator, unit for a handler, grid for a grid worker.
+    pub org_id: Option<OrgId>,
+}
+
+/// The events an actor may see. Storage turns this into a WHERE clause, so a query
+/// built for an actor cannot return what lies outside it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    All,
+    Township(OrgId),
+    Grid(OrgId),
+    /// Events dispatched to this unit, now or before (as lead or assisting unit).
+    Unit(OrgId),
+    /// Events this user reported.
+    Reporter(UserId),
+    Nothing,
+}
+
+impl Actor {
+    pub fn scope(&self) -> Scope {
+        match (self.role, self.org_id) {
+            (Role::Admin | Role::CityOperator | Role::CityLeader | Role::Oversight, _) => {
+                Scope::All
+            }
+            (Role::TownshipOperator, Some(org)) => Scope::Township(org),
+            (Role::GridWorker, Some(org)) => Scope::Grid(org),
+            (Role::UnitHandler, Some(org)) => Scope::Unit(org),
+            (Role::Citizen, _) => Scope::Reporter(self.user_id),
+            // A role that needs an org but has none sees nothing rather than everything.
+            (Role::TownshipOperator | Role::GridWorker | Role::UnitHandler, None) => Scope::Nothing,
+        }
+    }
+
+    /// Oversight bodies follow the whole process but change nothing (O1).
+    pub fn can_report_events(&self) -> bool {
+        !matches!(self.role, Role::Oversight)
+    }
+}
+
+/// What an actor is to one particular event; decides which actions they may take
+/// and whether they see the reporter's personal data.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Capacities {
+    /// Runs the event: the city command centre, or the command room of its township.
+    pub operator: bool,
+    /// A handler of the unit the event is currently dispatched to as lead.
+    pub lead_unit: bool,
+    /// A handler of a unit currently assisting.
+    pub assisting_unit: bool,
+    /// The signed-in user who reported it.
+    pub reporter: bool,
+    /// May write supervision notes (city leaders and the command centre).
+    pub supervisor: bool,
+}
+
+impl Capacities {
+    /// Those handling the event need the reporter's contact; nobody else does.
+    pub fn sees_personal_data(&self) -> bool {
+        self.operator || self.lead_unit || self.assisting_unit || self.reporter
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn actor(role: Role, org: Option<i64>) -> Actor {
+        Actor {
+            user_id: UserId(7),
+            username: "u".into(),
+            display_name: "u".into(),
+            role,
+            org_id: org.map(OrgId),
+        }
+    }
+
+    #[test]
+    fn scope_follows_role_and_org() {
+        assert_eq!(actor(Role::Oversight, None).scope(), Scope::All);
+        assert_eq!(
+            actor(Role::TownshipOperator, Some(3)).scope(),
+            Scope::Township(OrgId(3))
+        );
+        assert_eq!(
+            actor(Role::UnitHandler, Some(9)).scope(),
+            Scope::Unit(OrgId(9))
+        );
+        assert_eq!(
+            actor(Role::Citizen, None).scope(),
+            Scope::Reporter(UserId(7))
+        );
+        assert_eq!(actor(Role::GridWorker, None).scope(), Scope::Nothing);
+    }
+
+    #[test]
+    fn only_handlers_and_the_reporter_see_personal_data() {
+        assert!(!Capacities::default().sees_personal_data());
+        let supervisor_only = Capacities {
+            supervisor: true,
+            ..Default::default()
+        };
+        assert!(!supervisor_only.sees_personal_data());
+        let reporter = Capacities {
+            reporter: true,
+            ..Default::default()
+        };
+        assert!(reporter.sees_personal_data());
+        assert!(!actor(Role::Oversight, None).can_report_events());
+    }
+}

@@ -1,0 +1,20 @@
+//! The governance domain of zhili, free of IO so it can be tested alone: who acts
+//! (actors, roles, scope), on what (areas, units, categories, events), and by which
+//! rules an event moves through its life.
+
+pub mod actor;
+pub mod codes;
+pub mod event;
+pub mod ids;
+pub mod lifecycle;
+pub mod values;
+
+pub use actor::{Actor, Capacities, Scope};
+pub use codes::{
+    Channel, GridType, InformChannel, OrgKind, Platform, Priority, RejectReason, ReporterKind,
+    Role, Satisfaction,
+};
+pub use event::{NewEvent, NewEventError, RawNewEvent, RawReporter, event_number};
+pub use ids::{CategoryId, EventId, OrgId, UserId};
+pub use lifecycle::{Action, ActionKind, EventState, LifecycleError, Outcome, Status};
+pub use values::{EventText, GeoPoint, PersonName, Phone, ValueError, mask_name, mask_phone};

@@ -1,0 +1,533 @@
+//! The event lifecycle as an explicit state machine. `apply` is the only way an
+//! event's state changes: it checks who may act and whether the action fits the
+//! current state, and returns the new state with the timeline entry that explains it.
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::actor::Capacities;
+use crate::codes::{InformChannel, RejectReason, Satisfaction};
+use crate::ids::OrgId;
+use crate::values::EventText;
+
+macro_rules! coded {
+    ($name:ident { $($variant:ident = $code:literal / $zh:literal),+ $(,)? }) => {
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        pub enum $name { $(#[serde(rename = $code)] $variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+            pub fn code(self) -> &'static str { match self { $($name::$variant => $code),+ } }
+            pub fn label_zh(self) -> &'static str { match self { $($name::$variant => $zh),+ } }
+            pub fn parse(code: &str) -> Option<Self> {
+                match code { $($code => Some($name::$variant),)+ _ => None }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.code())
+            }
+        }
+    };
+}
+
+coded!(Status {
+    Reported = "reported" / "上报",
+    Accepted = "accepted" / "已受理",
+    Rejected = "rejected" / "不予受理",
+    Dispatched = "dispatched" / "已分派",
+    Handling = "handling" / "处置中",
+    Resolved = "resolved" / "已办结",
+    Verified = "verified" / "已核查",
+    Informed = "informed" / "已反馈",
+    Rated = "rated" / "已评价",
+    Closed = "closed" / "已归档",
+    Suspended = "suspended" / "挂起",
+});
+
+coded!(ActionKind {
+    Accept = "accept" / "受理",
+    Reject = "reject" / "不予受理",
+    Dispatch = "dispatch" / "分派",
+    Sign = "sign" / "签收",
+    Return = "return" / "退回",
+    Resolve = "resolve" / "办结",
+    VerifyPass = "verify_pass" / "核查通过",
+    VerifyFail = "verify_fail" / "核查不通过（返工）",
+    Inform = "inform" / "反馈",
+    Rate = "rate" / "评价",
+    Reopen = "reopen" / "重新办理",
+    Close = "close" / "归档",
+    RequestExtension = "request_extension" / "申请延期",
+    ApproveExtension = "approve_extension" / "同意延期",
+    DenyExtension = "deny_extension" / "驳回延期",
+    Suspend = "suspend" / "挂起",
+    Resume = "resume" / "恢复",
+    Supervise = "supervise" / "督办",
+});
+
+/// Who may take an action at all, whatever the state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Who {
+    Operator,
+    LeadUnit,
+    OperatorOrReporter,
+    Supervisor,
+}
+
+impl ActionKind {
+    fn who(self) -> Who {
+        use ActionKind::*;
+        match self {
+            Accept | Reject | Dispatch | VerifyPass | VerifyFail | Inform | Close
+            | ApproveExtension | DenyExtension | Suspend | Resume => Who::Operator,
+            Sign | Return | Resolve | RequestExtension => Who::LeadUnit,
+            Rate | Reopen => Who::OperatorOrReporter,
+            Supervise => Who::Supervisor,
+        }
+    }
+
+    fn permitted(self, c: &Capacities) -> bool {
+        match self.who() {
+            Who::Operator => c.operator,
+            Who::LeadUnit => c.lead_unit,
+            Who::OperatorOrReporter => c.operator || c.reporter,
+            Who::Supervisor => c.operator || c.supervisor,
+        }
+    }
+}
+
+/// One requested transition with its payload, as it arrives from the API.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Action {
+    Accept {
+        #[serde(default)]
+        note: Option<String>,
+    },
+    Reject {
+        reason: RejectReason,
+        note: String,
+    },
+    Dispatch {
+        lead_unit: OrgId,
+        #[serde(default)]
+        assisting_units: Vec<OrgId>,
+        #[serde(default)]
+        note: Option<String>,
+    },
+    Sign {
+        #[serde(default)]
+        note: Option<String>,
+    },
+    Return {
+        reason: String,
+    },
+    Resolve {
+        result: String,
+        #[serde(default)]
+        photos: Vec<String>,
+    },
+    VerifyPass {
+        #[serde(default)]
+        note: Option<String>,
+    },
+    VerifyFail {
+        reason: String,
+    },
+    Inform {
+        channel: InformChannel,
+        #[serde(default)]
+        note: Option<String>,
+    },
+    Rate {
+        satisfaction: Satisfaction,
+        #[serde(default)]
+        comment: Option<String>,
+    },
+    Reopen {
+        reason: String,
+    },
+    Close {
+        #[serde(default)]
+        note: Option<String>,
+    },
+    RequestExtension {
+        days: u32,
+        reason: String,
+    },
+    ApproveExtension {
+        #[serde(default)]
+        note: Option<String>,
+    },
+    DenyExtension {
+        reason: String,
+    },
+    Suspend {
+        reason: String,
+    },
+    Resume {
+        #[serde(default)]
+        note: Option<String>,
+    },
+    Supervise {
+        note: String,
+    },
+}
+
+impl Action {
+    pub fn kind(&self) -> ActionKind {
+        use ActionKind as K;
+        match self {
+            Action::Accept { .. } => K::Accept,
+            Action::Reject { .. } => K::Reject,
+            Action::Dispatch { .. } => K::Dispatch,
+            Action::Sign { .. } => K::Sign,
+            Action::Return { .. } => K::Return,
+            Action::Resolve { .. } => K::Resolve,
+            Action::VerifyPass { .. } => K::VerifyPass,
+            Action::VerifyFail { .. } => K::VerifyFail,
+            Action::Inform { .. } => K::Inform,
+            Action::Rate { .. } => K::Rate,
+            Action::Reopen { .. } => K::Reopen,
+            Action::Close { .. } => K::Close,
+            Action::RequestExtension { .. } => K::RequestExtension,
+            Action::ApproveExtension { .. } => K::ApproveExtension,
+            Action::DenyExtension { .. } => K::DenyExtension,
+            Action::Suspend { .. } => K::Suspend,
+            Action::Resume { .. } => K::Resume,
+            Action::Supervise { .. } => K::Supervise,
+        }
+    }
+
+    /// The human note the timeline shows for this action.
+    pub fn note(&self) -> Option<&str> {
+        match self {
+            Action::Accept { note }
+            | Action::Dispatch { note, .. }
+            | Action::Sign { note }
+            | Action::VerifyPass { note }
+            | Action::Inform { note, .. }
+            | Action::Close { note }
+            | Action::ApproveExtension { note }
+            | Action::Resume { note } => note.as_deref(),
+            Action::Reject { note, .. } => Some(note),
+            Action::Return { reason }
+            | Action::VerifyFail { reason }
+            | Action::Reopen { reason }
+            | Action::RequestExtension { reason, .. }
+            | Action::DenyExtension { reason }
+            | Action::Suspend { reason } => Some(reason),
+            Action::Resolve { result, .. } => Some(result),
+            Action::Rate { comment, .. } => comment.as_deref(),
+            Action::Supervise { note } => Some(note),
+        }
+    }
+
+    /// Checks the payload on its own, before any state is looked at.
+    fn validate(&self) -> Result<(), LifecycleError> {
+        const NOTE_MAX: usize = 2_000;
+        let required = |field: &'static str, v: &str| {
+            EventText::parse_max(v, NOTE_MAX)
+                .map(|_| ())
+                .map_err(|e| LifecycleError::Invalid {
+                    field,
+                    message: e.to_string(),
+                })
+        };
+        let optional = |field: &'static str, v: &Option<String>| match v {
+            Some(s) if s.chars().count() > NOTE_MAX => Err(LifecycleError::Invalid {
+                field,
+                message: format!("不能超过 {NOTE_MAX} 个字符"),
+            }),
+            _ => Ok(()),
+        };
+        match self {
+            Action::Reject { note, .. } => required("note", note),
+            Action::Return { reason }
+            | Action::VerifyFail { reason }
+            | Action::Reopen { reason }
+            | Action::DenyExtension { reason }
+            | Action::Suspend { reason } => required("reason", reason),
+            Action::Supervise { note } => required("note", note),
+            Action::Resolve { result, photos } => {
+                required("result", result)?;
+                if photos.len() > 20 {
+                    return Err(LifecycleError::Invalid {
+                        field: "photos",
+                        message: "最多 20 张照片".into(),
+                    });
+                }
+                Ok(())
+            }
+            Action::RequestExtension { days, reason } => {
+                if !(1..=60).contains(days) {
+                    return Err(LifecycleError::Invalid {
+                        field: "days",
+                        message: "延期天数须在 1–60 个工作日之间".into(),
+                    });
+                }
+                required("reason", reason)
+            }
+            Action::Dispatch {
+                lead_unit,
+                assisting_units,
+                note,
+            } => {
+                if assisting_units.contains(lead_unit) {
+                    return Err(LifecycleError::Invalid {
+                        field: "assisting_units",
+                        message: "协办单位不能与主办单位相同".into(),
+                    });
+                }
+                if assisting_units.len() > 10 {
+                    return Err(LifecycleError::Invalid {
+                        field: "assisting_units",
+                        message: "协办单位最多 10 个".into(),
+                    });
+                }
+                optional("note", note)
+            }
+            Action::Accept { note }
+            | Action::Sign { note }
+            | Action::VerifyPass { note }
+            | Action::Inform { note, .. }
+            | Action::Close { note }
+            | Action::ApproveExtension { note }
+            | Action::Resume { note } => optional("note", note),
+            Action::Rate { comment, .. } => optional("comment", comment),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExtensionRequest {
+    pub days: u32,
+    pub reason: String,
+}
+
+/// Everything the lifecycle rules need to know about an event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventState {
+    pub status: Status,
+    pub lead_unit: Option<OrgId>,
+    pub assisting_units: Vec<OrgId>,
+    /// Where a suspended event goes back to on resume.
+    pub suspended_from: Option<Status>,
+    pub pending_extension: Option<ExtensionRequest>,
+    /// Working days granted by approved extensions, in total.
+    pub extension_days: u32,
+    pub satisfaction: Option<Satisfaction>,
+    pub return_count: u32,
+    pub rework_count: u32,
+}
+
+impl EventState {
+    pub fn new() -> Self {
+        EventState {
+            status: Status::Reported,
+            lead_unit: None,
+            assisting_units: Vec::new(),
+            suspended_from: None,
+            pending_extension: None,
+            extension_days: 0,
+            satisfaction: None,
+            return_count: 0,
+            rework_count: 0,
+        }
+    }
+
+    /// The actions that fit the current state, whoever takes them.
+    fn fits(&self, kind: ActionKind) -> bool {
+        use ActionKind::*;
+        use Status as S;
+        let s = self.status;
+        match kind {
+            Accept | Reject => s == S::Reported,
+            Dispatch => matches!(s, S::Accepted | S::Dispatched),
+            Sign => s == S::Dispatched,
+            Return => matches!(s, S::Dispatched | S::Handling),
+            Resolve => s == S::Handling && self.pending_extension.is_none(),
+            VerifyPass | VerifyFail => s == S::Resolved,
+            Inform => s == S::Verified,
+            Rate => s == S::Informed,
+            Reopen => s == S::Rated && self.satisfaction.is_some_and(|x| x.is_dissatisfied()),
+            Close => matches!(s, S::Rated | S::Informed | S::Rejected),
+            RequestExtension => s == S::Handling && self.pending_extension.is_none(),
+            ApproveExtension | DenyExtension => {
+                s == S::Handling && self.pending_extension.is_some()
+            }
+            Suspend => matches!(s, S::Accepted | S::Dispatched | S::Handling),
+            Resume => s == S::Suspended,
+            Supervise => s != S::Closed,
+        }
+    }
+
+    /// What this actor may do now: shown as buttons and listed in a 409.
+    pub fn allowed_actions(&self, who: &Capacities) -> Vec<ActionKind> {
+        ActionKind::ALL
+            .iter()
+            .copied()
+            .filter(|k| k.permitted(who) && self.fits(*k))
+            .collect()
+    }
+
+    /// Performs one action. Nothing changes on error.
+    pub fn apply(&self, who: &Capacities, action: &Action) -> Result<Outcome, LifecycleError> {
+        let kind = action.kind();
+        if !kind.permitted(who) {
+            return Err(LifecycleError::Forbidden { action: kind });
+        }
+        if !self.fits(kind) {
+            return Err(LifecycleError::NotAllowed {
+                status: self.status,
+                action: kind,
+                allowed: self.allowed_actions(who),
+            });
+        }
+        action.validate()?;
+
+        let mut next = self.clone();
+        use Status as S;
+        match action {
+            Action::Accept { .. } => next.status = S::Accepted,
+            Action::Reject { .. } => next.status = S::Rejected,
+            Action::Dispatch {
+                lead_unit,
+                assisting_units,
+                ..
+            } => {
+                next.status = S::Dispatched;
+                next.lead_unit = Some(*lead_unit);
+                next.assisting_units = assisting_units.clone();
+            }
+            Action::Sign { .. } => next.status = S::Handling,
+            Action::Return { .. } => {
+                // Back to the command room, to be dispatched again.
+                next.status = S::Accepted;
+                next.lead_unit = None;
+                next.assisting_units.clear();
+                next.pending_extension = None;
+                next.return_count += 1;
+            }
+            Action::Resolve { .. } => next.status = S::Resolved,
+            Action::VerifyPass { .. } => next.status = S::Verified,
+            Action::VerifyFail { .. } => {
+                next.status = S::Handling;
+                next.rework_count += 1;
+            }
+            Action::Inform { .. } => next.status = S::Informed,
+            Action::Rate { satisfaction, .. } => {
+                next.status = S::Rated;
+                next.satisfaction = Some(*satisfaction);
+            }
+            Action::Reopen { .. } => {
+                next.status = S::Handling;
+                next.satisfaction = None;
+                next.rework_count += 1;
+            }
+            Action::Close { .. } => next.status = S::Closed,
+            Action::RequestExtension { days, reason } => {
+                next.pending_extension = Some(ExtensionRequest {
+                    days: *days,
+                    reason: reason.clone(),
+                });
+            }
+            Action::ApproveExtension { .. } => {
+                let days = next.pending_extension.take().map_or(0, |p| p.days);
+                next.extension_days += days;
+            }
+            Action::DenyExtension { .. } => next.pending_extension = None,
+            Action::Suspend { .. } => {
+                next.suspended_from = Some(self.status);
+                next.status = S::Suspended;
+            }
+            Action::Resume { .. } => {
+                // `fits` guarantees Suspended, and Suspend always records the origin.
+                next.status = self.suspended_from.unwrap_or(S::Accepted);
+                next.suspended_from = None;
+            }
+            Action::Supervise { .. } => {}
+        }
+        Ok(Outcome {
+            from: self.status,
+            to: next.status,
+            kind,
+            state: next,
+        })
+    }
+
+    /// Invariants every reachable state keeps; the property test checks them.
+    pub fn check_invariants(&self) -> Result<(), String> {
+        use Status as S;
+        let needs_lead = matches!(
+            self.status,
+            S::Dispatched | S::Handling | S::Resolved | S::Verified | S::Informed | S::Rated
+        );
+        if needs_lead && self.lead_unit.is_none() {
+            return Err(format!("{} without a lead unit", self.status));
+        }
+        if (self.status == S::Suspended) != self.suspended_from.is_some() {
+            return Err("suspended_from out of step with status".into());
+        }
+        if self.status == S::Rated && self.satisfaction.is_none() {
+            return Err("rated without satisfaction".into());
+        }
+        let in_handling = self.status == S::Handling
+            || (self.status == S::Suspended && self.suspended_from == Some(S::Handling));
+        if self.pending_extension.is_some() && !in_handling {
+            return Err("extension pending outside handling".into());
+        }
+        if self
+            .lead_unit
+            .is_some_and(|lead| self.assisting_units.contains(&lead))
+        {
+            return Err("lead unit also assisting".into());
+        }
+        Ok(())
+    }
+}
+
+impl Default for EventState {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The result of a successful action: the new state and what the timeline records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    pub kind: ActionKind,
+    pub from: Status,
+    pub to: Status,
+    pub state: EventState,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum LifecycleError {
+    #[error("当前状态为「{}」，不能执行「{}」；可执行：{}", .status.label_zh(), .action.label_zh(), list_zh(.allowed))]
+    NotAllowed {
+        status: Status,
+        action: ActionKind,
+        allowed: Vec<ActionKind>,
+    },
+    #[error("您的角色无权执行「{}」", .action.label_zh())]
+    Forbidden { action: ActionKind },
+    #[error("{message}")]
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
+}
+
+fn list_zh(kinds: &[ActionKind]) -> String {
+    if kinds.is_empty() {
+        return "无".into();
+    }
+    kinds
+        .iter()
+        .map(|k| format!("{}({})", k.label_zh(), k.code()))
+        .collect::<Vec<_>>()
+        .join("、")
+}
