@@ -1,1 +1,228 @@
-//! stub
+//! All of zhili's SQL. One [`Store`] handle over SQLite (embedded, the default) or
+//! PostgreSQL (production); the statements live in `backend`, compiled for both, and
+//! the logic above them is written once. Event access goes through a handle built
+//! for an actor ([`Store::events_for`]), which puts the actor's scope into every query.
+
+mod backend;
+mod events;
+pub mod records;
+mod reference;
+mod sql;
+pub mod testing;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::PgPoolOptions;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgPool, SqlitePool};
+use thiserror::Error;
+use zhili_domain::LifecycleError;
+
+pub use events::{Acting, CreateOutcome, EventRepo, HistoricalEvent, HistoricalStep};
+pub use records::*;
+pub use reference::{CategoryImport, OrgImport, ReferenceImport, UserImport};
+
+pub static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+pub static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+#[derive(Debug, Error)]
+pub enum StoreError {
+    /// Not there, or not in the actor's scope: the two look the same on purpose.
+    #[error("not found")]
+    NotFound,
+    #[error("{0}")]
+    Lifecycle(#[from] LifecycleError),
+    /// A value that refers to something that does not exist or may not be used.
+    #[error("{field}: {message}")]
+    Invalid { field: String, message: String },
+    /// Someone else changed the event between our read and our write.
+    #[error("concurrent modification")]
+    Conflict,
+    /// The same unique value is already taken.
+    #[error("{field} already exists")]
+    Duplicate { field: String },
+    #[error("stored data is inconsistent: {0}")]
+    Corrupt(String),
+    #[error("unsupported database url (use sqlite:… or postgres://…)")]
+    UnsupportedUrl,
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    #[error(transparent)]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+impl StoreError {
+    pub(crate) fn invalid(field: &str, message: impl Into<String>) -> Self {
+        StoreError::Invalid {
+            field: field.to_string(),
+            message: message.into(),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub(crate) enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The storage handle; cheap to clone, shared by all requests and background work.
+#[derive(Clone)]
+pub struct Store {
+    pool: Pool,
+    number_prefix: String,
+}
+
+impl std::fmt::Debug for Store {
+    // No connection URL here: it may carry a password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("backend", &self.backend())
+            .finish()
+    }
+}
+
+/// Runs `$body` (an expression using the transaction `$tx`) on whichever backend the
+/// store has, committing when it returns `Ok` and rolling back otherwise.
+macro_rules! in_tx {
+    ($store:expr, $mode:ident, |$tx:ident| $body:expr) => {
+        match &$store.pool {
+            $crate::Pool::Sqlite(p) => {
+                let mut $tx = $crate::begin_sqlite(p, $crate::TxMode::$mode).await?;
+                let r = $body;
+                if r.is_ok() {
+                    $crate::backend::Tx::commit($tx).await?;
+                }
+                r
+            }
+            $crate::Pool::Postgres(p) => {
+                let mut $tx = p.begin().await?;
+                let r = $body;
+                if r.is_ok() {
+                    $crate::backend::Tx::commit($tx).await?;
+                }
+                r
+            }
+        }
+    };
+}
+pub(crate) use in_tx;
+
+#[derive(Clone, Copy)]
+pub(crate) enum TxMode {
+    Read,
+    Write,
+}
+
+pub(crate) async fn begin_sqlite(
+    p: &SqlitePool,
+    mode: TxMode,
+) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
+    match mode {
+        TxMode::Read => p.begin().await,
+        // Take the write lock up front: a deferred transaction that reads and then
+        // writes can fail with SQLITE_BUSY instead of waiting for the lock.
+        TxMode::Write => p.begin_with("BEGIN IMMEDIATE").await,
+    }
+}
+
+impl Store {
+    /// Connects to `sqlite:PATH` (created if missing) or `postgres://…`.
+    pub async fn connect(url: &str) -> Result<Store, StoreError> {
+        let pool = if url.starts_with("sqlite:") {
+            let opts = SqliteConnectOptions::from_str(url)?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                // FULL: an acknowledged event survives a power cut, not only a crash.
+                .synchronous(SqliteSynchronous::Full)
+                .busy_timeout(Duration::from_secs(15))
+                .foreign_keys(true);
+            Pool::Sqlite(
+                SqlitePoolOptions::new()
+                    .max_connections(8)
+                    .connect_with(opts)
+                    .await?,
+            )
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Pool::Postgres(
+                PgPoolOptions::new()
+                    .max_connections(16)
+                    .acquire_timeout(Duration::from_secs(15))
+                    .connect(url)
+                    .await?,
+            )
+        } else {
+            return Err(StoreError::UnsupportedUrl);
+        };
+        Ok(Store {
+            pool,
+            number_prefix: "ZL".into(),
+        })
+    }
+
+    /// Event numbers start with this prefix (e.g. "YY" for 余姚).
+    pub fn with_number_prefix(mut self, prefix: &str) -> Self {
+        self.number_prefix = prefix.to_string();
+        self
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self.pool {
+            Pool::Sqlite(_) => Backend::Sqlite,
+            Pool::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Brings the schema up to date. Safe to run from several processes at once:
+    /// sqlx takes an advisory lock on PostgreSQL.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        match &self.pool {
+            Pool::Sqlite(p) => SQLITE_MIGRATIONS.run(p).await?,
+            Pool::Postgres(p) => POSTGRES_MIGRATIONS.run(p).await?,
+        }
+        Ok(())
+    }
+
+    /// A cheap round trip, for `/healthz`.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        match &self.pool {
+            Pool::Sqlite(p) => {
+                sqlx::query("SELECT 1").execute(p).await?;
+            }
+            Pool::Postgres(p) => {
+                sqlx::query("SELECT 1").execute(p).await?;
+            }
+        }
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        match &self.pool {
+            Pool::Sqlite(p) => p.close().await,
+            Pool::Postgres(p) => p.close().await,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_backends_have_the_same_migration_versions() {
+        let versions = |m: &sqlx::migrate::Migrator| {
+            m.iter()
+                .map(|x| (x.version, x.description.to_string()))
+                .collect::<Vec<_>>()
+        };
+        assert!(!SQLITE_MIGRATIONS.iter().next().is_none());
+        assert_eq!(versions(&SQLITE_MIGRATIONS), versions(&POSTGRES_MIGRATIONS));
+    }
+}

@@ -1,0 +1,633 @@
+//! Every SQL statement zhili runs, written once as text and compiled for both
+//! backends: the `impl_tx!` macro implements the statement-level [`Tx`] trait for a
+//! SQLite and a PostgreSQL transaction, so the logic above it is plain generic Rust.
+//! The SQL sticks to the portable subset (`$n`, `ON CONFLICT`, `RETURNING`).
+
+use std::future::Future;
+
+use chrono::{DateTime, Utc};
+use sqlx::AssertSqlSafe;
+
+use crate::sql::{Arg, Sql};
+
+/// Raw rows as stored; turned into domain types by the modules above.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub(crate) struct OrgRow {
+    pub id: i64,
+    pub code: String,
+    pub name: String,
+    pub kind: String,
+    pub parent_id: Option<i64>,
+    pub department_id: Option<i64>,
+    pub township_id: Option<i64>,
+    pub grid_type: Option<String>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub(crate) struct CategoryRow {
+    pub id: i64,
+    pub code: String,
+    pub name: String,
+    pub parent_id: Option<i64>,
+    pub platform: String,
+    pub focus: bool,
+    pub limit_days: i64,
+    pub department_id: Option<i64>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub(crate) struct UserRow {
+    pub id: i64,
+    pub username: String,
+    pub display_name: String,
+    pub password_hash: String,
+    pub role: String,
+    pub org_id: Option<i64>,
+    pub active: bool,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub(crate) struct SessionRow {
+    pub user_id: i64,
+    pub csrf_token: String,
+    pub created_at: DateTime<Utc>,
+    pub last_seen_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub(crate) struct EventRow {
+    pub id: i64,
+    pub number: String,
+    pub channel: String,
+    pub external_id: Option<String>,
+    pub reporter_kind: String,
+    pub reporter_name: Option<String>,
+    pub reporter_phone: Option<String>,
+    pub reporter_user_id: Option<i64>,
+    pub text: String,
+    pub address: Option<String>,
+    pub lon: Option<f64>,
+    pub lat: Option<f64>,
+    pub priority: String,
+    pub status: String,
+    pub state: String,
+    pub reported_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub version: i64,
+    pub township_id: i64,
+    pub township_code: String,
+    pub township_name: String,
+    pub village_id: Option<i64>,
+    pub village_code: Option<String>,
+    pub village_name: Option<String>,
+    pub grid_id: Option<i64>,
+    pub grid_code: Option<String>,
+    pub grid_name: Option<String>,
+    pub category_id: Option<i64>,
+    pub category_code: Option<String>,
+    pub category_name: Option<String>,
+    pub lead_unit_id: Option<i64>,
+    pub lead_unit_code: Option<String>,
+    pub lead_unit_name: Option<String>,
+}
+
+pub(crate) const EVENT_SELECT: &str = "SELECT e.id, e.number, e.channel, e.external_id, \
+ e.reporter_kind, e.reporter_name, e.reporter_phone, e.reporter_user_id, e.text, e.address, \
+ e.lon, e.lat, e.priority, e.status, e.state, e.reported_at, e.updated_at, e.closed_at, \
+ e.version, e.township_id, t.code AS township_code, t.name AS township_name, \
+ e.village_id, v.code AS village_code, v.name AS village_name, \
+ e.grid_id, g.code AS grid_code, g.name AS grid_name, \
+ e.category_id, c.code AS category_code, c.name AS category_name, \
+ e.lead_unit_id, u.code AS lead_unit_code, u.name AS lead_unit_name \
+ FROM events e JOIN orgs t ON t.id = e.township_id \
+ LEFT JOIN orgs v ON v.id = e.village_id LEFT JOIN orgs g ON g.id = e.grid_id \
+ LEFT JOIN categories c ON c.id = e.category_id LEFT JOIN orgs u ON u.id = e.lead_unit_id ";
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub(crate) struct TimelineRow {
+    pub seq: i64,
+    pub at: DateTime<Utc>,
+    pub actor_name: String,
+    pub action: String,
+    pub from_status: Option<String>,
+    pub to_status: String,
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub(crate) struct UnitLinkRow {
+    pub unit_id: i64,
+    pub code: String,
+    pub name: String,
+    pub role: String,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct EventInsert {
+    pub number: String,
+    pub channel: String,
+    pub external_id: Option<String>,
+    pub reporter_kind: String,
+    pub reporter_name: Option<String>,
+    pub reporter_phone: Option<String>,
+    pub reporter_user_id: Option<i64>,
+    pub text: String,
+    pub address: Option<String>,
+    pub lon: Option<f64>,
+    pub lat: Option<f64>,
+    pub category_id: Option<i64>,
+    pub township_id: i64,
+    pub village_id: Option<i64>,
+    pub grid_id: Option<i64>,
+    pub priority: String,
+    pub status: String,
+    pub lead_unit_id: Option<i64>,
+    pub state: String,
+    pub reported_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub created_by: Option<i64>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct TimelineInsert {
+    pub event_id: i64,
+    pub at: DateTime<Utc>,
+    pub actor_id: Option<i64>,
+    pub actor_name: String,
+    pub action: String,
+    pub from_status: Option<String>,
+    pub to_status: String,
+    pub note: Option<String>,
+    pub data: Option<String>,
+}
+
+/// The statements, one method each. Implemented for both backends' transactions.
+pub(crate) trait Tx: Send + Sized {
+    fn commit(self) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+
+    fn insert_org(
+        &mut self,
+        o: &crate::records::NewOrg,
+    ) -> impl Future<Output = Result<i64, sqlx::Error>> + Send;
+    fn set_township(
+        &mut self,
+        id: i64,
+        township_id: i64,
+    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+    fn org_where(
+        &mut self,
+        sql: Sql,
+    ) -> impl Future<Output = Result<Vec<OrgRow>, sqlx::Error>> + Send;
+    fn grid_polygons(
+        &mut self,
+    ) -> impl Future<Output = Result<Vec<(i64, String)>, sqlx::Error>> + Send;
+    fn insert_category(
+        &mut self,
+        c: &crate::records::NewCategory,
+    ) -> impl Future<Output = Result<i64, sqlx::Error>> + Send;
+    fn category_where(
+        &mut self,
+        sql: Sql,
+    ) -> impl Future<Output = Result<Vec<CategoryRow>, sqlx::Error>> + Send;
+    fn insert_user(
+        &mut self,
+        u: &crate::records::NewUser,
+        at: DateTime<Utc>,
+    ) -> impl Future<Output = Result<i64, sqlx::Error>> + Send;
+    fn user_where(
+        &mut self,
+        sql: Sql,
+    ) -> impl Future<Output = Result<Option<UserRow>, sqlx::Error>> + Send;
+
+    fn insert_session(
+        &mut self,
+        token_hash: &str,
+        user_id: i64,
+        csrf: &str,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+    fn session(
+        &mut self,
+        token_hash: &str,
+    ) -> impl Future<Output = Result<Option<SessionRow>, sqlx::Error>> + Send;
+    fn touch_session(
+        &mut self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+    fn delete_session(
+        &mut self,
+        token_hash: &str,
+    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+
+    fn next_counter(&mut self, name: &str)
+    -> impl Future<Output = Result<i64, sqlx::Error>> + Send;
+    fn event_by_external_id(
+        &mut self,
+        channel: &str,
+        external_id: &str,
+    ) -> impl Future<Output = Result<Option<i64>, sqlx::Error>> + Send;
+    fn insert_event(
+        &mut self,
+        e: &EventInsert,
+    ) -> impl Future<Output = Result<i64, sqlx::Error>> + Send;
+    fn update_event_state(
+        &mut self,
+        id: i64,
+        version: i64,
+        status: &str,
+        lead_unit_id: Option<i64>,
+        state: &str,
+        at: DateTime<Utc>,
+        closed_at: Option<DateTime<Utc>>,
+    ) -> impl Future<Output = Result<u64, sqlx::Error>> + Send;
+    fn link_units(
+        &mut self,
+        event_id: i64,
+        lead: i64,
+        assisting: &[i64],
+        at: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+    fn unlink_units(
+        &mut self,
+        event_id: i64,
+    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+    fn unit_links(
+        &mut self,
+        event_id: i64,
+    ) -> impl Future<Output = Result<Vec<UnitLinkRow>, sqlx::Error>> + Send;
+    fn insert_timeline(
+        &mut self,
+        t: &TimelineInsert,
+    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+    fn timeline(
+        &mut self,
+        event_id: i64,
+    ) -> impl Future<Output = Result<Vec<TimelineRow>, sqlx::Error>> + Send;
+    fn events_where(
+        &mut self,
+        sql: Sql,
+    ) -> impl Future<Output = Result<Vec<EventRow>, sqlx::Error>> + Send;
+    fn count(&mut self, sql: Sql) -> impl Future<Output = Result<i64, sqlx::Error>> + Send;
+    fn insert_audit(
+        &mut self,
+        a: &crate::records::AuditRecord,
+    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+}
+
+macro_rules! bind_all {
+    ($q:expr, $args:expr) => {{
+        let mut q = $q;
+        for a in $args {
+            q = match a {
+                Arg::I64(v) => q.bind(v),
+                Arg::Text(v) => q.bind(v),
+                Arg::Time(v) => q.bind(v),
+            };
+        }
+        q
+    }};
+}
+
+macro_rules! impl_tx {
+    ($db:ty) => {
+        impl<'c> Tx for sqlx::Transaction<'c, $db> {
+            async fn commit(self) -> Result<(), sqlx::Error> {
+                sqlx::Transaction::commit(self).await
+            }
+
+            async fn insert_org(&mut self, o: &crate::records::NewOrg) -> Result<i64, sqlx::Error> {
+                let polygon = o
+                    .polygon
+                    .as_ref()
+                    .map(|p| serde_json::to_string(&p.iter().map(|(x, y)| [*x, *y]).collect::<Vec<_>>()))
+                    .transpose()
+                    .map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+                sqlx::query_scalar(
+                    "INSERT INTO orgs (code, name, kind, parent_id, department_id, township_id, grid_type, polygon) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+                )
+                .bind(&o.code)
+                .bind(&o.name)
+                .bind(o.kind.code())
+                .bind(o.parent_id.map(|i| i.0))
+                .bind(o.department_id.map(|i| i.0))
+                .bind(o.township_id.map(|i| i.0))
+                .bind(o.grid_type.map(|g| g.code()))
+                .bind(polygon)
+                .fetch_one(&mut **self)
+                .await
+            }
+
+            async fn set_township(&mut self, id: i64, township_id: i64) -> Result<(), sqlx::Error> {
+                sqlx::query("UPDATE orgs SET township_id = $2 WHERE id = $1")
+                    .bind(id)
+                    .bind(township_id)
+                    .execute(&mut **self)
+                    .await
+                    .map(|_| ())
+            }
+
+            async fn org_where(&mut self, sql: Sql) -> Result<Vec<OrgRow>, sqlx::Error> {
+                let mut full = Sql::new(
+                    "SELECT id, code, name, kind, parent_id, department_id, township_id, grid_type FROM orgs WHERE ",
+                );
+                full.append(sql);
+                bind_all!(sqlx::query_as::<_, OrgRow>(AssertSqlSafe(full.text)), full.args)
+                    .fetch_all(&mut **self)
+                    .await
+            }
+
+            async fn grid_polygons(&mut self) -> Result<Vec<(i64, String)>, sqlx::Error> {
+                sqlx::query_as("SELECT id, polygon FROM orgs WHERE kind = 'grid' AND polygon IS NOT NULL ORDER BY id")
+                    .fetch_all(&mut **self)
+                    .await
+            }
+
+            async fn insert_category(&mut self, c: &crate::records::NewCategory) -> Result<i64, sqlx::Error> {
+                sqlx::query_scalar(
+                    "INSERT INTO categories (code, name, parent_id, platform, focus, limit_days, department_id) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+                )
+                .bind(&c.code)
+                .bind(&c.name)
+                .bind(c.parent_id.map(|i| i.0))
+                .bind(c.platform.code())
+                .bind(c.focus)
+                .bind(i64::from(c.limit_days))
+                .bind(c.department_id.map(|i| i.0))
+                .fetch_one(&mut **self)
+                .await
+            }
+
+            async fn category_where(&mut self, sql: Sql) -> Result<Vec<CategoryRow>, sqlx::Error> {
+                let mut full = Sql::new(
+                    "SELECT id, code, name, parent_id, platform, focus, limit_days, department_id FROM categories WHERE ",
+                );
+                full.append(sql);
+                bind_all!(sqlx::query_as::<_, CategoryRow>(AssertSqlSafe(full.text)), full.args)
+                    .fetch_all(&mut **self)
+                    .await
+            }
+
+            async fn insert_user(&mut self, u: &crate::records::NewUser, at: DateTime<Utc>) -> Result<i64, sqlx::Error> {
+                sqlx::query_scalar(
+                    "INSERT INTO users (username, display_name, password_hash, role, org_id, active, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, TRUE, $6) RETURNING id",
+                )
+                .bind(&u.username)
+                .bind(&u.display_name)
+                .bind(&u.password_hash)
+                .bind(u.role.code())
+                .bind(u.org_id.map(|i| i.0))
+                .bind(at)
+                .fetch_one(&mut **self)
+                .await
+            }
+
+            async fn user_where(&mut self, sql: Sql) -> Result<Option<UserRow>, sqlx::Error> {
+                let mut full = Sql::new(
+                    "SELECT id, username, display_name, password_hash, role, org_id, active FROM users WHERE ",
+                );
+                full.append(sql);
+                bind_all!(sqlx::query_as::<_, UserRow>(AssertSqlSafe(full.text)), full.args)
+                    .fetch_optional(&mut **self)
+                    .await
+            }
+
+            async fn insert_session(
+                &mut self,
+                token_hash: &str,
+                user_id: i64,
+                csrf: &str,
+                now: DateTime<Utc>,
+                expires_at: DateTime<Utc>,
+            ) -> Result<(), sqlx::Error> {
+                sqlx::query(
+                    "INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, last_seen_at, expires_at) \
+                     VALUES ($1, $2, $3, $4, $4, $5)",
+                )
+                .bind(token_hash)
+                .bind(user_id)
+                .bind(csrf)
+                .bind(now)
+                .bind(expires_at)
+                .execute(&mut **self)
+                .await
+                .map(|_| ())
+            }
+
+            async fn session(&mut self, token_hash: &str) -> Result<Option<SessionRow>, sqlx::Error> {
+                sqlx::query_as(
+                    "SELECT user_id, csrf_token, created_at, last_seen_at, expires_at FROM sessions WHERE token_hash = $1",
+                )
+                .bind(token_hash)
+                .fetch_optional(&mut **self)
+                .await
+            }
+
+            async fn touch_session(&mut self, token_hash: &str, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
+                sqlx::query("UPDATE sessions SET last_seen_at = $2 WHERE token_hash = $1")
+                    .bind(token_hash)
+                    .bind(now)
+                    .execute(&mut **self)
+                    .await
+                    .map(|_| ())
+            }
+
+            async fn delete_session(&mut self, token_hash: &str) -> Result<(), sqlx::Error> {
+                sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+                    .bind(token_hash)
+                    .execute(&mut **self)
+                    .await
+                    .map(|_| ())
+            }
+
+            async fn next_counter(&mut self, name: &str) -> Result<i64, sqlx::Error> {
+                // The row lock (PostgreSQL) or the write lock (SQLite) makes this
+                // atomic across processes: no two events get the same number.
+                sqlx::query_scalar(
+                    "INSERT INTO counters (name, value) VALUES ($1, 1) \
+                     ON CONFLICT (name) DO UPDATE SET value = counters.value + 1 RETURNING value",
+                )
+                .bind(name)
+                .fetch_one(&mut **self)
+                .await
+            }
+
+            async fn event_by_external_id(&mut self, channel: &str, external_id: &str) -> Result<Option<i64>, sqlx::Error> {
+                sqlx::query_scalar("SELECT id FROM events WHERE channel = $1 AND external_id = $2")
+                    .bind(channel)
+                    .bind(external_id)
+                    .fetch_optional(&mut **self)
+                    .await
+            }
+
+            async fn insert_event(&mut self, e: &EventInsert) -> Result<i64, sqlx::Error> {
+                sqlx::query_scalar(
+                    "INSERT INTO events (number, channel, external_id, reporter_kind, reporter_name, reporter_phone, \
+                     reporter_user_id, text, address, lon, lat, category_id, township_id, village_id, grid_id, \
+                     priority, status, lead_unit_id, state, reported_at, updated_at, closed_at, created_by, version) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, \
+                     $20, $21, $22, $23, 0) RETURNING id",
+                )
+                .bind(&e.number)
+                .bind(&e.channel)
+                .bind(&e.external_id)
+                .bind(&e.reporter_kind)
+                .bind(&e.reporter_name)
+                .bind(&e.reporter_phone)
+                .bind(e.reporter_user_id)
+                .bind(&e.text)
+                .bind(&e.address)
+                .bind(e.lon)
+                .bind(e.lat)
+                .bind(e.category_id)
+                .bind(e.township_id)
+                .bind(e.village_id)
+                .bind(e.grid_id)
+                .bind(&e.priority)
+                .bind(&e.status)
+                .bind(e.lead_unit_id)
+                .bind(&e.state)
+                .bind(e.reported_at)
+                .bind(e.updated_at)
+                .bind(e.closed_at)
+                .bind(e.created_by)
+                .fetch_one(&mut **self)
+                .await
+            }
+
+            async fn update_event_state(
+                &mut self,
+                id: i64,
+                version: i64,
+                status: &str,
+                lead_unit_id: Option<i64>,
+                state: &str,
+                at: DateTime<Utc>,
+                closed_at: Option<DateTime<Utc>>,
+            ) -> Result<u64, sqlx::Error> {
+                // Optimistic: the version read must still be the version stored.
+                sqlx::query(
+                    "UPDATE events SET status = $3, lead_unit_id = $4, state = $5, updated_at = $6, \
+                     closed_at = $7, version = version + 1 WHERE id = $1 AND version = $2",
+                )
+                .bind(id)
+                .bind(version)
+                .bind(status)
+                .bind(lead_unit_id)
+                .bind(state)
+                .bind(at)
+                .bind(closed_at)
+                .execute(&mut **self)
+                .await
+                .map(|r| r.rows_affected())
+            }
+
+            async fn link_units(&mut self, event_id: i64, lead: i64, assisting: &[i64], at: DateTime<Utc>) -> Result<(), sqlx::Error> {
+                self.unlink_units(event_id).await?;
+                let roles = std::iter::once((lead, "lead")).chain(assisting.iter().map(|u| (*u, "assist")));
+                for (unit, role) in roles {
+                    sqlx::query(
+                        "INSERT INTO event_units (event_id, unit_id, role, assigned_at, active) VALUES ($1, $2, $3, $4, TRUE) \
+                         ON CONFLICT (event_id, unit_id) DO UPDATE SET role = $3, assigned_at = $4, active = TRUE",
+                    )
+                    .bind(event_id)
+                    .bind(unit)
+                    .bind(role)
+                    .bind(at)
+                    .execute(&mut **self)
+                    .await?;
+                }
+                Ok(())
+            }
+
+            async fn unlink_units(&mut self, event_id: i64) -> Result<(), sqlx::Error> {
+                sqlx::query("UPDATE event_units SET active = FALSE WHERE event_id = $1")
+                    .bind(event_id)
+                    .execute(&mut **self)
+                    .await
+                    .map(|_| ())
+            }
+
+            async fn unit_links(&mut self, event_id: i64) -> Result<Vec<UnitLinkRow>, sqlx::Error> {
+                sqlx::query_as(
+                    "SELECT eu.unit_id, o.code, o.name, eu.role FROM event_units eu JOIN orgs o ON o.id = eu.unit_id \
+                     WHERE eu.event_id = $1 AND eu.active ORDER BY eu.role DESC, o.code",
+                )
+                .bind(event_id)
+                .fetch_all(&mut **self)
+                .await
+            }
+
+            async fn insert_timeline(&mut self, t: &TimelineInsert) -> Result<(), sqlx::Error> {
+                sqlx::query(
+                    "INSERT INTO timeline (event_id, seq, at, actor_id, actor_name, action, from_status, to_status, note, data) \
+                     VALUES ($1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM timeline WHERE event_id = $1), \
+                     $2, $3, $4, $5, $6, $7, $8, $9)",
+                )
+                .bind(t.event_id)
+                .bind(t.at)
+                .bind(t.actor_id)
+                .bind(&t.actor_name)
+                .bind(&t.action)
+                .bind(&t.from_status)
+                .bind(&t.to_status)
+                .bind(&t.note)
+                .bind(&t.data)
+                .execute(&mut **self)
+                .await
+                .map(|_| ())
+            }
+
+            async fn timeline(&mut self, event_id: i64) -> Result<Vec<TimelineRow>, sqlx::Error> {
+                sqlx::query_as(
+                    "SELECT seq, at, actor_name, action, from_status, to_status, note FROM timeline \
+                     WHERE event_id = $1 ORDER BY seq",
+                )
+                .bind(event_id)
+                .fetch_all(&mut **self)
+                .await
+            }
+
+            async fn events_where(&mut self, sql: Sql) -> Result<Vec<EventRow>, sqlx::Error> {
+                let mut full = Sql::new(EVENT_SELECT);
+                full.append(sql);
+                bind_all!(sqlx::query_as::<_, EventRow>(AssertSqlSafe(full.text)), full.args)
+                    .fetch_all(&mut **self)
+                    .await
+            }
+
+            async fn count(&mut self, sql: Sql) -> Result<i64, sqlx::Error> {
+                bind_all!(sqlx::query_scalar::<_, i64>(AssertSqlSafe(sql.text)), sql.args)
+                    .fetch_one(&mut **self)
+                    .await
+            }
+
+            async fn insert_audit(&mut self, a: &crate::records::AuditRecord) -> Result<(), sqlx::Error> {
+                sqlx::query(
+                    "INSERT INTO audit_log (at, actor_id, actor_name, action, object_type, object_id, detail) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(a.at)
+                .bind(a.actor_id.map(|u| u.0))
+                .bind(&a.actor_name)
+                .bind(&a.action)
+                .bind(a.object_type)
+                .bind(&a.object_id)
+                .bind(a.detail.as_ref().map(|d| d.to_string()))
+                .execute(&mut **self)
+                .await
+                .map(|_| ())
+            }
+        }
+    };
+}
+
+impl_tx!(sqlx::Sqlite);
+impl_tx!(sqlx::Postgres);

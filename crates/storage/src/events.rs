@@ -1,0 +1,820 @@
+//! Events: create (idempotent per channel and external id), list, read and act, each
+//! through an [`EventRepo`] built for one actor so that its scope is in every query.
+//! A state change, its timeline entry and its audit record commit together.
+
+use chrono::{DateTime, FixedOffset, Utc};
+use zhili_domain::{
+    Action, ActionKind, Actor, Capacities, Channel, EventState, GeoPoint, NewEvent, OrgId, OrgKind,
+    Priority, ReporterKind, Role, Scope, Status, UserId, event_number, mask_name, mask_phone,
+};
+
+use crate::backend::{EventInsert, EventRow, TimelineInsert, Tx};
+use crate::records::*;
+use crate::reference::{category_by_code, org_by_code, org_by_id, user_by_username};
+use crate::sql::{Arg, Sql, like_contains};
+use crate::{Store, StoreError, in_tx};
+
+/// Who performs a change, as the timeline and audit will name them.
+#[derive(Debug, Clone)]
+pub struct Acting {
+    pub user_id: Option<UserId>,
+    pub name: String,
+}
+
+impl From<&Actor> for Acting {
+    fn from(a: &Actor) -> Self {
+        Acting {
+            user_id: Some(a.user_id),
+            name: format!("{}（{}）", a.display_name, a.role.label_zh()),
+        }
+    }
+}
+
+/// The result of a create: a new event, or the one stored earlier under the same
+/// (channel, external id).
+#[derive(Debug, Clone)]
+pub enum CreateOutcome {
+    Created(Box<EventDetail>),
+    Existing(Box<EventDetail>),
+}
+
+/// An event from another system's history, replayed through the same lifecycle.
+#[derive(Debug, Clone)]
+pub struct HistoricalEvent {
+    pub event: NewEvent,
+    pub reporter_username: Option<String>,
+    pub reported_at: DateTime<Utc>,
+    pub steps: Vec<HistoricalStep>,
+}
+
+#[derive(Debug, Clone)]
+pub struct HistoricalStep {
+    pub at: DateTime<Utc>,
+    pub actor_name: String,
+    pub action: Action,
+}
+
+/// Event access for one actor. Every query it makes carries the actor's scope.
+pub struct EventRepo<'a> {
+    store: &'a Store,
+    actor: Actor,
+}
+
+impl Store {
+    pub fn events_for(&self, actor: &Actor) -> EventRepo<'_> {
+        EventRepo {
+            store: self,
+            actor: actor.clone(),
+        }
+    }
+
+    /// Replays history from another system (or the demo) in batches, each batch in one
+    /// transaction. The lifecycle rules still apply to every step.
+    pub async fn import_history(
+        &self,
+        events: &[HistoricalEvent],
+        importer: &Acting,
+    ) -> Result<usize, StoreError> {
+        let prefix = self.number_prefix.clone();
+        in_tx!(self, Write, |tx| {
+            let mut n = 0usize;
+            let mut result = Ok(0);
+            for h in events {
+                if let Err(e) = import_one(&mut tx, &prefix, h, importer).await {
+                    result = Err(e);
+                    break;
+                }
+                n += 1;
+                result = Ok(n);
+            }
+            result
+        })
+    }
+}
+
+const CHINA: i32 = 8 * 3600;
+
+fn china_date(at: DateTime<Utc>) -> chrono::NaiveDate {
+    let tz = FixedOffset::east_opt(CHINA).unwrap_or_else(|| FixedOffset::east_opt(0).expect("UTC"));
+    at.with_timezone(&tz).date_naive()
+}
+
+/// The scope of an actor as a WHERE condition over `events e`.
+fn scope_sql(scope: Scope) -> Sql {
+    let mut q = Sql::default();
+    match scope {
+        Scope::All => {
+            q.push("1 = 1");
+        }
+        Scope::Township(id) => {
+            q.push("e.township_id = ").arg(Arg::I64(id.0));
+        }
+        Scope::Grid(id) => {
+            q.push("e.grid_id = ").arg(Arg::I64(id.0));
+        }
+        Scope::Unit(id) => {
+            q.push(
+                "EXISTS (SELECT 1 FROM event_units su WHERE su.event_id = e.id AND su.unit_id = ",
+            )
+            .arg(Arg::I64(id.0))
+            .push(")");
+        }
+        Scope::Reporter(id) => {
+            q.push("e.reporter_user_id = ").arg(Arg::I64(id.0));
+        }
+        Scope::Nothing => {
+            q.push("1 = 0");
+        }
+    }
+    q
+}
+
+fn parse_state(row: &EventRow) -> Result<EventState, StoreError> {
+    serde_json::from_str(&row.state)
+        .map_err(|e| StoreError::Corrupt(format!("state of event {}: {e}", row.id)))
+}
+
+fn capacities(actor: &Actor, row: &EventRow, state: &EventState) -> Capacities {
+    let org = actor.org_id;
+    let handler = actor.role == Role::UnitHandler;
+    Capacities {
+        operator: actor.role == Role::CityOperator
+            || (actor.role == Role::TownshipOperator && org == Some(OrgId(row.township_id))),
+        lead_unit: handler && org.is_some() && state.lead_unit == org,
+        assisting_unit: handler && org.is_some_and(|o| state.assisting_units.contains(&o)),
+        reporter: row.reporter_user_id == Some(actor.user_id.0),
+        supervisor: matches!(actor.role, Role::CityLeader | Role::CityOperator),
+    }
+}
+
+fn named(id: Option<i64>, code: Option<String>, name: Option<String>) -> Option<Named> {
+    Some(Named {
+        id: id?,
+        code: code?,
+        name: name?,
+    })
+}
+
+fn corrupt(what: &str, v: &str) -> StoreError {
+    StoreError::Corrupt(format!("{what} {v}"))
+}
+
+fn summary(row: EventRow) -> Result<EventSummary, StoreError> {
+    Ok(EventSummary {
+        id: row.id,
+        channel: coded_channel(
+            Channel::parse(&row.channel).ok_or_else(|| corrupt("channel", &row.channel))?,
+        ),
+        status: Coded::of_status(
+            Status::parse(&row.status).ok_or_else(|| corrupt("status", &row.status))?,
+        ),
+        priority: coded_priority(
+            Priority::parse(&row.priority).ok_or_else(|| corrupt("priority", &row.priority))?,
+        ),
+        excerpt: row.text.chars().take(80).collect(),
+        category: named(row.category_id, row.category_code, row.category_name),
+        township: Named {
+            id: row.township_id,
+            code: row.township_code,
+            name: row.township_name,
+        },
+        grid: named(row.grid_id, row.grid_code, row.grid_name),
+        lead_unit: named(row.lead_unit_id, row.lead_unit_code, row.lead_unit_name),
+        number: row.number,
+        reported_at: row.reported_at,
+        updated_at: row.updated_at,
+    })
+}
+
+/// Loads one event as `actor` may see it, or `None` when it is not in their scope.
+async fn detail<T: Tx>(
+    tx: &mut T,
+    actor: &Actor,
+    id: i64,
+) -> Result<Option<EventDetail>, StoreError> {
+    let mut q = Sql::new("WHERE e.id = ");
+    q.arg(Arg::I64(id)).push(" AND ");
+    q.append(scope_sql(actor.scope()));
+    let Some(row) = tx.events_where(q).await?.into_iter().next() else {
+        return Ok(None);
+    };
+    let state = parse_state(&row)?;
+    let caps = capacities(actor, &row, &state);
+    let links = tx.unit_links(id).await?;
+    let timeline = tx
+        .timeline(id)
+        .await?
+        .into_iter()
+        .map(|t| {
+            let action = match t.action.as_str() {
+                "report" => Coded {
+                    code: "report",
+                    label: "上报",
+                },
+                other => {
+                    let k = ActionKind::parse(other).ok_or_else(|| corrupt("action", other))?;
+                    Coded {
+                        code: k.code(),
+                        label: k.label_zh(),
+                    }
+                }
+            };
+            let status = |s: &str| {
+                Status::parse(s)
+                    .map(Coded::of_status)
+                    .ok_or_else(|| corrupt("status", s))
+            };
+            Ok(TimelineEntry {
+                seq: t.seq,
+                at: t.at,
+                actor_name: t.actor_name,
+                action,
+                from_status: t.from_status.as_deref().map(status).transpose()?,
+                to_status: status(&t.to_status)?,
+                note: t.note,
+            })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    let sees = caps.sees_personal_data();
+    let reporter_kind = ReporterKind::parse(&row.reporter_kind)
+        .ok_or_else(|| corrupt("reporter kind", &row.reporter_kind))?;
+    let reporter = ReporterView {
+        kind: coded_reporter(reporter_kind),
+        masked: !sees && (row.reporter_name.is_some() || row.reporter_phone.is_some()),
+        name: row
+            .reporter_name
+            .as_deref()
+            .map(|n| if sees { n.to_string() } else { mask_name(n) }),
+        phone: row
+            .reporter_phone
+            .as_deref()
+            .map(|p| if sees { p.to_string() } else { mask_phone(p) }),
+    };
+    let allowed_actions = state
+        .allowed_actions(&caps)
+        .into_iter()
+        .map(|k| Coded {
+            code: k.code(),
+            label: k.label_zh(),
+        })
+        .collect();
+    let s = summary(row.clone())?;
+    Ok(Some(EventDetail {
+        id: row.id,
+        number: s.number,
+        channel: s.channel,
+        external_id: row.external_id,
+        reporter,
+        text: row.text,
+        address: row.address,
+        location: match (row.lon, row.lat) {
+            (Some(lon), Some(lat)) => Some(GeoPoint { lon, lat }),
+            _ => None,
+        },
+        category: s.category,
+        township: s.township,
+        village: named(row.village_id, row.village_code, row.village_name),
+        grid: s.grid,
+        lead_unit: s.lead_unit,
+        assisting_units: links
+            .into_iter()
+            .filter(|l| l.role == "assist")
+            .map(|l| Named {
+                id: l.unit_id,
+                code: l.code,
+                name: l.name,
+            })
+            .collect(),
+        priority: s.priority,
+        status: s.status,
+        extension_days: state.extension_days,
+        pending_extension: state.pending_extension.clone(),
+        satisfaction: state.satisfaction.map(coded_satisfaction),
+        return_count: state.return_count,
+        rework_count: state.rework_count,
+        reported_at: row.reported_at,
+        updated_at: row.updated_at,
+        closed_at: row.closed_at,
+        timeline,
+        allowed_actions,
+    }))
+}
+
+/// Where an event belongs: (township, village, grid), from the grid code, the
+/// township code, or the reporting actor's own area.
+async fn resolve_area<T: Tx>(
+    tx: &mut T,
+    actor: Option<&Actor>,
+    new: &NewEvent,
+) -> Result<(i64, Option<i64>, Option<i64>), StoreError> {
+    if let Some(code) = &new.grid_code {
+        let grid = org_by_code(tx, code)
+            .await?
+            .filter(|o| o.kind == OrgKind::Grid)
+            .ok_or_else(|| StoreError::invalid("grid", format!("未知网格编码 {code}")))?;
+        let township = grid
+            .township_id
+            .ok_or_else(|| StoreError::Corrupt(format!("grid {code} without township")))?;
+        return Ok((township.0, grid.parent_id.map(|p| p.0), Some(grid.id.0)));
+    }
+    if let Some(code) = &new.township_code {
+        let t = org_by_code(tx, code)
+            .await?
+            .filter(|o| o.kind == OrgKind::Township)
+            .ok_or_else(|| {
+                StoreError::invalid("township", format!("未知乡镇（街道）编码 {code}"))
+            })?;
+        return Ok((t.id.0, None, None));
+    }
+    if let Some(a) = actor
+        && let Some(org) = a.org_id
+    {
+        let o = org_by_id(tx, org).await?;
+        match o {
+            Some(o) if o.kind == OrgKind::Grid => {
+                return Ok((
+                    o.township_id.map_or(0, |t| t.0),
+                    o.parent_id.map(|p| p.0),
+                    Some(o.id.0),
+                ));
+            }
+            Some(o) if o.kind == OrgKind::Township => return Ok((o.id.0, None, None)),
+            _ => {}
+        }
+    }
+    Err(StoreError::invalid(
+        "grid",
+        "无法确定事件所属区域：请提供 grid（网格编码）或 township（乡镇编码）",
+    ))
+}
+
+async fn create<T: Tx>(
+    tx: &mut T,
+    prefix: &str,
+    actor: Option<&Actor>,
+    acting: &Acting,
+    reporter_user_id: Option<i64>,
+    new: &NewEvent,
+    now: DateTime<Utc>,
+) -> Result<Result<i64, i64>, StoreError> {
+    if let Some(ext) = &new.external_id
+        && let Some(id) = tx.event_by_external_id(new.channel.code(), ext).await?
+    {
+        return Ok(Err(id));
+    }
+    let category_id = match &new.category_code {
+        None => None,
+        Some(code) => {
+            let (c, has_children) = category_by_code(tx, code)
+                .await?
+                .ok_or_else(|| StoreError::invalid("category", format!("未知事件类别 {code}")))?;
+            if has_children {
+                return Err(StoreError::invalid(
+                    "category",
+                    format!("{code} 是大类，请选择小类"),
+                ));
+            }
+            Some(c.id.0)
+        }
+    };
+    let (township_id, village_id, grid_id) = resolve_area(tx, actor, new).await?;
+    // Reporting is open to everyone, but an area-bound actor reports in their area.
+    if let Some(a) = actor {
+        let inside = match a.scope() {
+            Scope::Township(t) => t.0 == township_id,
+            Scope::Grid(g) => Some(g.0) == grid_id,
+            _ => true,
+        };
+        if !inside {
+            let field = if new.grid_code.is_some() {
+                "grid"
+            } else {
+                "township"
+            };
+            return Err(StoreError::invalid(field, "不在您的辖区内"));
+        }
+    }
+    let date = china_date(now);
+    let seq = tx
+        .next_counter(&format!("event:{}", date.format("%Y%m%d")))
+        .await?;
+    let state = EventState::new();
+    let insert = EventInsert {
+        number: event_number(prefix, date, seq),
+        channel: new.channel.code().into(),
+        external_id: new.external_id.clone(),
+        reporter_kind: new.reporter_kind.code().into(),
+        reporter_name: new.reporter_name.as_ref().map(|n| n.as_str().to_string()),
+        reporter_phone: new.reporter_phone.as_ref().map(|p| p.as_str().to_string()),
+        reporter_user_id,
+        text: new.text.as_str().to_string(),
+        address: new.address.clone(),
+        lon: new.location.map(|l| l.lon),
+        lat: new.location.map(|l| l.lat),
+        category_id,
+        township_id,
+        village_id,
+        grid_id,
+        priority: new.priority.code().into(),
+        status: state.status.code().into(),
+        lead_unit_id: None,
+        state: serde_json::to_string(&state).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        reported_at: now,
+        updated_at: now,
+        closed_at: None,
+        created_by: acting.user_id.map(|u| u.0),
+    };
+    let id = tx.insert_event(&insert).await.map_err(|e| match &e {
+        sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Duplicate {
+            field: "external_id".into(),
+        },
+        _ => StoreError::Database(e),
+    })?;
+    tx.insert_timeline(&TimelineInsert {
+        event_id: id,
+        at: now,
+        actor_id: acting.user_id.map(|u| u.0),
+        actor_name: acting.name.clone(),
+        action: "report".into(),
+        from_status: None,
+        to_status: state.status.code().into(),
+        note: Some(format!("经{}上报", new.channel.label_zh())),
+        data: None,
+    })
+    .await?;
+    tx.insert_audit(&AuditRecord {
+        at: now,
+        actor_id: acting.user_id,
+        actor_name: acting.name.clone(),
+        action: "event.create".into(),
+        object_type: "event",
+        object_id: Some(id.to_string()),
+        detail: Some(serde_json::json!({ "number": insert.number, "channel": insert.channel })),
+    })
+    .await?;
+    Ok(Ok(id))
+}
+
+/// Checks the units of a dispatch: they exist, are units, and a township's own
+/// offices and stationed units only take that township's events.
+async fn check_units<T: Tx>(tx: &mut T, row: &EventRow, action: &Action) -> Result<(), StoreError> {
+    let Action::Dispatch {
+        lead_unit,
+        assisting_units,
+        ..
+    } = action
+    else {
+        return Ok(());
+    };
+    let fields = std::iter::once(("lead_unit", lead_unit))
+        .chain(assisting_units.iter().map(|u| ("assisting_units", u)));
+    for (field, id) in fields {
+        let org = org_by_id(tx, *id)
+            .await?
+            .filter(|o| o.kind.is_unit())
+            .ok_or_else(|| StoreError::invalid(field, format!("{id} 不是可分派的单位")))?;
+        if org.kind != OrgKind::Department && org.township_id != Some(OrgId(row.township_id)) {
+            return Err(StoreError::invalid(
+                field,
+                format!("{} 不属于本事件所在乡镇（街道）", org.name),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Performs one action on a row already read in this transaction.
+async fn act_on<T: Tx>(
+    tx: &mut T,
+    row: &EventRow,
+    caps: &Capacities,
+    acting: &Acting,
+    action: &Action,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let state = parse_state(row)?;
+    let out = state.apply(caps, action)?;
+    check_units(tx, row, action).await?;
+    let closed_at = if out.to == Status::Closed {
+        Some(now)
+    } else {
+        row.closed_at
+    };
+    let state_json =
+        serde_json::to_string(&out.state).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let changed = tx
+        .update_event_state(
+            row.id,
+            row.version,
+            out.to.code(),
+            out.state.lead_unit.map(|u| u.0),
+            &state_json,
+            now,
+            closed_at,
+        )
+        .await?;
+    if changed == 0 {
+        return Err(StoreError::Conflict);
+    }
+    match action {
+        Action::Dispatch {
+            lead_unit,
+            assisting_units,
+            ..
+        } => {
+            let assisting: Vec<i64> = assisting_units.iter().map(|u| u.0).collect();
+            tx.link_units(row.id, lead_unit.0, &assisting, now).await?;
+        }
+        Action::Return { .. } => tx.unlink_units(row.id).await?,
+        _ => {}
+    }
+    let data = serde_json::to_string(action).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    tx.insert_timeline(&TimelineInsert {
+        event_id: row.id,
+        at: now,
+        actor_id: acting.user_id.map(|u| u.0),
+        actor_name: acting.name.clone(),
+        action: out.kind.code().into(),
+        from_status: Some(out.from.code().into()),
+        to_status: out.to.code().into(),
+        note: action.note().map(str::to_string),
+        data: Some(data),
+    })
+    .await?;
+    tx.insert_audit(&AuditRecord {
+        at: now,
+        actor_id: acting.user_id,
+        actor_name: acting.name.clone(),
+        action: format!("event.{}", out.kind.code()),
+        object_type: "event",
+        object_id: Some(row.id.to_string()),
+        detail: Some(serde_json::json!({ "number": row.number, "from": out.from.code(), "to": out.to.code() })),
+    })
+    .await?;
+    Ok(())
+}
+
+async fn row_in_scope<T: Tx>(
+    tx: &mut T,
+    scope: Scope,
+    id: i64,
+) -> Result<Option<EventRow>, StoreError> {
+    let mut q = Sql::new("WHERE e.id = ");
+    q.arg(Arg::I64(id)).push(" AND ");
+    q.append(scope_sql(scope));
+    Ok(tx.events_where(q).await?.into_iter().next())
+}
+
+async fn import_one<T: Tx>(
+    tx: &mut T,
+    prefix: &str,
+    h: &HistoricalEvent,
+    importer: &Acting,
+) -> Result<(), StoreError> {
+    let reporter =
+        match &h.reporter_username {
+            Some(u) => Some(user_by_username(tx, u).await?.ok_or_else(|| {
+                StoreError::invalid("reporter_username", format!("未知用户 {u}"))
+            })?),
+            None => None,
+        };
+    let reporter_id = reporter.as_ref().map(|r| r.actor.user_id.0);
+    let id = match create(
+        tx,
+        prefix,
+        None,
+        importer,
+        reporter_id,
+        &h.event,
+        h.reported_at,
+    )
+    .await?
+    {
+        Ok(id) => id,
+        // Already imported: importing the same file twice changes nothing.
+        Err(_) => return Ok(()),
+    };
+    // The source system decided who could act; the lifecycle still checks the order.
+    let all = Capacities {
+        operator: true,
+        lead_unit: true,
+        assisting_unit: true,
+        reporter: true,
+        supervisor: true,
+    };
+    for step in &h.steps {
+        let row = row_in_scope(tx, Scope::All, id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let acting = Acting {
+            user_id: None,
+            name: step.actor_name.clone(),
+        };
+        act_on(tx, &row, &all, &acting, &step.action, step.at).await?;
+    }
+    Ok(())
+}
+
+impl EventRepo<'_> {
+    pub fn actor(&self) -> &Actor {
+        &self.actor
+    }
+
+    /// Creates an event, or returns the one already stored under the same
+    /// (channel, external id) if the actor may see it.
+    pub async fn create(
+        &self,
+        new: &NewEvent,
+        now: DateTime<Utc>,
+    ) -> Result<CreateOutcome, StoreError> {
+        if !self.actor.can_report_events() {
+            return Err(StoreError::invalid("actor", "监督账号只读，不能上报事件"));
+        }
+        let actor = &self.actor;
+        let acting = Acting::from(actor);
+        // Citizens and grid workers report as themselves; operators type in others' reports.
+        let reporter_id =
+            matches!(actor.role, Role::Citizen | Role::GridWorker).then_some(actor.user_id.0);
+        let prefix = self.store.number_prefix.clone();
+        let attempt = in_tx!(self.store, Write, |tx| {
+            match create(
+                &mut tx,
+                &prefix,
+                Some(actor),
+                &acting,
+                reporter_id,
+                new,
+                now,
+            )
+            .await
+            {
+                Ok(Ok(id)) => detail(&mut tx, actor, id)
+                    .await
+                    .map(|d| d.map(|d| CreateOutcome::Created(Box::new(d)))),
+                Ok(Err(existing)) => Ok(Some(existing_outcome(&mut tx, actor, existing).await?)),
+                Err(e) => Err(e),
+            }
+        });
+        match attempt {
+            Ok(Some(outcome)) => Ok(outcome),
+            Ok(None) => Err(StoreError::NotFound),
+            // Two requests with the same key raced and the other one won: return its event.
+            Err(StoreError::Duplicate { .. }) if new.external_id.is_some() => {
+                let ext = new.external_id.clone().unwrap_or_default();
+                in_tx!(self.store, Read, |tx| {
+                    match tx.event_by_external_id(new.channel.code(), &ext).await {
+                        Ok(Some(id)) => existing_outcome(&mut tx, actor, id).await,
+                        Ok(None) => Err(StoreError::Conflict),
+                        Err(e) => Err(e.into()),
+                    }
+                })
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    pub async fn get(&self, id: i64) -> Result<EventDetail, StoreError> {
+        let actor = &self.actor;
+        in_tx!(self.store, Read, |tx| detail(&mut tx, actor, id).await)?.ok_or(StoreError::NotFound)
+    }
+
+    /// Performs one lifecycle action and returns the event as it is afterwards.
+    pub async fn act(
+        &self,
+        id: i64,
+        action: &Action,
+        now: DateTime<Utc>,
+    ) -> Result<EventDetail, StoreError> {
+        let actor = &self.actor;
+        let acting = Acting::from(actor);
+        in_tx!(self.store, Write, |tx| {
+            match row_in_scope(&mut tx, actor.scope(), id).await {
+                Ok(Some(row)) => {
+                    let state = parse_state(&row)?;
+                    let caps = capacities(actor, &row, &state);
+                    match act_on(&mut tx, &row, &caps, &acting, action, now).await {
+                        Ok(()) => detail(&mut tx, actor, id)
+                            .await?
+                            .ok_or(StoreError::NotFound),
+                        Err(e) => Err(e),
+                    }
+                }
+                Ok(None) => Err(StoreError::NotFound),
+                Err(e) => Err(e),
+            }
+        })
+    }
+
+    pub async fn list(&self, filter: &EventFilter) -> Result<Page<EventSummary>, StoreError> {
+        let mut cond = Sql::new("WHERE ");
+        cond.append(scope_sql(self.actor.scope()));
+        if !filter.statuses.is_empty() {
+            cond.push(" AND e.status IN (");
+            for (i, s) in filter.statuses.iter().enumerate() {
+                if i > 0 {
+                    cond.push(", ");
+                }
+                cond.arg(Arg::Text(s.code().into()));
+            }
+            cond.push(")");
+        }
+        if let Some(t) = &filter.township {
+            cond.push(" AND e.township_id IN (SELECT id FROM orgs WHERE code = ")
+                .arg(Arg::Text(t.clone()))
+                .push(")");
+        }
+        if let Some(g) = &filter.grid {
+            cond.push(" AND e.grid_id IN (SELECT id FROM orgs WHERE code = ")
+                .arg(Arg::Text(g.clone()))
+                .push(")");
+        }
+        if let Some(c) = &filter.category {
+            // A 大类 code finds its 小类 too.
+            cond.push(" AND e.category_id IN (SELECT c2.id FROM categories c2 LEFT JOIN categories p ON p.id = c2.parent_id WHERE c2.code = ")
+                .arg(Arg::Text(c.clone()))
+                .push(" OR p.code = ")
+                .arg(Arg::Text(c.clone()))
+                .push(")");
+        }
+        if let Some(u) = &filter.unit {
+            cond.push(" AND EXISTS (SELECT 1 FROM event_units fu JOIN orgs fo ON fo.id = fu.unit_id WHERE fu.event_id = e.id AND fo.code = ")
+                .arg(Arg::Text(u.clone()))
+                .push(")");
+        }
+        if let Some(ch) = filter.channel {
+            cond.push(" AND e.channel = ")
+                .arg(Arg::Text(ch.code().into()));
+        }
+        if let Some(from) = filter.from {
+            cond.push(" AND e.reported_at >= ").arg(Arg::Time(from));
+        }
+        if let Some(to) = filter.to {
+            cond.push(" AND e.reported_at < ").arg(Arg::Time(to));
+        }
+        if let Some(text) = filter
+            .text
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+        {
+            let pattern = like_contains(text);
+            cond.push(" AND (e.text LIKE ")
+                .arg(Arg::Text(pattern.clone()))
+                .push(" ESCAPE '\\' OR e.number LIKE ")
+                .arg(Arg::Text(pattern.clone()))
+                .push(" ESCAPE '\\' OR e.address LIKE ")
+                .arg(Arg::Text(pattern))
+                .push(" ESCAPE '\\')");
+        }
+        let mut count = Sql::new("SELECT COUNT(*) FROM events e ");
+        count.append(cond.clone());
+        let mut rows = cond;
+        rows.push(match filter.sort {
+            SortKey::ReportedAt => " ORDER BY e.reported_at",
+            SortKey::UpdatedAt => " ORDER BY e.updated_at",
+            SortKey::Number => " ORDER BY e.number",
+            SortKey::Status => " ORDER BY e.status",
+        });
+        rows.push(if filter.descending {
+            " DESC, e.id DESC"
+        } else {
+            " ASC, e.id ASC"
+        });
+        let per_page = filter.per_page.clamp(1, 200);
+        let page = filter.page.max(1);
+        rows.push(" LIMIT ")
+            .arg(Arg::I64(i64::from(per_page)))
+            .push(" OFFSET ")
+            .arg(Arg::I64(i64::from(page - 1) * i64::from(per_page)));
+        let (total, found) = in_tx!(self.store, Read, |tx| {
+            match tx.count(count).await {
+                Ok(total) => tx
+                    .events_where(rows)
+                    .await
+                    .map(|r| (total, r))
+                    .map_err(StoreError::from),
+                Err(e) => Err(StoreError::from(e)),
+            }
+        })?;
+        Ok(Page {
+            items: found.into_iter().map(summary).collect::<Result<_, _>>()?,
+            total,
+            page,
+            per_page,
+        })
+    }
+}
+
+async fn existing_outcome<T: Tx>(
+    tx: &mut T,
+    actor: &Actor,
+    id: i64,
+) -> Result<CreateOutcome, StoreError> {
+    match detail(tx, actor, id).await? {
+        Some(d) => Ok(CreateOutcome::Existing(Box::new(d))),
+        // Someone else's event holds this key: say so without showing it.
+        None => Err(StoreError::Duplicate {
+            field: "external_id".into(),
+        }),
+    }
+}

@@ -1,0 +1,249 @@
+//! What goes into storage and what comes out of it: plain records and the views the
+//! server shows, already scoped and masked for the actor who asked.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use zhili_domain::lifecycle::ExtensionRequest;
+use zhili_domain::{
+    Actor, CategoryId, Channel, GeoPoint, GridType, OrgId, OrgKind, Platform, Priority,
+    ReporterKind, Satisfaction, Status, UserId,
+};
+
+#[derive(Debug, Clone)]
+pub struct NewOrg {
+    pub code: String,
+    pub name: String,
+    pub kind: OrgKind,
+    pub parent_id: Option<OrgId>,
+    pub department_id: Option<OrgId>,
+    pub township_id: Option<OrgId>,
+    pub grid_type: Option<GridType>,
+    /// Closed ring of (lon, lat), WGS-84.
+    pub polygon: Option<Vec<(f64, f64)>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Org {
+    pub id: OrgId,
+    pub code: String,
+    pub name: String,
+    pub kind: OrgKind,
+    pub parent_id: Option<OrgId>,
+    pub department_id: Option<OrgId>,
+    pub township_id: Option<OrgId>,
+    pub grid_type: Option<GridType>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewCategory {
+    pub code: String,
+    pub name: String,
+    pub parent_id: Option<CategoryId>,
+    pub platform: Platform,
+    pub focus: bool,
+    pub limit_days: u32,
+    pub department_id: Option<OrgId>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Category {
+    pub id: CategoryId,
+    pub code: String,
+    pub name: String,
+    pub parent_id: Option<CategoryId>,
+    pub platform: Platform,
+    pub focus: bool,
+    pub limit_days: u32,
+    pub department_id: Option<OrgId>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub username: String,
+    pub display_name: String,
+    /// An argon2id PHC string; storage never sees a password.
+    pub password_hash: String,
+    pub role: zhili_domain::Role,
+    pub org_id: Option<OrgId>,
+}
+
+#[derive(Debug, Clone)]
+pub struct UserRecord {
+    pub actor: Actor,
+    pub password_hash: String,
+    pub active: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub actor: Actor,
+    pub csrf_token: String,
+    pub created_at: DateTime<Utc>,
+    pub last_seen_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A reference by id with the code and name people read.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Named {
+    pub id: i64,
+    pub code: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Coded {
+    pub code: &'static str,
+    pub label: &'static str,
+}
+
+impl Coded {
+    pub fn of_status(s: Status) -> Self {
+        Coded {
+            code: s.code(),
+            label: s.label_zh(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReporterView {
+    pub kind: Coded,
+    pub name: Option<String>,
+    pub phone: Option<String>,
+    /// True when name and phone were masked for this viewer.
+    pub masked: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EventSummary {
+    pub id: i64,
+    pub number: String,
+    pub channel: Coded,
+    pub status: Coded,
+    pub priority: Coded,
+    /// The first 80 characters of the text.
+    pub excerpt: String,
+    pub category: Option<Named>,
+    pub township: Named,
+    pub grid: Option<Named>,
+    pub lead_unit: Option<Named>,
+    pub reported_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TimelineEntry {
+    pub seq: i64,
+    pub at: DateTime<Utc>,
+    pub actor_name: String,
+    pub action: Coded,
+    pub from_status: Option<Coded>,
+    pub to_status: Coded,
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EventDetail {
+    pub id: i64,
+    pub number: String,
+    pub channel: Coded,
+    pub external_id: Option<String>,
+    pub reporter: ReporterView,
+    pub text: String,
+    pub address: Option<String>,
+    pub location: Option<GeoPoint>,
+    pub category: Option<Named>,
+    pub township: Named,
+    pub village: Option<Named>,
+    pub grid: Option<Named>,
+    pub lead_unit: Option<Named>,
+    pub assisting_units: Vec<Named>,
+    pub priority: Coded,
+    pub status: Coded,
+    pub extension_days: u32,
+    pub pending_extension: Option<ExtensionRequest>,
+    pub satisfaction: Option<Coded>,
+    pub return_count: u32,
+    pub rework_count: u32,
+    pub reported_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub timeline: Vec<TimelineEntry>,
+    /// What the viewer may do now.
+    pub allowed_actions: Vec<Coded>,
+}
+
+pub(crate) fn coded_channel(c: Channel) -> Coded {
+    Coded {
+        code: c.code(),
+        label: c.label_zh(),
+    }
+}
+pub(crate) fn coded_priority(p: Priority) -> Coded {
+    Coded {
+        code: p.code(),
+        label: p.label_zh(),
+    }
+}
+pub(crate) fn coded_reporter(k: ReporterKind) -> Coded {
+    Coded {
+        code: k.code(),
+        label: k.label_zh(),
+    }
+}
+pub(crate) fn coded_satisfaction(s: Satisfaction) -> Coded {
+    Coded {
+        code: s.code(),
+        label: s.label_zh(),
+    }
+}
+
+/// Sort orders the event list offers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SortKey {
+    #[default]
+    ReportedAt,
+    UpdatedAt,
+    Number,
+    Status,
+}
+
+/// Filters for the event list; codes as people type them.
+#[derive(Debug, Clone, Default)]
+pub struct EventFilter {
+    pub statuses: Vec<Status>,
+    pub township: Option<String>,
+    pub grid: Option<String>,
+    pub category: Option<String>,
+    pub unit: Option<String>,
+    pub channel: Option<Channel>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+    pub text: Option<String>,
+    pub sort: SortKey,
+    pub descending: bool,
+    /// 1-based.
+    pub page: u32,
+    pub per_page: u32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub total: i64,
+    pub page: u32,
+    pub per_page: u32,
+}
+
+/// One audit record, written in the same transaction as the change it records.
+#[derive(Debug, Clone)]
+pub struct AuditRecord {
+    pub at: DateTime<Utc>,
+    pub actor_id: Option<UserId>,
+    pub actor_name: String,
+    pub action: String,
+    pub object_type: &'static str,
+    pub object_id: Option<String>,
+    pub detail: Option<serde_json::Value>,
+}

@@ -1,0 +1,416 @@
+//! Reference data (areas, units, categories, users) and sessions. Imports refer to
+//! parents by code, as the files a city has do, and either store everything or nothing.
+
+use chrono::{DateTime, Utc};
+use zhili_domain::{Actor, CategoryId, GridType, OrgId, OrgKind, Platform, Role, UserId};
+
+use crate::backend::{CategoryRow, OrgRow, Tx, UserRow};
+use crate::records::{
+    AuditRecord, Category, NewCategory, NewOrg, NewUser, Org, Session, UserRecord,
+};
+use crate::sql::{Arg, Sql};
+use crate::{Store, StoreError, in_tx};
+
+#[derive(Debug, Clone)]
+pub struct OrgImport {
+    pub code: String,
+    pub name: String,
+    pub kind: OrgKind,
+    pub parent_code: Option<String>,
+    pub department_code: Option<String>,
+    pub grid_type: Option<GridType>,
+    pub polygon: Option<Vec<(f64, f64)>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct CategoryImport {
+    pub code: String,
+    pub name: String,
+    pub parent_code: Option<String>,
+    pub platform: Platform,
+    pub focus: bool,
+    pub limit_days: u32,
+    pub department_code: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct UserImport {
+    pub username: String,
+    pub display_name: String,
+    pub password_hash: String,
+    pub role: Role,
+    pub org_code: Option<String>,
+}
+
+/// Everything a city is made of, parents before children.
+#[derive(Debug, Clone, Default)]
+pub struct ReferenceImport {
+    pub orgs: Vec<OrgImport>,
+    pub categories: Vec<CategoryImport>,
+    pub users: Vec<UserImport>,
+}
+
+pub(crate) fn org_from_row(r: OrgRow) -> Result<Org, StoreError> {
+    Ok(Org {
+        id: OrgId(r.id),
+        kind: OrgKind::parse(&r.kind)
+            .ok_or_else(|| StoreError::Corrupt(format!("org kind {}", r.kind)))?,
+        grid_type: r
+            .grid_type
+            .as_deref()
+            .map(|g| {
+                GridType::parse(g).ok_or_else(|| StoreError::Corrupt(format!("grid type {g}")))
+            })
+            .transpose()?,
+        code: r.code,
+        name: r.name,
+        parent_id: r.parent_id.map(OrgId),
+        department_id: r.department_id.map(OrgId),
+        township_id: r.township_id.map(OrgId),
+    })
+}
+
+fn category_from_row(r: CategoryRow) -> Result<Category, StoreError> {
+    Ok(Category {
+        id: CategoryId(r.id),
+        platform: Platform::parse(&r.platform)
+            .ok_or_else(|| StoreError::Corrupt(format!("platform {}", r.platform)))?,
+        code: r.code,
+        name: r.name,
+        parent_id: r.parent_id.map(CategoryId),
+        focus: r.focus,
+        limit_days: u32::try_from(r.limit_days).unwrap_or(0),
+        department_id: r.department_id.map(OrgId),
+    })
+}
+
+pub(crate) fn user_from_row(r: UserRow) -> Result<UserRecord, StoreError> {
+    Ok(UserRecord {
+        actor: Actor {
+            user_id: UserId(r.id),
+            role: Role::parse(&r.role)
+                .ok_or_else(|| StoreError::Corrupt(format!("role {}", r.role)))?,
+            username: r.username,
+            display_name: r.display_name,
+            org_id: r.org_id.map(OrgId),
+        },
+        password_hash: r.password_hash,
+        active: r.active,
+    })
+}
+
+pub(crate) async fn org_by_code<T: Tx>(tx: &mut T, code: &str) -> Result<Option<Org>, StoreError> {
+    let mut q = Sql::new("code = ");
+    q.arg(Arg::Text(code.to_string()));
+    tx.org_where(q)
+        .await?
+        .into_iter()
+        .next()
+        .map(org_from_row)
+        .transpose()
+}
+
+pub(crate) async fn org_by_id<T: Tx>(tx: &mut T, id: OrgId) -> Result<Option<Org>, StoreError> {
+    let mut q = Sql::new("id = ");
+    q.arg(Arg::I64(id.0));
+    tx.org_where(q)
+        .await?
+        .into_iter()
+        .next()
+        .map(org_from_row)
+        .transpose()
+}
+
+pub(crate) async fn category_by_code<T: Tx>(
+    tx: &mut T,
+    code: &str,
+) -> Result<Option<(Category, bool)>, StoreError> {
+    let mut q = Sql::new("code = ");
+    q.arg(Arg::Text(code.to_string()));
+    let Some(c) = tx.category_where(q).await?.into_iter().next() else {
+        return Ok(None);
+    };
+    let mut children = Sql::new("parent_id = ");
+    children.arg(Arg::I64(c.id));
+    let has_children = !tx.category_where(children).await?.is_empty();
+    Ok(Some((category_from_row(c)?, has_children)))
+}
+
+pub(crate) async fn user_by_username<T: Tx>(
+    tx: &mut T,
+    username: &str,
+) -> Result<Option<UserRecord>, StoreError> {
+    let mut q = Sql::new("username = ");
+    q.arg(Arg::Text(username.to_string()));
+    tx.user_where(q).await?.map(user_from_row).transpose()
+}
+
+async fn import<T: Tx>(
+    tx: &mut T,
+    data: &ReferenceImport,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let lookup =
+        async |tx: &mut T, field: &str, code: &Option<String>| -> Result<Option<Org>, StoreError> {
+            match code {
+                None => Ok(None),
+                Some(c) => org_by_code(tx, c)
+                    .await?
+                    .map(Some)
+                    .ok_or_else(|| StoreError::invalid(field, format!("未知编码 {c}"))),
+            }
+        };
+    for o in &data.orgs {
+        let parent = lookup(tx, "parent_code", &o.parent_code).await?;
+        let department = lookup(tx, "department_code", &o.department_code).await?;
+        // Areas and stationed units carry the township they lie in, so scope
+        // checks need no walk up the tree.
+        let township_id = match (o.kind, &parent) {
+            (OrgKind::Township, _) => None,
+            (_, Some(p)) if p.kind == OrgKind::Township => Some(p.id),
+            (_, Some(p)) => p.township_id,
+            (_, None) => None,
+        };
+        let new = NewOrg {
+            code: o.code.clone(),
+            name: o.name.clone(),
+            kind: o.kind,
+            parent_id: parent.map(|p| p.id),
+            department_id: department.map(|d| d.id),
+            township_id,
+            grid_type: o.grid_type,
+            polygon: o.polygon.clone(),
+        };
+        let id = tx
+            .insert_org(&new)
+            .await
+            .map_err(|e| unique("orgs.code", e))?;
+        if o.kind == OrgKind::Township {
+            // A township is its own township: one column answers "which township".
+            tx.set_township(id, id).await?;
+        }
+    }
+    for c in &data.categories {
+        let parent_id = match &c.parent_code {
+            None => None,
+            Some(p) => Some(
+                category_by_code(tx, p)
+                    .await?
+                    .ok_or_else(|| StoreError::invalid("parent_code", format!("未知类别 {p}")))?
+                    .0
+                    .id,
+            ),
+        };
+        let department = lookup(tx, "department_code", &c.department_code).await?;
+        tx.insert_category(&NewCategory {
+            code: c.code.clone(),
+            name: c.name.clone(),
+            parent_id,
+            platform: c.platform,
+            focus: c.focus,
+            limit_days: c.limit_days,
+            department_id: department.map(|d| d.id),
+        })
+        .await
+        .map_err(|e| unique("categories.code", e))?;
+    }
+    for u in &data.users {
+        let org = lookup(tx, "org_code", &u.org_code).await?;
+        let id = tx
+            .insert_user(
+                &NewUser {
+                    username: u.username.clone(),
+                    display_name: u.display_name.clone(),
+                    password_hash: u.password_hash.clone(),
+                    role: u.role,
+                    org_id: org.map(|o| o.id),
+                },
+                now,
+            )
+            .await
+            .map_err(|e| unique("username", e))?;
+        tx.insert_audit(&AuditRecord {
+            at: now,
+            actor_id: None,
+            actor_name: "system".into(),
+            action: "user.create".into(),
+            object_type: "user",
+            object_id: Some(id.to_string()),
+            detail: Some(serde_json::json!({ "username": u.username, "role": u.role.code() })),
+        })
+        .await?;
+    }
+    Ok(())
+}
+
+pub(crate) fn unique(field: &str, e: sqlx::Error) -> StoreError {
+    match &e {
+        sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Duplicate {
+            field: field.to_string(),
+        },
+        _ => StoreError::Database(e),
+    }
+}
+
+impl Store {
+    /// Imports reference data in one transaction: all of it, or none of it.
+    pub async fn import_reference(
+        &self,
+        data: &ReferenceImport,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        in_tx!(self, Write, |tx| import(&mut tx, data, now).await)
+    }
+
+    /// True before any reference data exists (a fresh database).
+    pub async fn is_empty(&self) -> Result<bool, StoreError> {
+        in_tx!(self, Read, |tx| {
+            let n = tx.count(Sql::new("SELECT COUNT(*) FROM orgs")).await;
+            n.map(|n| n == 0).map_err(StoreError::from)
+        })
+    }
+
+    pub async fn org_by_code(&self, code: &str) -> Result<Option<Org>, StoreError> {
+        in_tx!(self, Read, |tx| org_by_code(&mut tx, code).await)
+    }
+
+    /// Orgs of one kind, in code order (townships for a filter, units for dispatch).
+    pub async fn orgs_of_kind(&self, kinds: &[OrgKind]) -> Result<Vec<Org>, StoreError> {
+        let mut q = Sql::new("kind IN (");
+        for (i, k) in kinds.iter().enumerate() {
+            if i > 0 {
+                q.push(", ");
+            }
+            q.arg(Arg::Text(k.code().to_string()));
+        }
+        q.push(") ORDER BY code");
+        in_tx!(self, Read, |tx| {
+            match tx.org_where(q).await {
+                Ok(rows) => rows
+                    .into_iter()
+                    .map(org_from_row)
+                    .collect::<Result<Vec<_>, _>>(),
+                Err(e) => Err(e.into()),
+            }
+        })
+    }
+
+    /// Grid outlines as stored (JSON rings), for the map and point-in-grid lookups.
+    pub async fn grid_polygons(&self) -> Result<Vec<(OrgId, Vec<(f64, f64)>)>, StoreError> {
+        let rows = in_tx!(self, Read, |tx| tx
+            .grid_polygons()
+            .await
+            .map_err(StoreError::from))?;
+        rows.into_iter()
+            .map(|(id, json)| {
+                let ring: Vec<[f64; 2]> = serde_json::from_str(&json)
+                    .map_err(|e| StoreError::Corrupt(format!("polygon of org {id}: {e}")))?;
+                Ok((OrgId(id), ring.into_iter().map(|[x, y]| (x, y)).collect()))
+            })
+            .collect()
+    }
+
+    pub async fn categories(&self) -> Result<Vec<Category>, StoreError> {
+        in_tx!(self, Read, |tx| {
+            match tx.category_where(Sql::new("1 = 1 ORDER BY code")).await {
+                Ok(rows) => rows
+                    .into_iter()
+                    .map(category_from_row)
+                    .collect::<Result<Vec<_>, _>>(),
+                Err(e) => Err(e.into()),
+            }
+        })
+    }
+
+    pub async fn user_by_username(&self, username: &str) -> Result<Option<UserRecord>, StoreError> {
+        in_tx!(self, Read, |tx| user_by_username(&mut tx, username).await)
+    }
+
+    /// Records a login attempt (success or failure) in the audit log.
+    pub async fn audit(&self, record: AuditRecord) -> Result<(), StoreError> {
+        in_tx!(self, Write, |tx| tx
+            .insert_audit(&record)
+            .await
+            .map_err(StoreError::from))
+    }
+
+    /// Starts a session; the token itself is never stored, only its hash.
+    pub async fn create_session(
+        &self,
+        actor: &Actor,
+        token_hash: &str,
+        csrf_token: &str,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        in_tx!(self, Write, |tx| {
+            let r = tx
+                .insert_session(token_hash, actor.user_id.0, csrf_token, now, expires_at)
+                .await;
+            match r {
+                Ok(()) => tx
+                    .insert_audit(&AuditRecord {
+                        at: now,
+                        actor_id: Some(actor.user_id),
+                        actor_name: actor.username.clone(),
+                        action: "auth.login".into(),
+                        object_type: "session",
+                        object_id: None,
+                        detail: None,
+                    })
+                    .await
+                    .map_err(StoreError::from),
+                Err(e) => Err(e.into()),
+            }
+        })
+    }
+
+    /// The session for a token hash if it is still valid: not past its absolute
+    /// expiry, not idle longer than `idle`, and its user still active.
+    pub async fn session(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+        idle: chrono::Duration,
+    ) -> Result<Option<Session>, StoreError> {
+        let found = in_tx!(self, Read, |tx| {
+            let s = match tx.session(token_hash).await {
+                Ok(Some(s)) => s,
+                Ok(None) => return Ok(None),
+                Err(e) => return Err(e.into()),
+            };
+            let mut q = Sql::new("id = ");
+            q.arg(Arg::I64(s.user_id));
+            match tx.user_where(q).await {
+                Ok(u) => Ok(u.map(|u| (s, u))),
+                Err(e) => Err(StoreError::from(e)),
+            }
+        })?;
+        let Some((s, u)) = found else { return Ok(None) };
+        let user = user_from_row(u)?;
+        if !user.active || now >= s.expires_at || now - s.last_seen_at > idle {
+            return Ok(None);
+        }
+        // Touch at most once a minute: a busy page should not write on every request.
+        if now - s.last_seen_at > chrono::Duration::minutes(1) {
+            in_tx!(self, Write, |tx| tx
+                .touch_session(token_hash, now)
+                .await
+                .map_err(StoreError::from))?;
+        }
+        Ok(Some(Session {
+            actor: user.actor,
+            csrf_token: s.csrf_token,
+            created_at: s.created_at,
+            last_seen_at: s.last_seen_at,
+            expires_at: s.expires_at,
+        }))
+    }
+
+    pub async fn delete_session(&self, token_hash: &str) -> Result<(), StoreError> {
+        in_tx!(self, Write, |tx| tx
+            .delete_session(token_hash)
+            .await
+            .map_err(StoreError::from))
+    }
+}

@@ -1,0 +1,100 @@
+//! Dynamic SQL built from static fragments and `$n` placeholders (which SQLite and
+//! PostgreSQL both accept), with the values kept apart for binding. Nothing from the
+//! outside is ever pasted into the text.
+
+use chrono::{DateTime, Utc};
+
+#[derive(Debug, Clone)]
+pub(crate) enum Arg {
+    I64(i64),
+    Text(String),
+    Time(DateTime<Utc>),
+}
+
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Sql {
+    pub text: String,
+    pub args: Vec<Arg>,
+}
+
+impl Sql {
+    pub fn new(text: &'static str) -> Self {
+        Sql {
+            text: text.to_string(),
+            args: Vec::new(),
+        }
+    }
+
+    pub fn push(&mut self, fragment: &'static str) -> &mut Self {
+        self.text.push_str(fragment);
+        self
+    }
+
+    /// Appends the placeholder for `arg` and remembers its value.
+    pub fn arg(&mut self, arg: Arg) -> &mut Self {
+        self.args.push(arg);
+        self.text.push('$');
+        self.text.push_str(&self.args.len().to_string());
+        self
+    }
+
+    /// Appends another piece (a WHERE condition, say) with its own `$n` numbering
+    /// shifted to follow ours.
+    pub fn append(&mut self, other: Sql) -> &mut Self {
+        let offset = self.args.len();
+        let mut out = String::with_capacity(other.text.len());
+        let mut chars = other.text.chars().peekable();
+        while let Some(c) = chars.next() {
+            if c == '$' && chars.peek().is_some_and(|d| d.is_ascii_digit()) {
+                let mut n = String::new();
+                while let Some(d) = chars.peek().copied().filter(char::is_ascii_digit) {
+                    n.push(d);
+                    chars.next();
+                }
+                let n: usize = n.parse().unwrap_or(0);
+                out.push('$');
+                out.push_str(&(n + offset).to_string());
+            } else {
+                out.push(c);
+            }
+        }
+        self.text.push_str(&out);
+        self.args.extend(other.args);
+        self
+    }
+}
+
+/// Escapes `%`, `_` and `\` for a LIKE pattern used with `ESCAPE '\'`.
+pub(crate) fn like_contains(needle: &str) -> String {
+    let mut s = String::with_capacity(needle.len() + 2);
+    s.push('%');
+    for c in needle.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            s.push('\\');
+        }
+        s.push(c);
+    }
+    s.push('%');
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn appended_placeholders_are_renumbered() {
+        let mut a = Sql::new("SELECT 1 WHERE a = ");
+        a.arg(Arg::I64(1));
+        let mut b = Sql::new(" AND b = ");
+        b.arg(Arg::I64(2)).push(" AND c = ").arg(Arg::I64(3));
+        a.append(b);
+        assert_eq!(a.text, "SELECT 1 WHERE a = $1 AND b = $2 AND c = $3");
+        assert_eq!(a.args.len(), 3);
+    }
+
+    #[test]
+    fn like_patterns_escape_wildcards() {
+        assert_eq!(like_contains("50%_off"), "%50\\%\\_off%");
+    }
+}

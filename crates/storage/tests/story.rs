@@ -1,0 +1,522 @@
+//! The storage story, run on SQLite always and on PostgreSQL when ZHILI_TEST_PG is
+//! set: an event is reported, scoped, masked, taken through its whole life, refused
+//! where the rules say so, and numbered uniquely under concurrency.
+
+use chrono::{Duration, Utc};
+use zhili_domain::codes::{InformChannel, RejectReason, Satisfaction};
+use zhili_domain::{Action, Actor, LifecycleError, NewEvent, OrgId, RawNewEvent, RawReporter};
+use zhili_storage::testing::{fresh_stores, with_small_city};
+use zhili_storage::{
+    Acting, CreateOutcome, EventDetail, EventFilter, HistoricalEvent, HistoricalStep, Store,
+    StoreError,
+};
+
+async fn actor(store: &Store, username: &str) -> Actor {
+    store
+        .user_by_username(username)
+        .await
+        .unwrap()
+        .unwrap()
+        .actor
+}
+
+fn report(text: &str, grid: &str, ext: Option<&str>) -> NewEvent {
+    NewEvent::parse(RawNewEvent {
+        channel: "hotline_12345".into(),
+        external_id: ext.map(Into::into),
+        reporter: Some(RawReporter {
+            kind: "citizen".into(),
+            name: Some("张三".into()),
+            phone: Some("13812345678".into()),
+        }),
+        text: text.into(),
+        category: Some("0101".into()),
+        grid: Some(grid.into()),
+        ..Default::default()
+    })
+    .unwrap()
+}
+
+async fn created(store: &Store, who: &str, e: &NewEvent) -> EventDetail {
+    match store
+        .events_for(&actor(store, who).await)
+        .create(e, Utc::now())
+        .await
+        .unwrap()
+    {
+        CreateOutcome::Created(d) => *d,
+        CreateOutcome::Existing(d) => panic!("expected a new event, got {}", d.number),
+    }
+}
+
+async fn unit_id(store: &Store, code: &str) -> OrgId {
+    store.org_by_code(code).await.unwrap().unwrap().id
+}
+
+#[tokio::test]
+async fn an_event_lives_from_report_to_archive() {
+    for store in fresh_stores().await {
+        with_small_city(&store, "x").await;
+        let fengshan = store.events_for(&actor(&store, "fengshan").await);
+        let zhujian = store.events_for(&actor(&store, "zhujian").await);
+        let citizen = actor(&store, "citizen1").await;
+
+        // A citizen reports through the web form, as themselves.
+        let mut new = report("舜北社区夜间施工噪音扰民", "33028100200101", None);
+        new.channel = zhili_domain::Channel::WebForm;
+        let e = match store
+            .events_for(&citizen)
+            .create(&new, Utc::now())
+            .await
+            .unwrap()
+        {
+            CreateOutcome::Created(d) => d,
+            _ => panic!(),
+        };
+        assert!(e.number.starts_with("ZL"), "{}", e.number);
+        assert_eq!(e.township.name, "凤山街道");
+        assert_eq!(e.status.code, "reported");
+        let t = Utc::now();
+        let step = |a: &str| serde_json::from_str::<Action>(a).unwrap();
+        fengshan
+            .act(e.id, &step(r#"{"action":"accept"}"#), t)
+            .await
+            .unwrap();
+        let zj = unit_id(&store, "D-ZJ").await.0;
+        let d = fengshan
+            .act(
+                e.id,
+                &step(&format!(r#"{{"action":"dispatch","lead_unit":{zj}}}"#)),
+                t,
+            )
+            .await
+            .unwrap();
+        assert_eq!(d.lead_unit.as_ref().unwrap().code, "D-ZJ");
+        // The unit sees it now, with the reporter's phone because it handles it.
+        let seen = zhujian.get(e.id).await.unwrap();
+        assert_eq!(seen.reporter.phone.as_deref(), Some("13812345678"));
+        assert_eq!(
+            seen.allowed_actions
+                .iter()
+                .map(|a| a.code)
+                .collect::<Vec<_>>(),
+            vec!["sign", "return"]
+        );
+        zhujian
+            .act(e.id, &step(r#"{"action":"sign"}"#), t)
+            .await
+            .unwrap();
+        zhujian
+            .act(
+                e.id,
+                &step(r#"{"action":"resolve","result":"已责令施工方停止夜间施工"}"#),
+                t,
+            )
+            .await
+            .unwrap();
+        fengshan
+            .act(e.id, &step(r#"{"action":"verify_pass"}"#), t)
+            .await
+            .unwrap();
+        fengshan
+            .act(
+                e.id,
+                &Action::Inform {
+                    channel: InformChannel::Phone,
+                    note: None,
+                },
+                t,
+            )
+            .await
+            .unwrap();
+        store
+            .events_for(&citizen)
+            .act(
+                e.id,
+                &Action::Rate {
+                    satisfaction: Satisfaction::Satisfied,
+                    comment: None,
+                },
+                t,
+            )
+            .await
+            .unwrap();
+        let done = fengshan
+            .act(e.id, &step(r#"{"action":"close"}"#), t)
+            .await
+            .unwrap();
+        assert_eq!(done.status.code, "closed");
+        assert!(done.closed_at.is_some());
+        let actions: Vec<_> = done.timeline.iter().map(|t| t.action.code).collect();
+        assert_eq!(
+            actions,
+            vec![
+                "report",
+                "accept",
+                "dispatch",
+                "sign",
+                "resolve",
+                "verify_pass",
+                "inform",
+                "rate",
+                "close"
+            ]
+        );
+        // The timeline explains the state: each entry starts where the last ended.
+        for w in done.timeline.windows(2) {
+            assert_eq!(
+                w[1].from_status.as_ref().map(|s| s.code),
+                Some(w[0].to_status.code)
+            );
+        }
+        assert!(done.allowed_actions.is_empty());
+    }
+}
+
+#[tokio::test]
+async fn scope_hides_other_areas_and_masks_for_oversight() {
+    for store in fresh_stores().await {
+        with_small_city(&store, "x").await;
+        let e = created(
+            &store,
+            "fengshan",
+            &report("凤山街道群租房", "33028100200101", None),
+        )
+        .await;
+        let other = created(
+            &store,
+            "lizhou",
+            &report("梨洲街道噪音", "33028100100101", None),
+        )
+        .await;
+
+        let lizhou = store.events_for(&actor(&store, "lizhou").await);
+        assert!(matches!(lizhou.get(e.id).await, Err(StoreError::NotFound)));
+        assert!(matches!(
+            lizhou.get(999_999).await,
+            Err(StoreError::NotFound)
+        ));
+        let page = lizhou.list(&EventFilter::default()).await.unwrap();
+        assert_eq!(page.total, 1);
+        assert_eq!(page.items[0].id, other.id);
+        // Acting outside one's scope is a 404 too, and changes nothing.
+        let accept: Action = serde_json::from_str(r#"{"action":"accept"}"#).unwrap();
+        assert!(matches!(
+            lizhou.act(e.id, &accept, Utc::now()).await,
+            Err(StoreError::NotFound)
+        ));
+
+        let oversight = store.events_for(&actor(&store, "oversight").await);
+        let seen = oversight.get(e.id).await.unwrap();
+        assert_eq!(seen.reporter.phone.as_deref(), Some("138****5678"));
+        assert_eq!(seen.reporter.name.as_deref(), Some("张*"));
+        assert!(seen.reporter.masked);
+        assert!(seen.allowed_actions.is_empty());
+        assert_eq!(
+            oversight.list(&EventFilter::default()).await.unwrap().total,
+            2
+        );
+
+        // The operator who runs it sees the number in full.
+        let fengshan = store.events_for(&actor(&store, "fengshan").await);
+        assert_eq!(
+            fengshan.get(e.id).await.unwrap().reporter.phone.as_deref(),
+            Some("13812345678")
+        );
+
+        // The grid worker sees only their grid's events.
+        let grid1 = store.events_for(&actor(&store, "grid1").await);
+        assert_eq!(grid1.list(&EventFilter::default()).await.unwrap().total, 1);
+        let elsewhere = created(
+            &store,
+            "fengshan",
+            &report("第2网格", "33028100200102", None),
+        )
+        .await;
+        assert!(matches!(
+            grid1.get(elsewhere.id).await,
+            Err(StoreError::NotFound)
+        ));
+
+        // Citizens see only their own reports.
+        let c1 = actor(&store, "citizen1").await;
+        let mine = created(
+            &store,
+            "citizen1",
+            &report("我家楼下", "33028100200101", None),
+        )
+        .await;
+        let c2 = store.events_for(&actor(&store, "citizen2").await);
+        assert!(matches!(c2.get(mine.id).await, Err(StoreError::NotFound)));
+        let list = store
+            .events_for(&c1)
+            .list(&EventFilter::default())
+            .await
+            .unwrap();
+        assert_eq!(
+            list.items.iter().map(|i| i.id).collect::<Vec<_>>(),
+            vec![mine.id]
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_same_external_id_never_makes_two_events() {
+    for store in fresh_stores().await {
+        with_small_city(&store, "x").await;
+        let fengshan = store.events_for(&actor(&store, "fengshan").await);
+        let new = report("重复推送的工单", "33028100200101", Some("12345-0001"));
+        let first = match fengshan.create(&new, Utc::now()).await.unwrap() {
+            CreateOutcome::Created(d) => d,
+            _ => panic!(),
+        };
+        let again = match fengshan.create(&new, Utc::now()).await.unwrap() {
+            CreateOutcome::Existing(d) => d,
+            _ => panic!("replay created a second event"),
+        };
+        assert_eq!(first.id, again.id);
+        // Concurrent replays of one key: still one event.
+        let mut tasks = Vec::new();
+        for _ in 0..8 {
+            let store = store.clone();
+            let a = actor(&store, "fengshan").await;
+            let new = report("并发推送", "33028100200101", Some("12345-0002"));
+            tasks.push(tokio::spawn(async move {
+                store.events_for(&a).create(&new, Utc::now()).await
+            }));
+        }
+        let mut ids = Vec::new();
+        for t in tasks {
+            ids.push(match t.await.unwrap().unwrap() {
+                CreateOutcome::Created(d) | CreateOutcome::Existing(d) => d.id,
+            });
+        }
+        ids.dedup();
+        assert_eq!(ids.len(), 1);
+        let filter = EventFilter {
+            text: Some("并发推送".into()),
+            ..Default::default()
+        };
+        assert_eq!(fengshan.list(&filter).await.unwrap().total, 1);
+    }
+}
+
+#[tokio::test]
+async fn bad_references_and_illegal_moves_store_nothing() {
+    for store in fresh_stores().await {
+        with_small_city(&store, "x").await;
+        let fengshan = store.events_for(&actor(&store, "fengshan").await);
+        let mut bad = report("x", "33028100200101", None);
+        bad.category_code = Some("9999".into());
+        assert!(
+            matches!(fengshan.create(&bad, Utc::now()).await, Err(StoreError::Invalid { field, .. }) if field == "category")
+        );
+        bad.category_code = Some("01".into());
+        assert!(
+            matches!(fengshan.create(&bad, Utc::now()).await, Err(StoreError::Invalid { field, .. }) if field == "category")
+        );
+        let mut bad = report("x", "00000000000000", None);
+        assert!(
+            matches!(fengshan.create(&bad, Utc::now()).await, Err(StoreError::Invalid { field, .. }) if field == "grid")
+        );
+        // An operator reports only inside their township.
+        bad.grid_code = Some("33028100100101".into());
+        assert!(
+            matches!(fengshan.create(&bad, Utc::now()).await, Err(StoreError::Invalid { field, .. }) if field == "grid")
+        );
+        assert_eq!(
+            fengshan.list(&EventFilter::default()).await.unwrap().total,
+            0
+        );
+
+        let e = created(
+            &store,
+            "fengshan",
+            &report("占道经营", "33028100200101", None),
+        )
+        .await;
+        let before = fengshan.get(e.id).await.unwrap();
+        // Resolving a reported event: 409 with the allowed actions, nothing written.
+        let zhujian = store.events_for(&actor(&store, "zhujian").await);
+        let close: Action = serde_json::from_str(r#"{"action":"close"}"#).unwrap();
+        match fengshan.act(e.id, &close, Utc::now()).await {
+            Err(StoreError::Lifecycle(LifecycleError::NotAllowed { allowed, .. })) => {
+                assert!(allowed.iter().any(|k| k.code() == "accept"));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(zhujian.get(e.id).await, Err(StoreError::NotFound)));
+        fengshan
+            .act(
+                e.id,
+                &serde_json::from_str(r#"{"action":"accept"}"#).unwrap(),
+                Utc::now(),
+            )
+            .await
+            .unwrap();
+        // 梨洲's stationed unit cannot take a 凤山 event; a department can.
+        let lz_pcs = unit_id(&store, "S-330281001-PCS").await.0;
+        let dispatch: Action =
+            serde_json::from_str(&format!(r#"{{"action":"dispatch","lead_unit":{lz_pcs}}}"#))
+                .unwrap();
+        assert!(
+            matches!(fengshan.act(e.id, &dispatch, Utc::now()).await, Err(StoreError::Invalid { field, .. }) if field == "lead_unit")
+        );
+        let township = unit_id(&store, "330281002").await.0;
+        let dispatch: Action = serde_json::from_str(&format!(
+            r#"{{"action":"dispatch","lead_unit":{township}}}"#
+        ))
+        .unwrap();
+        assert!(matches!(
+            fengshan.act(e.id, &dispatch, Utc::now()).await,
+            Err(StoreError::Invalid { .. })
+        ));
+        let after = fengshan.get(e.id).await.unwrap();
+        assert_eq!(after.timeline.len(), before.timeline.len() + 1);
+        assert_eq!(after.status.code, "accepted");
+    }
+}
+
+#[tokio::test]
+async fn a_unit_keeps_seeing_what_it_returned() {
+    for store in fresh_stores().await {
+        with_small_city(&store, "x").await;
+        let fengshan = store.events_for(&actor(&store, "fengshan").await);
+        let pcs = store.events_for(&actor(&store, "pcs").await);
+        let e = created(
+            &store,
+            "fengshan",
+            &report("邻里纠纷", "33028100200101", None),
+        )
+        .await;
+        let t = Utc::now();
+        fengshan
+            .act(
+                e.id,
+                &serde_json::from_str(r#"{"action":"accept"}"#).unwrap(),
+                t,
+            )
+            .await
+            .unwrap();
+        let unit = unit_id(&store, "S-330281002-PCS").await.0;
+        let dispatch: Action =
+            serde_json::from_str(&format!(r#"{{"action":"dispatch","lead_unit":{unit}}}"#))
+                .unwrap();
+        fengshan.act(e.id, &dispatch, t).await.unwrap();
+        let returned = pcs
+            .act(
+                e.id,
+                &Action::Return {
+                    reason: "属民事纠纷，建议司法所调解".into(),
+                },
+                t,
+            )
+            .await
+            .unwrap();
+        assert_eq!(returned.status.code, "accepted");
+        assert_eq!(returned.return_count, 1);
+        // Still visible to the unit (history), but no longer theirs to act on, and masked.
+        let seen = pcs.get(e.id).await.unwrap();
+        assert!(seen.allowed_actions.is_empty());
+        assert!(seen.reporter.masked);
+        let reject = Action::Reject {
+            reason: RejectReason::NotOurBusiness,
+            note: "x".into(),
+        };
+        assert!(matches!(
+            fengshan.act(e.id, &reject, t).await,
+            Err(StoreError::Lifecycle(LifecycleError::NotAllowed { .. }))
+        ));
+    }
+}
+
+#[tokio::test]
+async fn concurrent_reports_get_distinct_numbers() {
+    for store in fresh_stores().await {
+        with_small_city(&store, "x").await;
+        let mut tasks = Vec::new();
+        for worker in 0..4 {
+            let store = store.clone();
+            let a = actor(&store, "fengshan").await;
+            tasks.push(tokio::spawn(async move {
+                let repo = store.events_for(&a);
+                let mut numbers = Vec::new();
+                for i in 0..15 {
+                    let e = report(&format!("并发上报 {worker}-{i}"), "33028100200101", None);
+                    match repo.create(&e, Utc::now()).await.unwrap() {
+                        CreateOutcome::Created(d) => numbers.push(d.number),
+                        _ => panic!(),
+                    }
+                }
+                numbers
+            }));
+        }
+        let mut all = Vec::new();
+        for t in tasks {
+            all.extend(t.await.unwrap());
+        }
+        let n = all.len();
+        all.sort();
+        all.dedup();
+        assert_eq!(all.len(), n);
+        assert_eq!(n, 60);
+    }
+}
+
+#[tokio::test]
+async fn history_replays_through_the_lifecycle() {
+    for store in fresh_stores().await {
+        with_small_city(&store, "x").await;
+        let at = Utc::now() - Duration::days(30);
+        let zj = unit_id(&store, "D-ZJ").await;
+        let step = |d: i64, action: Action| HistoricalStep {
+            at: at + Duration::hours(d),
+            actor_name: "历史".into(),
+            action,
+        };
+        let h = HistoricalEvent {
+            event: report("历史工单", "33028100200101", Some("H-1")),
+            reporter_username: Some("citizen1".into()),
+            reported_at: at,
+            steps: vec![
+                step(1, Action::Accept { note: None }),
+                step(
+                    2,
+                    Action::Dispatch {
+                        lead_unit: zj,
+                        assisting_units: vec![],
+                        note: None,
+                    },
+                ),
+                step(3, Action::Sign { note: None }),
+            ],
+        };
+        let importer = Acting {
+            user_id: None,
+            name: "导入".into(),
+        };
+        assert_eq!(
+            store
+                .import_history(std::slice::from_ref(&h), &importer)
+                .await
+                .unwrap(),
+            1
+        );
+        // Importing the same history again adds nothing.
+        store.import_history(&[h.clone()], &importer).await.unwrap();
+        let c1 = store.events_for(&actor(&store, "citizen1").await);
+        let list = c1.list(&EventFilter::default()).await.unwrap();
+        assert_eq!(list.total, 1);
+        let d = c1.get(list.items[0].id).await.unwrap();
+        assert_eq!(d.status.code, "handling");
+        assert_eq!(d.reported_at.timestamp(), at.timestamp());
+        // A history that breaks the rules is refused whole.
+        let bad = HistoricalEvent {
+            event: report("坏历史", "33028100200101", Some("H-2")),
+            steps: vec![step(1, Action::Sign { note: None })],
+            ..h
+        };
+        assert!(store.import_history(&[bad], &importer).await.is_err());
+        assert_eq!(c1.list(&EventFilter::default()).await.unwrap().total, 1);
+    }
+}
