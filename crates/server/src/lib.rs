@@ -1,1 +1,107 @@
-//! stub
+//! zhili's HTTP side: the JSON API under `/api/`, the server-rendered pages, login
+//! and sessions, health and metrics. Handlers stay thin: they parse, ask storage
+//! through a repository built for the signed-in actor, and render.
+
+pub mod api;
+pub mod auth;
+pub mod error;
+mod metrics_layer;
+pub mod pages;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::get;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+use zhili_storage::Store;
+
+pub use auth::{hash_password, verify_password};
+
+/// Settings the server needs at run time.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Demo mode shows the demo accounts on the login page.
+    pub demo_mode: bool,
+    /// A session ends after this long without a request.
+    pub session_idle: chrono::Duration,
+    /// A session ends this long after login, however busy.
+    pub session_absolute: chrono::Duration,
+    /// Cookies get `Secure` when served behind HTTPS.
+    pub secure_cookies: bool,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            demo_mode: false,
+            session_idle: chrono::Duration::minutes(30),
+            session_absolute: chrono::Duration::hours(12),
+            secure_cookies: false,
+        }
+    }
+}
+
+/// Shared by every request; clones are cheap. Holds nothing that must be the same
+/// across instances: sessions, events and counters all live in the database.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub config: Arc<ServerConfig>,
+}
+
+impl AppState {
+    pub fn new(store: Store, config: ServerConfig) -> Self {
+        AppState {
+            store,
+            config: Arc::new(config),
+        }
+    }
+}
+
+const BODY_LIMIT: usize = 2 * 1024 * 1024;
+
+/// The whole application as one router, exactly as production serves it.
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .merge(api::routes())
+        .merge(pages::routes())
+        .route("/healthz", get(health))
+        .route("/metrics", get(metrics_layer::render))
+        .layer(axum::middleware::from_fn(metrics_layer::track))
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer(TraceLayer::new_for_http())
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .with_state(state)
+}
+
+async fn health(
+    axum::extract::State(state): axum::extract::State<AppState>,
+) -> (axum::http::StatusCode, axum::Json<serde_json::Value>) {
+    match state.store.ping().await {
+        Ok(()) => (
+            axum::http::StatusCode::OK,
+            axum::Json(serde_json::json!({ "status": "ok" })),
+        ),
+        Err(e) => {
+            tracing::error!(error = %e, "health check: database unreachable");
+            (
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                axum::Json(serde_json::json!({ "status": "database unavailable" })),
+            )
+        }
+    }
+}
+
+/// Serves until `shutdown` resolves, then finishes the requests in flight.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -1,0 +1,146 @@
+//! The JSON API, `/api/v1/…`. Every route but login needs a Bearer token; every
+//! event query goes through a repository built for the caller.
+
+mod body;
+mod events;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::{Deserialize, Serialize};
+use zhili_domain::{Actor, OrgKind};
+
+use crate::AppState;
+use crate::auth::{ApiActor, login};
+use crate::error::ApiError;
+pub use body::JsonBody;
+
+pub const OPENAPI: &str = include_str!("openapi.json");
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/openapi.json", get(openapi))
+        .route("/api/v1/auth/login", post(login_handler))
+        .route("/api/v1/auth/logout", post(logout))
+        .route("/api/v1/me", get(me))
+        .route("/api/v1/events", post(events::create).get(events::list))
+        .route("/api/v1/events/{id}", get(events::get))
+        .route("/api/v1/events/{id}/actions", post(events::act))
+        .route("/api/v1/categories", get(categories))
+        .route("/api/v1/orgs", get(orgs))
+        .fallback(|| async { ApiError::not_found() })
+}
+
+async fn openapi() -> Response {
+    ([("content-type", "application/json")], OPENAPI).into_response()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LoginRequest {
+    username: String,
+    password: String,
+}
+
+#[derive(Serialize)]
+struct UserView {
+    id: i64,
+    username: String,
+    display_name: String,
+    role: &'static str,
+    role_label: &'static str,
+    org_id: Option<i64>,
+}
+
+impl From<&Actor> for UserView {
+    fn from(a: &Actor) -> Self {
+        UserView {
+            id: a.user_id.0,
+            username: a.username.clone(),
+            display_name: a.display_name.clone(),
+            role: a.role.code(),
+            role_label: a.role.label_zh(),
+            org_id: a.org_id.map(|o| o.0),
+        }
+    }
+}
+
+async fn login_handler(
+    State(state): State<AppState>,
+    JsonBody(req): JsonBody<LoginRequest>,
+) -> Result<Response, ApiError> {
+    if req.username.trim().is_empty() {
+        return Err(ApiError::invalid("username", "请输入用户名"));
+    }
+    if req.password.is_empty() || req.password.len() > 1024 {
+        return Err(ApiError::invalid("password", "请输入密码"));
+    }
+    let s = login(&state, req.username.trim(), &req.password).await?;
+    Ok(axum::Json(serde_json::json!({
+        "token": s.token,
+        "user": UserView::from(&s.actor),
+    }))
+    .into_response())
+}
+
+async fn logout(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+) -> Result<StatusCode, ApiError> {
+    let token = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or_else(ApiError::unauthorized)?;
+    state
+        .store
+        .delete_session(&crate::auth::token_hash(token.trim()))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn me(ApiActor(actor): ApiActor) -> axum::Json<UserView> {
+    axum::Json(UserView::from(&actor))
+}
+
+async fn categories(
+    State(state): State<AppState>,
+    ApiActor(_): ApiActor,
+) -> Result<Response, ApiError> {
+    Ok(axum::Json(state.store.categories().await?).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OrgQuery {
+    kind: Option<String>,
+}
+
+/// Areas and units, public reference data for forms (no personal data here).
+async fn orgs(
+    State(state): State<AppState>,
+    ApiActor(_): ApiActor,
+    axum::extract::Query(q): axum::extract::Query<OrgQuery>,
+) -> Result<Response, ApiError> {
+    let kinds: Vec<OrgKind> = match q.kind.as_deref() {
+        None => OrgKind::ALL
+            .iter()
+            .copied()
+            .filter(|k| *k != OrgKind::Grid)
+            .collect(),
+        Some("unit") => OrgKind::ALL
+            .iter()
+            .copied()
+            .filter(|k| k.is_unit())
+            .collect(),
+        Some(k) => vec![OrgKind::parse(k).ok_or_else(|| {
+            ApiError::invalid(
+                "kind",
+                format!("未知类型，可选：unit, {}", OrgKind::codes().join(", ")),
+            )
+        })?],
+    };
+    Ok(axum::Json(state.store.orgs_of_kind(&kinds).await?).into_response())
+}

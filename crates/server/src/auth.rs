@@ -1,0 +1,188 @@
+//! Login and sessions. Passwords are argon2id; a session token is 32 random bytes
+//! given to the client once and stored only as its SHA-256, so a database dump holds
+//! no usable token. The API takes the token as a Bearer header, pages as a cookie.
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHasher, PasswordVerifier, phc::PasswordHash};
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use chrono::Utc;
+use sha2::{Digest, Sha256};
+use zhili_domain::Actor;
+use zhili_storage::{AuditRecord, Session};
+
+use crate::AppState;
+use crate::error::ApiError;
+
+pub const SESSION_COOKIE: &str = "zhili_session";
+
+/// An argon2id PHC string for `password`.
+pub fn hash_password(password: &str) -> String {
+    Argon2::default()
+        .hash_password(password.as_bytes())
+        .map(|h| h.to_string())
+        // Only fails on absurd parameters or an RNG failure; neither is recoverable.
+        .expect("argon2 hashing")
+}
+
+pub fn verify_password(password: &str, phc: &str) -> bool {
+    PasswordHash::new(phc)
+        .map(|h| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &h)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+fn random_hex() -> String {
+    hex::encode(rand::random::<[u8; 32]>())
+}
+
+pub fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// A signed-in session as handed to the client.
+pub struct LoggedIn {
+    pub token: String,
+    pub actor: Actor,
+    pub csrf_token: String,
+}
+
+/// Checks a username and password and opens a session. Unknown user and wrong
+/// password get the same answer after the same work.
+pub async fn login(state: &AppState, username: &str, password: &str) -> Result<LoggedIn, ApiError> {
+    let user = state.store.user_by_username(username).await?;
+    let hash = user.as_ref().map(|u| u.password_hash.clone());
+    let pw = password.to_string();
+    let ok = tokio::task::spawn_blocking(move || match hash {
+        Some(h) => verify_password(&pw, &h),
+        None => {
+            // Burn the same time as a real check so timing does not reveal users.
+            let _ = verify_password(&pw, dummy_hash());
+            false
+        }
+    })
+    .await
+    .map_err(|_| ApiError::internal())?;
+    let now = Utc::now();
+    match user.filter(|u| ok && u.active) {
+        Some(u) => {
+            let token = random_hex();
+            let csrf_token = random_hex();
+            state
+                .store
+                .create_session(
+                    &u.actor,
+                    &token_hash(&token),
+                    &csrf_token,
+                    now,
+                    now + state.config.session_absolute,
+                )
+                .await?;
+            Ok(LoggedIn {
+                token,
+                actor: u.actor,
+                csrf_token,
+            })
+        }
+        None => {
+            state
+                .store
+                .audit(AuditRecord {
+                    at: now,
+                    actor_id: None,
+                    actor_name: username.chars().take(64).collect(),
+                    action: "auth.login_failed".into(),
+                    object_type: "session",
+                    object_id: None,
+                    detail: None,
+                })
+                .await?;
+            Err(ApiError::new(
+                axum::http::StatusCode::UNAUTHORIZED,
+                "bad_credentials",
+                "用户名或密码错误",
+            ))
+        }
+    }
+}
+
+fn dummy_hash() -> &'static str {
+    static H: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    H.get_or_init(|| hash_password("zhili-timing-equaliser"))
+}
+
+pub async fn session_for_token(state: &AppState, token: &str) -> Result<Option<Session>, ApiError> {
+    if token.is_empty() || token.len() > 128 {
+        return Ok(None);
+    }
+    Ok(state
+        .store
+        .session(&token_hash(token), Utc::now(), state.config.session_idle)
+        .await?)
+}
+
+/// The actor behind `Authorization: Bearer <token>`; 401 without a valid one.
+pub struct ApiActor(pub Actor);
+
+impl FromRequestParts<AppState> for ApiActor {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .ok_or_else(ApiError::unauthorized)?;
+        match session_for_token(state, token.trim()).await? {
+            Some(s) => Ok(ApiActor(s.actor)),
+            None => Err(ApiError::unauthorized()),
+        }
+    }
+}
+
+/// The session token carried by the page cookie, if any.
+pub fn cookie_token(parts: &Parts) -> Option<String> {
+    parts
+        .headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == SESSION_COOKIE)
+        .map(|(_, v)| v.to_string())
+}
+
+pub fn session_cookie(state: &AppState, token: &str) -> String {
+    let secure = if state.config.secure_cookies {
+        "; Secure"
+    } else {
+        ""
+    };
+    format!(
+        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
+        state.config.session_absolute.num_seconds()
+    )
+}
+
+pub fn clear_cookie() -> String {
+    format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_verify_only_against_their_hash() {
+        let h = hash_password("zhili-demo");
+        assert!(h.starts_with("$argon2id$"));
+        assert!(verify_password("zhili-demo", &h));
+        assert!(!verify_password("zhili-dem0", &h));
+        assert!(!verify_password("zhili-demo", "not a hash"));
+    }
+}
