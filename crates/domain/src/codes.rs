@@ -39,6 +39,8 @@ macro_rules! coded_enum {
     };
 }
 
+pub(crate) use coded_enum;
+
 coded_enum!(
     /// What a user is in the system; together with the user's org it decides scope.
     Role {

@@ -226,7 +226,8 @@ mod tests {
 
     #[test]
     fn each_bad_value_names_its_field() {
-        let cases: Vec<(Box<dyn Fn(&mut RawNewEvent)>, &str)> = vec![
+        type Mutation = Box<dyn Fn(&mut RawNewEvent)>;
+        let cases: Vec<(Mutation, &str)> = vec![
             (Box::new(|r| r.channel = "fax".into()), "channel"),
             (Box::new(|r| r.text = "x".repeat(10_001)), "text"),
             (Box::new(|r| r.text = " ".into()), "text"),

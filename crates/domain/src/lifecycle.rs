@@ -6,33 +6,11 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::actor::Capacities;
-use crate::codes::{InformChannel, RejectReason, Satisfaction};
+use crate::codes::{InformChannel, RejectReason, Satisfaction, coded_enum};
 use crate::ids::OrgId;
 use crate::values::EventText;
 
-macro_rules! coded {
-    ($name:ident { $($variant:ident = $code:literal / $zh:literal),+ $(,)? }) => {
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-        pub enum $name { $(#[serde(rename = $code)] $variant),+ }
-
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-            pub fn code(self) -> &'static str { match self { $($name::$variant => $code),+ } }
-            pub fn label_zh(self) -> &'static str { match self { $($name::$variant => $zh),+ } }
-            pub fn parse(code: &str) -> Option<Self> {
-                match code { $($code => Some($name::$variant),)+ _ => None }
-            }
-        }
-
-        impl std::fmt::Display for $name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.code())
-            }
-        }
-    };
-}
-
-coded!(Status {
+coded_enum!(Status {
     Reported = "reported" / "上报",
     Accepted = "accepted" / "已受理",
     Rejected = "rejected" / "不予受理",
@@ -46,7 +24,7 @@ coded!(Status {
     Suspended = "suspended" / "挂起",
 });
 
-coded!(ActionKind {
+coded_enum!(ActionKind {
     Accept = "accept" / "受理",
     Reject = "reject" / "不予受理",
     Dispatch = "dispatch" / "分派",

@@ -164,6 +164,18 @@ pub(crate) struct TimelineInsert {
     pub data: Option<String>,
 }
 
+/// A lifecycle change to write, guarded by the version that was read.
+#[derive(Debug, Clone)]
+pub(crate) struct StateUpdate<'a> {
+    pub id: i64,
+    pub version: i64,
+    pub status: &'a str,
+    pub lead_unit_id: Option<i64>,
+    pub state: &'a str,
+    pub at: DateTime<Utc>,
+    pub closed_at: Option<DateTime<Utc>>,
+}
+
 /// The statements, one method each. Implemented for both backends' transactions.
 pub(crate) trait Tx: Send + Sized {
     fn commit(self) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
@@ -237,13 +249,7 @@ pub(crate) trait Tx: Send + Sized {
     ) -> impl Future<Output = Result<i64, sqlx::Error>> + Send;
     fn update_event_state(
         &mut self,
-        id: i64,
-        version: i64,
-        status: &str,
-        lead_unit_id: Option<i64>,
-        state: &str,
-        at: DateTime<Utc>,
-        closed_at: Option<DateTime<Utc>>,
+        u: &StateUpdate<'_>,
     ) -> impl Future<Output = Result<u64, sqlx::Error>> + Send;
     fn link_units(
         &mut self,
@@ -502,28 +508,19 @@ macro_rules! impl_tx {
                 .await
             }
 
-            async fn update_event_state(
-                &mut self,
-                id: i64,
-                version: i64,
-                status: &str,
-                lead_unit_id: Option<i64>,
-                state: &str,
-                at: DateTime<Utc>,
-                closed_at: Option<DateTime<Utc>>,
-            ) -> Result<u64, sqlx::Error> {
+            async fn update_event_state(&mut self, u: &StateUpdate<'_>) -> Result<u64, sqlx::Error> {
                 // Optimistic: the version read must still be the version stored.
                 sqlx::query(
                     "UPDATE events SET status = $3, lead_unit_id = $4, state = $5, updated_at = $6, \
                      closed_at = $7, version = version + 1 WHERE id = $1 AND version = $2",
                 )
-                .bind(id)
-                .bind(version)
-                .bind(status)
-                .bind(lead_unit_id)
-                .bind(state)
-                .bind(at)
-                .bind(closed_at)
+                .bind(u.id)
+                .bind(u.version)
+                .bind(u.status)
+                .bind(u.lead_unit_id)
+                .bind(u.state)
+                .bind(u.at)
+                .bind(u.closed_at)
                 .execute(&mut **self)
                 .await
                 .map(|r| r.rows_affected())

@@ -8,7 +8,7 @@ use zhili_domain::{
     Priority, ReporterKind, Role, Scope, Status, UserId, event_number, mask_name, mask_phone,
 };
 
-use crate::backend::{EventInsert, EventRow, TimelineInsert, Tx};
+use crate::backend::{EventInsert, EventRow, StateUpdate, TimelineInsert, Tx};
 use crate::records::*;
 use crate::reference::{category_by_code, org_by_code, org_by_id, user_by_username};
 use crate::sql::{Arg, Sql, like_contains};
@@ -503,15 +503,15 @@ async fn act_on<T: Tx>(
     let state_json =
         serde_json::to_string(&out.state).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     let changed = tx
-        .update_event_state(
-            row.id,
-            row.version,
-            out.to.code(),
-            out.state.lead_unit.map(|u| u.0),
-            &state_json,
-            now,
+        .update_event_state(&StateUpdate {
+            id: row.id,
+            version: row.version,
+            status: out.to.code(),
+            lead_unit_id: out.state.lead_unit.map(|u| u.0),
+            state: &state_json,
+            at: now,
             closed_at,
-        )
+        })
         .await?;
     if changed == 0 {
         return Err(StoreError::Conflict);

@@ -222,7 +222,7 @@ mod tests {
                 .map(|x| (x.version, x.description.to_string()))
                 .collect::<Vec<_>>()
         };
-        assert!(!SQLITE_MIGRATIONS.iter().next().is_none());
+        assert!(SQLITE_MIGRATIONS.iter().next().is_some());
         assert_eq!(versions(&SQLITE_MIGRATIONS), versions(&POSTGRES_MIGRATIONS));
     }
 }

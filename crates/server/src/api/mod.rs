@@ -30,7 +30,6 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/events/{id}/actions", post(events::act))
         .route("/api/v1/categories", get(categories))
         .route("/api/v1/orgs", get(orgs))
-        .fallback(|| async { ApiError::not_found() })
 }
 
 async fn openapi() -> Response {

@@ -1,0 +1,560 @@
+//! One event (`GET /events/{id}`) and its lifecycle actions
+//! (`POST /events/{id}/actions`): a small form per action the viewer may take now.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use chrono::Utc;
+use serde::Deserialize;
+use zhili_domain::{Action, ActionKind, InformChannel, OrgId, OrgKind, RejectReason, Satisfaction};
+use zhili_storage::{EventDetail, Org, StoreError};
+
+use super::forms::FormData;
+use super::session::PageUser;
+use super::view::{Header, Opt, OptGroup, china_time, internal, not_found, render};
+use crate::AppState;
+use crate::error::ApiError;
+
+/// The free-text field an action takes, if any.
+struct TextField {
+    name: &'static str,
+    label: &'static str,
+    required: bool,
+    multiline: bool,
+}
+
+fn text_field(kind: ActionKind) -> TextField {
+    use ActionKind as K;
+    let (name, label, required, multiline) = match kind {
+        K::Accept => ("note", "受理意见（选填）", false, false),
+        K::Reject => ("note", "说明", true, true),
+        K::Dispatch => ("note", "分派意见（选填）", false, false),
+        K::Sign => ("note", "签收说明（选填）", false, false),
+        K::Return => ("reason", "退回理由", true, true),
+        K::Resolve => ("result", "办理结果", true, true),
+        K::VerifyPass => ("note", "核查意见（选填）", false, false),
+        K::VerifyFail => ("reason", "不通过原因", true, true),
+        K::Inform => ("note", "反馈内容（选填）", false, true),
+        K::Rate => ("comment", "评价意见（选填）", false, true),
+        K::Reopen => ("reason", "重新办理原因", true, true),
+        K::Close => ("note", "归档说明（选填）", false, false),
+        K::RequestExtension => ("reason", "延期理由", true, true),
+        K::ApproveExtension => ("note", "审批意见（选填）", false, false),
+        K::DenyExtension => ("reason", "驳回理由", true, true),
+        K::Suspend => ("reason", "挂起原因", true, true),
+        K::Resume => ("note", "恢复说明（选填）", false, false),
+        K::Supervise => ("note", "督办意见", true, true),
+    };
+    TextField {
+        name,
+        label,
+        required,
+        multiline,
+    }
+}
+
+/// A form field or choice the user got wrong, before the lifecycle is asked.
+struct BadInput {
+    message: String,
+}
+
+fn bad(message: impl Into<String>) -> BadInput {
+    BadInput {
+        message: message.into(),
+    }
+}
+
+/// The `Action` a submitted action form asks for.
+fn build_action(f: &FormData) -> Result<Action, BadInput> {
+    let code = f.value("action");
+    let kind = ActionKind::parse(code.trim()).ok_or_else(|| bad("未知的操作"))?;
+    let field = text_field(kind);
+    // Required texts go to the domain as typed: it says what is wrong with them.
+    let text = f.value(field.name);
+    let opt = f.opt(field.name);
+    use ActionKind as K;
+    Ok(match kind {
+        K::Accept => Action::Accept { note: opt },
+        K::Reject => Action::Reject {
+            reason: f
+                .get("reason")
+                .and_then(RejectReason::parse)
+                .ok_or_else(|| bad("请选择不予受理的原因"))?,
+            note: text,
+        },
+        K::Dispatch => {
+            let lead = f
+                .get("lead_unit")
+                .and_then(|v| v.trim().parse::<i64>().ok())
+                .ok_or_else(|| bad("请选择主办单位"))?;
+            let mut assisting = Vec::new();
+            for v in f.all("assisting_units") {
+                let id = v.parse::<i64>().map_err(|_| bad("协办单位选择有误"))?;
+                if !assisting.contains(&OrgId(id)) {
+                    assisting.push(OrgId(id));
+                }
+            }
+            Action::Dispatch {
+                lead_unit: OrgId(lead),
+                assisting_units: assisting,
+                note: opt,
+            }
+        }
+        K::Sign => Action::Sign { note: opt },
+        K::Return => Action::Return { reason: text },
+        K::Resolve => Action::Resolve {
+            result: text,
+            photos: Vec::new(),
+        },
+        K::VerifyPass => Action::VerifyPass { note: opt },
+        K::VerifyFail => Action::VerifyFail { reason: text },
+        K::Inform => Action::Inform {
+            channel: f
+                .get("channel")
+                .and_then(InformChannel::parse)
+                .ok_or_else(|| bad("请选择反馈方式"))?,
+            note: opt,
+        },
+        K::Rate => Action::Rate {
+            satisfaction: f
+                .get("satisfaction")
+                .and_then(Satisfaction::parse)
+                .ok_or_else(|| bad("请选择满意度"))?,
+            comment: opt,
+        },
+        K::Reopen => Action::Reopen { reason: text },
+        K::Close => Action::Close { note: opt },
+        K::RequestExtension => Action::RequestExtension {
+            days: f
+                .get("days")
+                .and_then(|v| v.trim().parse::<u32>().ok())
+                .ok_or_else(|| bad("延期天数须为 1–60 之间的整数"))?,
+            reason: text,
+        },
+        K::ApproveExtension => Action::ApproveExtension { note: opt },
+        K::DenyExtension => Action::DenyExtension { reason: text },
+        K::Suspend => Action::Suspend { reason: text },
+        K::Resume => Action::Resume { note: opt },
+        K::Supervise => Action::Supervise { note: text },
+    })
+}
+
+/// One action's form, with what the user typed when it failed.
+struct ActionForm {
+    code: &'static str,
+    label: &'static str,
+    text_name: &'static str,
+    text_label: &'static str,
+    text_required: bool,
+    text_multiline: bool,
+    text_value: String,
+    /// Reject reasons, inform channels or satisfaction levels.
+    options: Vec<Opt>,
+    lead_groups: Vec<OptGroup>,
+    assist_groups: Vec<OptGroup>,
+    days: String,
+    error: Option<String>,
+}
+
+struct TimelineRow {
+    at: String,
+    actor: String,
+    action: &'static str,
+    from: &'static str,
+    to: &'static str,
+    note: String,
+}
+
+/// Everything shown about the event, as text.
+struct EventView {
+    id: i64,
+    number: String,
+    status_code: &'static str,
+    status_label: &'static str,
+    channel: &'static str,
+    external_id: Option<String>,
+    priority: &'static str,
+    category: String,
+    area: String,
+    address: Option<String>,
+    location: Option<String>,
+    reporter_kind: &'static str,
+    reporter_name: Option<String>,
+    reporter_phone: Option<String>,
+    reporter_masked: bool,
+    text: String,
+    lead_unit: Option<String>,
+    assisting_units: Option<String>,
+    satisfaction: Option<&'static str>,
+    extension: Option<String>,
+    pending_extension: Option<String>,
+    returns_and_rework: Option<String>,
+    reported_at: String,
+    updated_at: String,
+    closed_at: Option<String>,
+}
+
+impl EventView {
+    fn new(d: &EventDetail) -> Self {
+        let mut area = vec![d.township.name.clone()];
+        area.extend(d.village.iter().map(|v| v.name.clone()));
+        area.extend(d.grid.iter().map(|g| format!("{}（{}）", g.name, g.code)));
+        let assisting = d
+            .assisting_units
+            .iter()
+            .map(|u| u.name.as_str())
+            .collect::<Vec<_>>()
+            .join("、");
+        EventView {
+            id: d.id,
+            number: d.number.clone(),
+            status_code: d.status.code,
+            status_label: d.status.label,
+            channel: d.channel.label,
+            external_id: d.external_id.clone(),
+            priority: d.priority.label,
+            category: d.category.as_ref().map_or_else(
+                || "未分类".to_string(),
+                |c| format!("{}（{}）", c.name, c.code),
+            ),
+            area: area.join(" / "),
+            address: d.address.clone(),
+            location: d
+                .location
+                .map(|p| format!("经度 {:.6}，纬度 {:.6}", p.lon, p.lat)),
+            reporter_kind: d.reporter.kind.label,
+            reporter_name: d.reporter.name.clone(),
+            reporter_phone: d.reporter.phone.clone(),
+            reporter_masked: d.reporter.masked,
+            text: d.text.clone(),
+            lead_unit: d.lead_unit.as_ref().map(|u| u.name.clone()),
+            assisting_units: (!assisting.is_empty()).then_some(assisting),
+            satisfaction: d.satisfaction.as_ref().map(|s| s.label),
+            extension: (d.extension_days > 0)
+                .then(|| format!("已延期 {} 个工作日", d.extension_days)),
+            pending_extension: d
+                .pending_extension
+                .as_ref()
+                .map(|p| format!("申请延期 {} 个工作日：{}", p.days, p.reason)),
+            returns_and_rework: (d.return_count > 0 || d.rework_count > 0)
+                .then(|| format!("退回 {} 次，返工 {} 次", d.return_count, d.rework_count)),
+            reported_at: china_time(d.reported_at),
+            updated_at: china_time(d.updated_at),
+            closed_at: d.closed_at.map(china_time),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "event_detail.html")]
+struct DetailPage {
+    header: Option<Header>,
+    csrf: String,
+    e: EventView,
+    timeline: Vec<TimelineRow>,
+    actions: Vec<ActionForm>,
+    error: Option<String>,
+    done: Option<&'static str>,
+}
+
+/// An action that failed, to show again with its message and input.
+struct Failure<'a> {
+    form: &'a FormData,
+    message: String,
+}
+
+fn unit_groups(units: &[Org], selected: &[i64]) -> Vec<OptGroup> {
+    [
+        (OrgKind::Department, "市级部门"),
+        (OrgKind::StationedUnit, "派驻机构"),
+        (OrgKind::TownshipOffice, "乡镇科室"),
+    ]
+    .into_iter()
+    .map(|(kind, label)| OptGroup {
+        label: label.to_string(),
+        options: units
+            .iter()
+            .filter(|u| u.kind == kind)
+            .map(|u| Opt {
+                value: u.id.0.to_string(),
+                label: u.name.clone(),
+                selected: selected.contains(&u.id.0),
+            })
+            .collect(),
+    })
+    .filter(|g| !g.options.is_empty())
+    .collect()
+}
+
+fn action_forms(d: &EventDetail, units: &[Org], failure: Option<&Failure<'_>>) -> Vec<ActionForm> {
+    let failed_code = failure.map(|f| f.form.value("action"));
+    d.allowed_actions
+        .iter()
+        .filter_map(|a| ActionKind::parse(a.code))
+        .map(|kind| {
+            let field = text_field(kind);
+            let failed = failure.filter(|_| failed_code.as_deref() == Some(kind.code()));
+            let typed = |name: &str| failed.map(|f| f.form.value(name)).unwrap_or_default();
+            let options = match kind {
+                ActionKind::Reject => RejectReason::ALL
+                    .iter()
+                    .map(|r| Opt::new(r.code(), r.label_zh(), &typed("reason")))
+                    .collect(),
+                ActionKind::Inform => {
+                    let cur = failed.map_or_else(
+                        || InformChannel::Phone.code().to_string(),
+                        |_| typed("channel"),
+                    );
+                    InformChannel::ALL
+                        .iter()
+                        .map(|c| Opt::new(c.code(), c.label_zh(), &cur))
+                        .collect()
+                }
+                ActionKind::Rate => Satisfaction::ALL
+                    .iter()
+                    .map(|s| Opt::new(s.code(), s.label_zh(), &typed("satisfaction")))
+                    .collect(),
+                _ => Vec::new(),
+            };
+            let (lead_groups, assist_groups) = if kind == ActionKind::Dispatch {
+                let (lead, assist): (Vec<i64>, Vec<i64>) = match failed {
+                    Some(f) => (
+                        f.form
+                            .get("lead_unit")
+                            .and_then(|v| v.parse().ok())
+                            .into_iter()
+                            .collect(),
+                        f.form
+                            .all("assisting_units")
+                            .iter()
+                            .filter_map(|v| v.parse().ok())
+                            .collect(),
+                    ),
+                    None => (
+                        d.lead_unit.iter().map(|u| u.id).collect(),
+                        d.assisting_units.iter().map(|u| u.id).collect(),
+                    ),
+                };
+                (unit_groups(units, &lead), unit_groups(units, &assist))
+            } else {
+                (Vec::new(), Vec::new())
+            };
+            ActionForm {
+                code: kind.code(),
+                label: kind.label_zh(),
+                text_name: field.name,
+                text_label: field.label,
+                text_required: field.required,
+                text_multiline: field.multiline,
+                text_value: typed(field.name),
+                options,
+                lead_groups,
+                assist_groups,
+                days: failed.map_or_else(|| "5".to_string(), |_| typed("days")),
+                error: failed.map(|f| f.message.clone()),
+            }
+        })
+        .collect()
+}
+
+async fn detail_page(
+    state: &AppState,
+    user: &PageUser,
+    id: i64,
+    status: StatusCode,
+    failure: Option<Failure<'_>>,
+    done: Option<&'static str>,
+) -> Response {
+    let header = user.header();
+    let d = match state.store.events_for(&user.actor).get(id).await {
+        Ok(d) => d,
+        Err(StoreError::NotFound) => return not_found(Some(header)),
+        Err(e) => {
+            tracing::error!(error = ?e, "event detail page");
+            return internal(Some(header));
+        }
+    };
+    let units = if d
+        .allowed_actions
+        .iter()
+        .any(|a| a.code == ActionKind::Dispatch.code())
+    {
+        let kinds = [
+            OrgKind::Department,
+            OrgKind::StationedUnit,
+            OrgKind::TownshipOffice,
+        ];
+        match state.store.orgs_of_kind(&kinds).await {
+            // Township offices and stationed units take only their own township's events.
+            Ok(all) => all
+                .into_iter()
+                .filter(|u| {
+                    u.kind == OrgKind::Department || u.township_id == Some(OrgId(d.township.id))
+                })
+                .collect(),
+            Err(e) => {
+                tracing::error!(error = ?e, "units for dispatch");
+                return internal(Some(header));
+            }
+        }
+    } else {
+        Vec::new()
+    };
+    let view = DetailPage {
+        header: Some(header),
+        csrf: user.csrf.clone(),
+        e: EventView::new(&d),
+        timeline: d
+            .timeline
+            .iter()
+            .map(|t| TimelineRow {
+                at: china_time(t.at),
+                actor: t.actor_name.clone(),
+                action: t.action.label,
+                from: t.from_status.as_ref().map_or("", |s| s.label),
+                to: t.to_status.label,
+                note: t.note.clone().unwrap_or_default(),
+            })
+            .collect(),
+        actions: action_forms(&d, &units, failure.as_ref()),
+        error: failure.map(|f| f.message),
+        done,
+    };
+    render(status, &view)
+}
+
+#[derive(Deserialize)]
+pub struct DetailParams {
+    done: Option<String>,
+}
+
+pub async fn detail(
+    State(state): State<AppState>,
+    user: PageUser,
+    Path(id): Path<String>,
+    params: Result<Query<DetailParams>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let Ok(id) = id.parse::<i64>() else {
+        return not_found(Some(user.header()));
+    };
+    // Only a known action's label is shown, never the raw parameter.
+    let done = params
+        .ok()
+        .and_then(|Query(p)| p.done)
+        .and_then(|c| ActionKind::parse(&c))
+        .map(ActionKind::label_zh);
+    detail_page(&state, &user, id, StatusCode::OK, None, done).await
+}
+
+pub async fn act(
+    State(state): State<AppState>,
+    user: PageUser,
+    Path(id): Path<String>,
+    form: FormData,
+) -> Response {
+    if let Some(r) = user.csrf_rejection(&form) {
+        return r;
+    }
+    let Ok(id) = id.parse::<i64>() else {
+        return not_found(Some(user.header()));
+    };
+    let action = match build_action(&form) {
+        Ok(a) => a,
+        Err(b) => {
+            let failure = Failure {
+                form: &form,
+                message: b.message,
+            };
+            return detail_page(
+                &state,
+                &user,
+                id,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some(failure),
+                None,
+            )
+            .await;
+        }
+    };
+    match state
+        .store
+        .events_for(&user.actor)
+        .act(id, &action, Utc::now())
+        .await
+    {
+        Ok(_) => {
+            Redirect::to(&format!("/events/{id}?done={}", action.kind().code())).into_response()
+        }
+        Err(StoreError::NotFound) => not_found(Some(user.header())),
+        Err(e) => {
+            let api = ApiError::from(e);
+            if api.status.is_server_error() {
+                return internal(Some(user.header()));
+            }
+            let failure = Failure {
+                form: &form,
+                message: api.message,
+            };
+            detail_page(&state, &user, id, api.status, Some(failure), None).await
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forms_become_actions() {
+        let f = FormData::from_pairs(&[
+            ("action", "dispatch"),
+            ("lead_unit", "7"),
+            ("assisting_units", "8"),
+            ("assisting_units", "8"),
+            ("assisting_units", "9"),
+            ("note", " "),
+        ]);
+        assert_eq!(
+            build_action(&f).ok(),
+            Some(Action::Dispatch {
+                lead_unit: OrgId(7),
+                assisting_units: vec![OrgId(8), OrgId(9)],
+                note: None,
+            })
+        );
+        let f = FormData::from_pairs(&[
+            ("action", "rate"),
+            ("satisfaction", "basic"),
+            ("comment", "还行"),
+        ]);
+        assert_eq!(
+            build_action(&f).ok(),
+            Some(Action::Rate {
+                satisfaction: Satisfaction::Basic,
+                comment: Some("还行".into()),
+            })
+        );
+        let missing = FormData::from_pairs(&[("action", "reject"), ("note", "x")]);
+        assert_eq!(
+            build_action(&missing).err().map(|b| b.message),
+            Some("请选择不予受理的原因".into())
+        );
+        let unknown = FormData::from_pairs(&[("action", "explode")]);
+        assert!(build_action(&unknown).is_err());
+        let days = FormData::from_pairs(&[
+            ("action", "request_extension"),
+            ("days", "three"),
+            ("reason", "r"),
+        ]);
+        assert!(build_action(&days).is_err());
+    }
+
+    #[test]
+    fn every_action_has_a_text_field_name_the_domain_knows() {
+        for k in ActionKind::ALL {
+            let f = text_field(*k);
+            assert!(["note", "reason", "result", "comment"].contains(&f.name));
+        }
+    }
+}

@@ -1,0 +1,687 @@
+//! The event list (`GET /events`) and reporting a new event (`GET /events/new`,
+//! `POST /events`).
+
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Deserialize;
+use zhili_domain::event::RawLocation;
+use zhili_domain::{
+    Actor, Channel, NewEvent, OrgKind, Priority, RawNewEvent, RawReporter, ReporterKind, Role,
+    Status,
+};
+use zhili_storage::{Category, CreateOutcome, EventFilter, EventSummary, Org, SortKey, StoreError};
+
+use super::forms::FormData;
+use super::session::PageUser;
+use super::view::{Header, Opt, OptGroup, china_time, error_page, internal, render, url_encode};
+use crate::AppState;
+use crate::error::ApiError;
+
+const PER_PAGE: u32 = 20;
+
+// ---------------------------------------------------------------------------
+// List
+
+/// The list page's query string. Every field is text so that a half-filled filter
+/// form never fails as a whole: a bad value is reported on the page and ignored.
+#[derive(Debug, Default, Deserialize)]
+pub struct ListParams {
+    status: Option<String>,
+    township: Option<String>,
+    grid: Option<String>,
+    category: Option<String>,
+    unit: Option<String>,
+    channel: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    q: Option<String>,
+    sort: Option<String>,
+    page: Option<String>,
+}
+
+const SORTS: &[(&str, &str, SortKey, bool)] = &[
+    (
+        "-reported_at",
+        "上报时间（新→旧）",
+        SortKey::ReportedAt,
+        true,
+    ),
+    (
+        "reported_at",
+        "上报时间（旧→新）",
+        SortKey::ReportedAt,
+        false,
+    ),
+    ("-updated_at", "最近更新", SortKey::UpdatedAt, true),
+    ("number", "事件编号", SortKey::Number, false),
+    ("status", "状态", SortKey::Status, false),
+];
+
+fn nonempty(v: &Option<String>) -> Option<&str> {
+    v.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+/// Midnight China time at the start of `date` (or of the day after, for `to`).
+fn china_day(v: &str, next_day: bool) -> Option<DateTime<Utc>> {
+    let d = NaiveDate::parse_from_str(v, "%Y-%m-%d").ok()?;
+    let d = if next_day { d.succ_opt()? } else { d };
+    let china = chrono::FixedOffset::east_opt(8 * 3600)?;
+    d.and_hms_opt(0, 0, 0)?
+        .and_local_timezone(china)
+        .single()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+impl ListParams {
+    fn filter(&self) -> (EventFilter, Vec<String>) {
+        let mut errors = Vec::new();
+        let mut f = EventFilter {
+            page: 1,
+            per_page: PER_PAGE,
+            sort: SortKey::ReportedAt,
+            descending: true,
+            ..Default::default()
+        };
+        if let Some(s) = nonempty(&self.status) {
+            for code in s.split(',') {
+                match Status::parse(code.trim()) {
+                    Some(st) => f.statuses.push(st),
+                    None => errors.push(format!("未知状态「{code}」，已忽略")),
+                }
+            }
+        }
+        if let Some(c) = nonempty(&self.channel) {
+            match Channel::parse(c) {
+                Some(ch) => f.channel = Some(ch),
+                None => errors.push(format!("未知渠道「{c}」，已忽略")),
+            }
+        }
+        f.township = nonempty(&self.township).map(str::to_string);
+        f.grid = nonempty(&self.grid).map(str::to_string);
+        f.category = nonempty(&self.category).map(str::to_string);
+        f.unit = nonempty(&self.unit).map(str::to_string);
+        f.text = nonempty(&self.q).map(|t| t.chars().take(100).collect());
+        if let Some(v) = nonempty(&self.from) {
+            match china_day(v, false) {
+                Some(t) => f.from = Some(t),
+                None => errors.push("开始日期格式应为 YYYY-MM-DD，已忽略".into()),
+            }
+        }
+        if let Some(v) = nonempty(&self.to) {
+            match china_day(v, true) {
+                Some(t) => f.to = Some(t),
+                None => errors.push("结束日期格式应为 YYYY-MM-DD，已忽略".into()),
+            }
+        }
+        if let Some(s) = nonempty(&self.sort) {
+            match SORTS.iter().find(|(code, ..)| *code == s) {
+                Some((_, _, key, desc)) => {
+                    f.sort = *key;
+                    f.descending = *desc;
+                }
+                None => errors.push("未知排序方式，已按上报时间排序".into()),
+            }
+        }
+        if let Some(p) = nonempty(&self.page) {
+            match p.parse::<u32>() {
+                Ok(n) if n >= 1 => f.page = n,
+                _ => errors.push("页码无效，已显示第 1 页".into()),
+            }
+        }
+        (f, errors)
+    }
+
+    /// `/events?…` with the same filters and another page.
+    fn href_for_page(&self, page: u32) -> String {
+        let mut parts = Vec::new();
+        let fields = [
+            ("status", &self.status),
+            ("township", &self.township),
+            ("grid", &self.grid),
+            ("category", &self.category),
+            ("unit", &self.unit),
+            ("channel", &self.channel),
+            ("from", &self.from),
+            ("to", &self.to),
+            ("q", &self.q),
+            ("sort", &self.sort),
+        ];
+        for (name, v) in fields {
+            if let Some(v) = nonempty(v) {
+                parts.push(format!("{name}={}", url_encode(v)));
+            }
+        }
+        parts.push(format!("page={page}"));
+        format!("/events?{}", parts.join("&"))
+    }
+}
+
+struct Row {
+    id: i64,
+    number: String,
+    status_code: &'static str,
+    status_label: &'static str,
+    category: String,
+    area: String,
+    lead_unit: String,
+    reported_at: String,
+    excerpt: String,
+}
+
+impl From<EventSummary> for Row {
+    fn from(s: EventSummary) -> Self {
+        let area = match &s.grid {
+            Some(g) => format!("{} / {}", s.township.name, g.name),
+            None => s.township.name.clone(),
+        };
+        Row {
+            id: s.id,
+            status_code: s.status.code,
+            status_label: s.status.label,
+            category: s.category.map_or_else(|| "未分类".to_string(), |c| c.name),
+            area,
+            lead_unit: s.lead_unit.map_or_else(|| "—".to_string(), |u| u.name),
+            reported_at: china_time(s.reported_at),
+            excerpt: s.excerpt,
+            number: s.number,
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "events_list.html")]
+struct ListPage {
+    header: Option<Header>,
+    notices: Vec<String>,
+    status_opts: Vec<Opt>,
+    township_opts: Vec<Opt>,
+    category_groups: Vec<OptGroup>,
+    channel_opts: Vec<Opt>,
+    sort_opts: Vec<Opt>,
+    q: String,
+    from: String,
+    to: String,
+    rows: Vec<Row>,
+    total: i64,
+    page: u32,
+    pages: u32,
+    prev_href: Option<String>,
+    next_href: Option<String>,
+    filtered: bool,
+}
+
+/// 大类 as groups, each starting with "全部…" (a 大类 code finds its 小类 too).
+fn category_filter_groups(cats: &[Category], current: &str) -> Vec<OptGroup> {
+    cats.iter()
+        .filter(|c| c.parent_id.is_none())
+        .map(|top| {
+            let mut options = vec![Opt::new(
+                top.code.clone(),
+                format!("全部{}", top.name),
+                current,
+            )];
+            options.extend(
+                cats.iter()
+                    .filter(|c| c.parent_id == Some(top.id))
+                    .map(|c| Opt::new(c.code.clone(), c.name.clone(), current)),
+            );
+            OptGroup {
+                label: top.name.clone(),
+                options,
+            }
+        })
+        .collect()
+}
+
+/// 小类 (categories without children) grouped under their 大类, for reporting.
+fn leaf_category_groups(cats: &[Category], current: &str) -> Vec<OptGroup> {
+    let has_children = |c: &Category| cats.iter().any(|x| x.parent_id == Some(c.id));
+    let mut groups: Vec<OptGroup> = cats
+        .iter()
+        .filter(|c| c.parent_id.is_none() && has_children(c))
+        .map(|top| OptGroup {
+            label: top.name.clone(),
+            options: cats
+                .iter()
+                .filter(|c| c.parent_id == Some(top.id) && !has_children(c))
+                .map(|c| Opt::new(c.code.clone(), c.name.clone(), current))
+                .collect(),
+        })
+        .filter(|g| !g.options.is_empty())
+        .collect();
+    let loose: Vec<Opt> = cats
+        .iter()
+        .filter(|c| c.parent_id.is_none() && !has_children(c))
+        .map(|c| Opt::new(c.code.clone(), c.name.clone(), current))
+        .collect();
+    if !loose.is_empty() {
+        groups.push(OptGroup {
+            label: "其他".into(),
+            options: loose,
+        });
+    }
+    groups
+}
+
+fn org_opts(orgs: &[Org], current: &str) -> Vec<Opt> {
+    orgs.iter()
+        .map(|o| Opt::new(o.code.clone(), o.name.clone(), current))
+        .collect()
+}
+
+fn coded_opts<T: Copy>(
+    all: &[T],
+    code: impl Fn(T) -> &'static str,
+    label: impl Fn(T) -> &'static str,
+    current: &str,
+) -> Vec<Opt> {
+    all.iter()
+        .map(|v| Opt::new(code(*v), label(*v), current))
+        .collect()
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    user: PageUser,
+    params: Result<Query<ListParams>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let header = user.header();
+    let (params, mut notices) = match params {
+        Ok(Query(p)) => (p, Vec::new()),
+        Err(_) => (
+            ListParams::default(),
+            vec!["筛选条件格式不正确，已显示全部事件".to_string()],
+        ),
+    };
+    let (filter, errors) = params.filter();
+    notices.extend(errors);
+    let repo = state.store.events_for(&user.actor);
+    let (page, townships, cats) = match tokio::try_join!(
+        repo.list(&filter),
+        state.store.orgs_of_kind(&[OrgKind::Township]),
+        state.store.categories(),
+    ) {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!(error = ?e, "event list page");
+            return internal(Some(header));
+        }
+    };
+    let total_pages = u32::try_from((page.total + i64::from(PER_PAGE) - 1) / i64::from(PER_PAGE))
+        .unwrap_or(u32::MAX);
+    let cur = |v: &Option<String>| nonempty(v).unwrap_or_default().to_string();
+    let status_cur = cur(&params.status);
+    let sort_cur = nonempty(&params.sort).unwrap_or("-reported_at").to_string();
+    let filtered = [
+        &params.status,
+        &params.township,
+        &params.grid,
+        &params.category,
+        &params.unit,
+        &params.channel,
+        &params.from,
+        &params.to,
+        &params.q,
+    ]
+    .iter()
+    .any(|v| nonempty(v).is_some());
+    let view = ListPage {
+        header: Some(header),
+        notices,
+        status_opts: coded_opts(Status::ALL, Status::code, Status::label_zh, &status_cur),
+        township_opts: org_opts(&townships, &cur(&params.township)),
+        category_groups: category_filter_groups(&cats, &cur(&params.category)),
+        channel_opts: coded_opts(
+            Channel::ALL,
+            Channel::code,
+            Channel::label_zh,
+            &cur(&params.channel),
+        ),
+        sort_opts: SORTS
+            .iter()
+            .map(|(code, label, ..)| Opt::new(*code, *label, &sort_cur))
+            .collect(),
+        q: params.q.clone().unwrap_or_default(),
+        from: params.from.clone().unwrap_or_default(),
+        to: params.to.clone().unwrap_or_default(),
+        total: page.total,
+        page: page.page,
+        pages: total_pages,
+        prev_href: (page.page > 1).then(|| params.href_for_page(page.page - 1)),
+        next_href: (page.page < total_pages).then(|| params.href_for_page(page.page + 1)),
+        rows: page.items.into_iter().map(Row::from).collect(),
+        filtered,
+    };
+    render(StatusCode::OK, &view)
+}
+
+// ---------------------------------------------------------------------------
+// New event
+
+/// A message per form field, for the field the error names.
+#[derive(Default)]
+struct FieldErrors {
+    text: Option<String>,
+    category: Option<String>,
+    grid: Option<String>,
+    township: Option<String>,
+    address: Option<String>,
+    channel: Option<String>,
+    priority: Option<String>,
+    reporter_kind: Option<String>,
+    reporter_name: Option<String>,
+    reporter_phone: Option<String>,
+    location: Option<String>,
+    /// Anything not tied to one field.
+    general: Option<String>,
+}
+
+impl FieldErrors {
+    fn one(field: &str, message: String) -> Self {
+        let mut e = FieldErrors::default();
+        let slot = match field {
+            "text" => &mut e.text,
+            "category" => &mut e.category,
+            "grid" => &mut e.grid,
+            "township" => &mut e.township,
+            "address" => &mut e.address,
+            "channel" => &mut e.channel,
+            "priority" => &mut e.priority,
+            "reporter.kind" | "reporter_kind" => &mut e.reporter_kind,
+            "reporter.name" | "reporter_name" => &mut e.reporter_name,
+            "reporter.phone" | "reporter_phone" => &mut e.reporter_phone,
+            "location" | "lon" | "lat" => &mut e.location,
+            _ => &mut e.general,
+        };
+        *slot = Some(message);
+        e
+    }
+
+    /// The first message, with the id of the field it belongs to, for the summary.
+    fn summary(&self) -> Option<(&'static str, &str)> {
+        [
+            ("f-text", &self.text),
+            ("f-category", &self.category),
+            ("f-grid", &self.grid),
+            ("f-township", &self.township),
+            ("f-address", &self.address),
+            ("f-channel", &self.channel),
+            ("f-priority", &self.priority),
+            ("f-reporter-kind", &self.reporter_kind),
+            ("f-reporter-name", &self.reporter_name),
+            ("f-reporter-phone", &self.reporter_phone),
+            ("f-lon", &self.location),
+        ]
+        .into_iter()
+        .find_map(|(id, m)| m.as_deref().map(|m| (id, m)))
+    }
+}
+
+/// What the user typed, kept as typed so the form can be shown again.
+#[derive(Default)]
+struct NewInput {
+    text: String,
+    category: String,
+    grid: String,
+    township: String,
+    address: String,
+    channel: String,
+    priority: String,
+    reporter_kind: String,
+    reporter_name: String,
+    reporter_phone: String,
+    lon: String,
+    lat: String,
+}
+
+impl NewInput {
+    fn defaults(actor: &Actor, township_code: Option<String>, grid_code: Option<String>) -> Self {
+        let (channel, kind, name) = match actor.role {
+            Role::Citizen => (
+                Channel::WebForm,
+                ReporterKind::Citizen,
+                actor.display_name.clone(),
+            ),
+            Role::GridWorker => (
+                Channel::Patrol,
+                ReporterKind::GridWorker,
+                actor.display_name.clone(),
+            ),
+            _ => (Channel::Hotline12345, ReporterKind::Citizen, String::new()),
+        };
+        NewInput {
+            channel: channel.code().into(),
+            priority: Priority::Normal.code().into(),
+            reporter_kind: kind.code().into(),
+            reporter_name: name,
+            township: township_code.unwrap_or_default(),
+            grid: grid_code.unwrap_or_default(),
+            ..Default::default()
+        }
+    }
+
+    fn from_form(f: &FormData) -> Self {
+        NewInput {
+            text: f.value("text"),
+            category: f.value("category"),
+            grid: f.value("grid"),
+            township: f.value("township"),
+            address: f.value("address"),
+            channel: f.value("channel"),
+            priority: f.value("priority"),
+            reporter_kind: f.value("reporter_kind"),
+            reporter_name: f.value("reporter_name"),
+            reporter_phone: f.value("reporter_phone"),
+            lon: f.value("lon"),
+            lat: f.value("lat"),
+        }
+    }
+
+    /// The wire form, or the field and message of what cannot become one.
+    fn to_raw(&self) -> Result<RawNewEvent, (&'static str, String)> {
+        let some = |v: &str| Some(v.trim().to_string()).filter(|s| !s.is_empty());
+        let location = match (self.lon.trim(), self.lat.trim()) {
+            ("", "") => None,
+            ("", _) | (_, "") => {
+                return Err(("location", "经度和纬度需同时填写，或都不填".into()));
+            }
+            (lon, lat) => match (lon.parse::<f64>(), lat.parse::<f64>()) {
+                (Ok(lon), Ok(lat)) => Some(RawLocation { lon, lat }),
+                _ => {
+                    return Err(("location", "经纬度须为数字，如 121.15 和 30.04".into()));
+                }
+            },
+        };
+        let reporter = some(&self.reporter_kind).map(|kind| RawReporter {
+            kind,
+            name: some(&self.reporter_name),
+            phone: some(&self.reporter_phone),
+        });
+        if reporter.is_none()
+            && (some(&self.reporter_name).is_some() || some(&self.reporter_phone).is_some())
+        {
+            return Err((
+                "reporter.kind",
+                "填写了上报人姓名或电话时，请选择上报人类型".into(),
+            ));
+        }
+        Ok(RawNewEvent {
+            channel: self.channel.trim().to_string(),
+            external_id: None,
+            reporter,
+            text: self.text.clone(),
+            address: some(&self.address),
+            location,
+            category: some(&self.category),
+            grid: some(&self.grid),
+            township: some(&self.township),
+            priority: some(&self.priority),
+        })
+    }
+}
+
+#[derive(Template)]
+#[template(path = "event_new.html")]
+struct NewPage {
+    header: Option<Header>,
+    csrf: String,
+    input: NewInput,
+    errors: FieldErrors,
+    error_summary: Option<(&'static str, String)>,
+    category_groups: Vec<OptGroup>,
+    township_opts: Vec<Opt>,
+    grid_choices: Vec<Opt>,
+    channel_opts: Vec<Opt>,
+    priority_opts: Vec<Opt>,
+    reporter_kind_opts: Vec<Opt>,
+}
+
+/// Grids offered as suggestions: the actor's own area, or all when there are few.
+fn grid_choices(actor: &Actor, grids: &[Org]) -> Vec<Opt> {
+    const MAX_ALL: usize = 300;
+    let mine: Vec<&Org> = match (actor.role, actor.org_id) {
+        (Role::TownshipOperator, Some(t)) => {
+            grids.iter().filter(|g| g.township_id == Some(t)).collect()
+        }
+        (Role::GridWorker, Some(g)) => grids.iter().filter(|x| x.id == g).collect(),
+        _ if grids.len() <= MAX_ALL => grids.iter().collect(),
+        _ => Vec::new(),
+    };
+    mine.into_iter()
+        .map(|g| Opt::new(g.code.clone(), g.name.clone(), ""))
+        .collect()
+}
+
+async fn new_page(
+    state: &AppState,
+    user: &PageUser,
+    status: StatusCode,
+    input: Option<NewInput>,
+    errors: FieldErrors,
+) -> Response {
+    let header = user.header();
+    let loaded = tokio::try_join!(
+        state.store.categories(),
+        state.store.orgs_of_kind(&[OrgKind::Township]),
+        state.store.orgs_of_kind(&[OrgKind::Grid]),
+    );
+    let (cats, townships, grids) = match loaded {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!(error = ?e, "new event page");
+            return internal(Some(header));
+        }
+    };
+    let actor = &user.actor;
+    let input = input.unwrap_or_else(|| {
+        let own_township = match (actor.role, actor.org_id) {
+            (Role::TownshipOperator, Some(t)) => {
+                townships.iter().find(|o| o.id == t).map(|o| o.code.clone())
+            }
+            _ => None,
+        };
+        let own_grid = match (actor.role, actor.org_id) {
+            (Role::GridWorker, Some(g)) => grids.iter().find(|o| o.id == g).map(|o| o.code.clone()),
+            _ => None,
+        };
+        NewInput::defaults(actor, own_township, own_grid)
+    });
+    let error_summary = errors
+        .summary()
+        .map(|(id, m)| (id, m.to_string()))
+        .or_else(|| errors.general.clone().map(|m| ("f-text", m)));
+    let view = NewPage {
+        header: Some(header),
+        csrf: user.csrf.clone(),
+        category_groups: leaf_category_groups(&cats, input.category.trim()),
+        township_opts: org_opts(&townships, input.township.trim()),
+        grid_choices: grid_choices(actor, &grids),
+        channel_opts: coded_opts(
+            Channel::ALL,
+            Channel::code,
+            Channel::label_zh,
+            input.channel.trim(),
+        ),
+        priority_opts: coded_opts(
+            Priority::ALL,
+            Priority::code,
+            Priority::label_zh,
+            input.priority.trim(),
+        ),
+        reporter_kind_opts: coded_opts(
+            ReporterKind::ALL,
+            ReporterKind::code,
+            ReporterKind::label_zh,
+            input.reporter_kind.trim(),
+        ),
+        input,
+        errors,
+        error_summary,
+    };
+    render(status, &view)
+}
+
+fn read_only(user: &PageUser) -> Response {
+    error_page(
+        Some(user.header()),
+        StatusCode::FORBIDDEN,
+        "监督账号只读，不能上报事件。",
+    )
+}
+
+pub async fn new_form(State(state): State<AppState>, user: PageUser) -> Response {
+    if !user.actor.can_report_events() {
+        return read_only(&user);
+    }
+    new_page(&state, &user, StatusCode::OK, None, FieldErrors::default()).await
+}
+
+pub async fn create(State(state): State<AppState>, user: PageUser, form: FormData) -> Response {
+    if let Some(r) = user.csrf_rejection(&form) {
+        return r;
+    }
+    if !user.actor.can_report_events() {
+        return read_only(&user);
+    }
+    let input = NewInput::from_form(&form);
+    let invalid = StatusCode::UNPROCESSABLE_ENTITY;
+    let raw = match input.to_raw() {
+        Ok(r) => r,
+        Err((field, message)) => {
+            let errors = FieldErrors::one(field, message);
+            return new_page(&state, &user, invalid, Some(input), errors).await;
+        }
+    };
+    let new = match NewEvent::parse(raw) {
+        Ok(n) => n,
+        Err(e) => {
+            let errors = FieldErrors::one(&e.field, e.message);
+            return new_page(&state, &user, invalid, Some(input), errors).await;
+        }
+    };
+    match state
+        .store
+        .events_for(&user.actor)
+        .create(&new, Utc::now())
+        .await
+    {
+        Ok(CreateOutcome::Created(d) | CreateOutcome::Existing(d)) => {
+            Redirect::to(&format!("/events/{}", d.id)).into_response()
+        }
+        Err(StoreError::Invalid { field, message }) => {
+            let errors = FieldErrors::one(&field, message);
+            new_page(&state, &user, invalid, Some(input), errors).await
+        }
+        Err(e) => {
+            let api = ApiError::from(e);
+            if api.status.is_server_error() {
+                return internal(Some(user.header()));
+            }
+            let errors = FieldErrors::one("", api.message);
+            new_page(&state, &user, api.status, Some(input), errors).await
+        }
+    }
+}

@@ -1,0 +1,68 @@
+//! Form bodies (`application/x-www-form-urlencoded`) as a list of pairs, so that a
+//! multi-select (the same name repeated) survives, and a malformed body gets an HTML
+//! error page instead of axum's plain-text rejection.
+
+use axum::Form;
+use axum::extract::{FromRequest, Request};
+use axum::response::Response;
+
+use super::view::error_page;
+
+pub struct FormData(Vec<(String, String)>);
+
+impl FormData {
+    #[cfg(test)]
+    pub fn from_pairs(pairs: &[(&str, &str)]) -> Self {
+        FormData(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
+    }
+
+    /// The first value under `name`.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The first value under `name` as typed, or "" when absent.
+    pub fn value(&self, name: &str) -> String {
+        self.get(name).unwrap_or_default().to_string()
+    }
+
+    /// The value trimmed, `None` when absent or blank.
+    pub fn opt(&self, name: &str) -> Option<String> {
+        self.get(name)
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_string)
+    }
+
+    /// Every value under `name`, blanks left out.
+    pub fn all(&self, name: &str) -> Vec<&str> {
+        self.0
+            .iter()
+            .filter(|(k, v)| k == name && !v.trim().is_empty())
+            .map(|(_, v)| v.trim())
+            .collect()
+    }
+}
+
+impl<S: Send + Sync> FromRequest<S> for FormData {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Response> {
+        match Form::<Vec<(String, String)>>::from_request(req, state).await {
+            Ok(Form(pairs)) => Ok(FormData(pairs)),
+            Err(e) => Err(error_page(
+                None,
+                e.status(),
+                "表单提交的格式不正确，请返回上一页后重试。",
+            )),
+        }
+    }
+}

@@ -1,0 +1,158 @@
+//! What every page shares: the header, select options, China-time formatting,
+//! rendering a template into a response, and the error page.
+
+use askama::Template;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use chrono::{DateTime, FixedOffset, Utc};
+use zhili_domain::Actor;
+
+/// The signed-in user as the page header shows them.
+pub struct Header {
+    pub display_name: String,
+    pub role_label: &'static str,
+    pub csrf: String,
+    pub can_report: bool,
+}
+
+impl Header {
+    pub fn new(actor: &Actor, csrf: &str) -> Self {
+        Header {
+            display_name: actor.display_name.clone(),
+            role_label: actor.role.label_zh(),
+            csrf: csrf.to_string(),
+            can_report: actor.can_report_events(),
+        }
+    }
+}
+
+/// One `<option>`.
+pub struct Opt {
+    pub value: String,
+    pub label: String,
+    pub selected: bool,
+}
+
+impl Opt {
+    pub fn new(value: impl Into<String>, label: impl Into<String>, current: &str) -> Self {
+        let value = value.into();
+        Opt {
+            selected: value == current,
+            label: label.into(),
+            value,
+        }
+    }
+}
+
+/// One `<optgroup>` with its options.
+pub struct OptGroup {
+    pub label: String,
+    pub options: Vec<Opt>,
+}
+
+fn china() -> FixedOffset {
+    FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| FixedOffset::east_opt(0).expect("UTC offset"))
+}
+
+/// `2026-11-28 14:05`, China time (UTC+8), as people in the command room read it.
+pub fn china_time(at: DateTime<Utc>) -> String {
+    at.with_timezone(&china())
+        .format("%Y-%m-%d %H:%M")
+        .to_string()
+}
+
+/// Renders `t` with `status`; a template failure becomes a plain 500.
+pub fn render<T: Template>(status: StatusCode, t: &T) -> Response {
+    match t.render() {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "page template failed to render");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Html("<!doctype html><meta charset=\"utf-8\"><title>错误</title><p>服务器内部错误，请稍后重试。</p>"),
+            )
+                .into_response()
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+pub struct ErrorPage {
+    pub header: Option<Header>,
+    pub title: String,
+    pub message: String,
+}
+
+/// An error page: 404, 403, 500 and the like, with a way back.
+pub fn error_page(
+    header: Option<Header>,
+    status: StatusCode,
+    message: impl Into<String>,
+) -> Response {
+    let title = match status {
+        StatusCode::NOT_FOUND => "未找到",
+        StatusCode::FORBIDDEN => "无权操作",
+        StatusCode::BAD_REQUEST => "请求有误",
+        StatusCode::UNPROCESSABLE_ENTITY => "输入有误",
+        StatusCode::CONFLICT => "操作冲突",
+        StatusCode::PAYLOAD_TOO_LARGE => "内容过大",
+        _ if status.is_server_error() => "服务器错误",
+        _ => "出错了",
+    };
+    render(
+        status,
+        &ErrorPage {
+            header,
+            title: title.to_string(),
+            message: message.into(),
+        },
+    )
+}
+
+pub fn not_found(header: Option<Header>) -> Response {
+    error_page(
+        header,
+        StatusCode::NOT_FOUND,
+        "该事件不存在，或不在您的管辖范围内。",
+    )
+}
+
+pub fn internal(header: Option<Header>) -> Response {
+    error_page(
+        header,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "服务器内部错误，请稍后重试。",
+    )
+}
+
+/// Percent-encodes a query-string value (everything but the unreserved characters).
+pub fn url_encode(v: &str) -> String {
+    let mut out = String::with_capacity(v.len());
+    for b in v.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_are_shown_in_china_time() {
+        let t = DateTime::parse_from_rfc3339("2026-11-28T06:05:59Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(china_time(t), "2026-11-28 14:05");
+    }
+
+    #[test]
+    fn query_values_are_encoded() {
+        assert_eq!(url_encode("噪音 a&b=c"), "%E5%99%AA%E9%9F%B3%20a%26b%3Dc");
+    }
+}

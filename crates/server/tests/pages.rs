@@ -1,0 +1,726 @@
+//! The server-rendered pages, driven like a browser through the real router: cookies,
+//! form posts with CSRF tokens, redirects. Runs on every store `fresh_stores` gives.
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use tower::ServiceExt;
+use zhili_server::{AppState, ServerConfig, app, hash_password};
+use zhili_storage::Store;
+use zhili_storage::testing::{fresh_stores, with_small_city};
+
+const PW: &str = "pw";
+
+struct Resp {
+    status: StatusCode,
+    location: Option<String>,
+    set_cookie: Vec<String>,
+    body: String,
+}
+
+async fn send(app: &Router, req: Request<Body>) -> Resp {
+    let res = app.clone().oneshot(req).await.expect("router answers");
+    let status = res.status();
+    let location = res
+        .headers()
+        .get(header::LOCATION)
+        .map(|v| v.to_str().unwrap().to_string());
+    let set_cookie = res
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .collect();
+    let bytes = axum::body::to_bytes(res.into_body(), usize::MAX)
+        .await
+        .expect("body");
+    Resp {
+        status,
+        location,
+        set_cookie,
+        body: String::from_utf8(bytes.to_vec()).expect("utf-8 body"),
+    }
+}
+
+async fn get(app: &Router, path: &str, cookie: Option<&str>) -> Resp {
+    let mut req = Request::get(path);
+    if let Some(c) = cookie {
+        req = req.header(header::COOKIE, c);
+    }
+    send(app, req.body(Body::empty()).unwrap()).await
+}
+
+fn encode(v: &str) -> String {
+    v.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+async fn post(app: &Router, path: &str, cookie: Option<&str>, form: &[(&str, &str)]) -> Resp {
+    let body = form
+        .iter()
+        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+        .collect::<Vec<_>>()
+        .join("&");
+    let mut req =
+        Request::post(path).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+    if let Some(c) = cookie {
+        req = req.header(header::COOKIE, c);
+    }
+    send(app, req.body(Body::from(body)).unwrap()).await
+}
+
+async fn setup(store: Store, demo_mode: bool) -> Router {
+    with_small_city(&store, &hash_password(PW)).await;
+    app(AppState::new(
+        store,
+        ServerConfig {
+            demo_mode,
+            ..Default::default()
+        },
+    ))
+}
+
+/// A signed-in browser: its session cookie and the CSRF token its pages carry.
+struct Session {
+    cookie: String,
+    csrf: String,
+}
+
+fn csrf_in(html: &str) -> String {
+    let marker = "name=\"csrf\" value=\"";
+    let start = html.find(marker).expect("page has a csrf field") + marker.len();
+    let len = html[start..].find('"').expect("closing quote");
+    html[start..start + len].to_string()
+}
+
+async fn login(app: &Router, username: &str) -> Session {
+    let r = post(
+        app,
+        "/login",
+        None,
+        &[("username", username), ("password", PW)],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "login of {username}");
+    assert_eq!(r.location.as_deref(), Some("/events"));
+    let cookie = r
+        .set_cookie
+        .iter()
+        .find(|c| c.starts_with("zhili_session="))
+        .expect("session cookie")
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let page = get(app, "/events", Some(&cookie)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    Session {
+        csrf: csrf_in(&page.body),
+        cookie,
+    }
+}
+
+/// Reports an event through the form as `s`; returns its id.
+async fn report(app: &Router, s: &Session, text: &str) -> i64 {
+    let r = post(
+        app,
+        "/events",
+        Some(&s.cookie),
+        &[
+            ("csrf", &s.csrf),
+            ("text", text),
+            ("category", "0101"),
+            ("grid", "33028100200101"),
+            ("township", ""),
+            ("address", "舜北路 1 号"),
+            ("lon", ""),
+            ("lat", ""),
+            ("reporter_kind", "citizen"),
+            ("reporter_name", "张三"),
+            ("reporter_phone", "13812345678"),
+            ("channel", "hotline_12345"),
+            ("priority", "normal"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "create: {}", r.body);
+    let loc = r.location.expect("redirect to the event");
+    loc.strip_prefix("/events/")
+        .and_then(|id| id.parse().ok())
+        .unwrap_or_else(|| panic!("unexpected location {loc}"))
+}
+
+async fn act(app: &Router, s: &Session, id: i64, form: &[(&str, &str)]) -> Resp {
+    let mut all = vec![("csrf", s.csrf.as_str())];
+    all.extend_from_slice(form);
+    post(app, &format!("/events/{id}/actions"), Some(&s.cookie), &all).await
+}
+
+async fn act_ok(app: &Router, s: &Session, id: i64, form: &[(&str, &str)]) {
+    let r = act(app, s, id, form).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{form:?}: {}", r.body);
+    let loc = r.location.unwrap();
+    assert!(loc.starts_with(&format!("/events/{id}?done=")), "{loc}");
+    let page = get(app, &loc, Some(&s.cookie)).await;
+    assert!(page.body.contains("已完成「"), "confirmation shown");
+}
+
+#[tokio::test]
+async fn pages_need_a_session_and_the_login_page_shows_demo_accounts_only_in_demo_mode() {
+    for store in fresh_stores().await {
+        let demo = setup(store, true).await;
+        for path in ["/events", "/events/new", "/events/1", "/"] {
+            let r = get(&demo, path, None).await;
+            assert_eq!(r.status, StatusCode::SEE_OTHER, "{path}");
+            assert_eq!(r.location.as_deref(), Some("/login"), "{path}");
+        }
+        let r = get(&demo, "/events", Some("zhili_session=forged")).await;
+        assert_eq!(r.location.as_deref(), Some("/login"));
+        assert!(
+            r.set_cookie.iter().any(|c| c.contains("Max-Age=0")),
+            "stale cookie cleared"
+        );
+        let r = post(&demo, "/events/1/actions", None, &[("action", "accept")]).await;
+        assert_eq!(r.location.as_deref(), Some("/login"));
+
+        let page = get(&demo, "/login", None).await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(page.body.contains("<label for=\"username\">用户名</label>"));
+        assert!(page.body.contains("演示账号"));
+        assert!(page.body.contains("zhili-demo"));
+        for user in [
+            "admin",
+            "city",
+            "fengshan",
+            "lizhou",
+            "zhujian",
+            "grid1",
+            "oversight",
+            "citizen1",
+        ] {
+            assert!(
+                page.body.contains(&format!("<code>{user}</code>")),
+                "{user} listed"
+            );
+        }
+
+        let css = get(&demo, "/static/app.css", None).await;
+        assert_eq!(css.status, StatusCode::OK);
+        assert!(css.body.contains("@media"));
+    }
+    for store in fresh_stores().await {
+        let prod = setup(store, false).await;
+        let page = get(&prod, "/login", None).await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(!page.body.contains("演示账号"));
+        assert!(!page.body.contains("zhili-demo"));
+        assert!(!page.body.contains("<code>fengshan</code>"));
+    }
+}
+
+#[tokio::test]
+async fn login_sets_the_cookie_bad_credentials_do_not_and_logout_ends_the_session() {
+    for store in fresh_stores().await {
+        let app = setup(store, false).await;
+        let bad = post(
+            &app,
+            "/login",
+            None,
+            &[("username", "fengshan"), ("password", "wrong")],
+        )
+        .await;
+        assert_eq!(bad.status, StatusCode::UNAUTHORIZED);
+        assert!(bad.body.contains("用户名或密码错误"));
+        assert!(bad.body.contains("value=\"fengshan\""), "username kept");
+        assert!(bad.set_cookie.is_empty());
+        let nobody = post(
+            &app,
+            "/login",
+            None,
+            &[("username", "nobody"), ("password", PW)],
+        )
+        .await;
+        assert_eq!(nobody.status, StatusCode::UNAUTHORIZED);
+        assert!(nobody.body.contains("用户名或密码错误"));
+        assert!(nobody.set_cookie.is_empty());
+
+        let good = post(
+            &app,
+            "/login",
+            None,
+            &[("username", "fengshan"), ("password", PW)],
+        )
+        .await;
+        assert_eq!(good.status, StatusCode::SEE_OTHER);
+        let set = good.set_cookie.join("\n");
+        assert!(set.contains("zhili_session="));
+        assert!(set.contains("HttpOnly"));
+
+        let s = login(&app, "fengshan").await;
+        let list = get(&app, "/events", Some(&s.cookie)).await;
+        assert!(list.body.contains("凤山指挥室"));
+        assert!(list.body.contains("乡镇（街道）综合指挥室"));
+        assert!(list.body.contains("href=\"/events/new\""));
+        let r = get(&app, "/", Some(&s.cookie)).await;
+        assert_eq!(r.location.as_deref(), Some("/events"));
+        let r = get(&app, "/login", Some(&s.cookie)).await;
+        assert_eq!(r.location.as_deref(), Some("/events"));
+
+        // Logout needs the token too.
+        let r = post(&app, "/logout", Some(&s.cookie), &[]).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+        assert_eq!(
+            get(&app, "/events", Some(&s.cookie)).await.status,
+            StatusCode::OK
+        );
+        let r = post(&app, "/logout", Some(&s.cookie), &[("csrf", &s.csrf)]).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER);
+        assert_eq!(r.location.as_deref(), Some("/login"));
+        assert!(r.set_cookie.iter().any(|c| c.contains("Max-Age=0")));
+        let r = get(&app, "/events", Some(&s.cookie)).await;
+        assert_eq!(r.location.as_deref(), Some("/login"), "session is gone");
+    }
+}
+
+#[tokio::test]
+async fn an_event_lives_its_whole_life_in_the_browser() {
+    for store in fresh_stores().await {
+        let app = setup(store.clone(), false).await;
+        let zj = store
+            .org_by_code("D-ZJ")
+            .await
+            .unwrap()
+            .expect("D-ZJ")
+            .id
+            .0
+            .to_string();
+        let pcs = store
+            .org_by_code("S-330281002-PCS")
+            .await
+            .unwrap()
+            .expect("pcs")
+            .id
+            .0
+            .to_string();
+        let fengshan = login(&app, "fengshan").await;
+
+        let form = get(&app, "/events/new", Some(&fengshan.cookie)).await;
+        assert_eq!(form.status, StatusCode::OK);
+        assert!(
+            form.body
+                .contains("<option value=\"hotline_12345\" selected>"),
+            "operators default to 12345"
+        );
+        assert!(form.body.contains("<optgroup label=\"城市管理\">"));
+        assert!(
+            form.body.contains("<option value=\"330281002\" selected>"),
+            "own township preselected"
+        );
+
+        let id = report(&app, &fengshan, "小区门口夜间施工噪音扰民，持续到凌晨").await;
+        let page = get(&app, &format!("/events/{id}"), Some(&fengshan.cookie)).await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(page.body.contains("小区门口夜间施工噪音扰民"));
+        assert!(page.body.contains("status-reported"));
+        assert!(
+            page.body.contains("13812345678"),
+            "the operator sees the caller's phone"
+        );
+        assert!(page.body.contains("name=\"action\" value=\"accept\""));
+        assert!(page.body.contains("name=\"action\" value=\"reject\""));
+        assert!(!page.body.contains("name=\"action\" value=\"close\""));
+        let list = get(&app, "/events", Some(&fengshan.cookie)).await;
+        assert!(list.body.contains(&format!("href=\"/events/{id}\"")));
+        assert!(list.body.contains("噪音扰民"));
+
+        act_ok(&app, &fengshan, id, &[("action", "accept"), ("note", "")]).await;
+        let page = get(&app, &format!("/events/{id}"), Some(&fengshan.cookie)).await;
+        assert!(
+            page.body.contains("余姚市住房和城乡建设局"),
+            "dispatch offers departments"
+        );
+        assert!(
+            page.body.contains("凤山派出所"),
+            "and the township's stationed units"
+        );
+        assert!(
+            !page.body.contains("梨洲派出所"),
+            "but not another township's"
+        );
+        act_ok(
+            &app,
+            &fengshan,
+            id,
+            &[
+                ("action", "dispatch"),
+                ("lead_unit", &zj),
+                ("assisting_units", &pcs),
+                ("note", "请住建局牵头处置"),
+            ],
+        )
+        .await;
+
+        let zhujian = login(&app, "zhujian").await;
+        let list = get(&app, "/events", Some(&zhujian.cookie)).await;
+        assert!(
+            list.body.contains(&format!("href=\"/events/{id}\"")),
+            "the unit sees its event"
+        );
+        act_ok(&app, &zhujian, id, &[("action", "sign"), ("note", "")]).await;
+        act_ok(
+            &app,
+            &zhujian,
+            id,
+            &[
+                ("action", "resolve"),
+                ("result", "已责令施工方夜间停工，噪音消除"),
+            ],
+        )
+        .await;
+
+        act_ok(
+            &app,
+            &fengshan,
+            id,
+            &[("action", "verify_pass"), ("note", "现场核实")],
+        )
+        .await;
+        act_ok(
+            &app,
+            &fengshan,
+            id,
+            &[
+                ("action", "inform"),
+                ("channel", "phone"),
+                ("note", "已电话告知"),
+            ],
+        )
+        .await;
+        // The caller has no account: the command room records the follow-up call's rating.
+        act_ok(
+            &app,
+            &fengshan,
+            id,
+            &[
+                ("action", "rate"),
+                ("satisfaction", "satisfied"),
+                ("comment", "处理及时"),
+            ],
+        )
+        .await;
+        act_ok(&app, &fengshan, id, &[("action", "close"), ("note", "")]).await;
+
+        let page = get(&app, &format!("/events/{id}"), Some(&fengshan.cookie)).await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(page.body.contains("status-closed"));
+        assert!(page.body.contains("已归档"));
+        assert!(page.body.contains("满意"));
+        assert!(page.body.contains("凤山派出所"), "assisting unit shown");
+        for step in [
+            "上报",
+            "受理",
+            "分派",
+            "签收",
+            "办结",
+            "核查通过",
+            "反馈",
+            "评价",
+            "归档",
+        ] {
+            assert!(
+                page.body.contains(&format!("<strong>{step}</strong>")),
+                "timeline has {step}"
+            );
+        }
+        assert!(page.body.contains("已责令施工方夜间停工，噪音消除"));
+        assert!(
+            page.body.contains("凤山指挥室（乡镇（街道）综合指挥室）"),
+            "actors named"
+        );
+        assert!(page.body.contains("已反馈 → 已评价"));
+        assert!(page.body.contains("当前状态下您没有可执行的操作"));
+
+        // Oversight follows the whole process, read-only and without personal data.
+        let oversight = login(&app, "oversight").await;
+        let page = get(&app, &format!("/events/{id}"), Some(&oversight.cookie)).await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(page.body.contains("138****5678"));
+        assert!(!page.body.contains("13812345678"));
+        assert!(page.body.contains("已脱敏"));
+        let list = get(&app, "/events", Some(&oversight.cookie)).await;
+        assert!(
+            !list.body.contains("href=\"/events/new\""),
+            "no 上报事件 for oversight"
+        );
+        let r = get(&app, "/events/new", Some(&oversight.cookie)).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+    }
+}
+
+#[tokio::test]
+async fn a_post_without_the_right_csrf_token_is_refused_and_changes_nothing() {
+    for store in fresh_stores().await {
+        let app = setup(store, false).await;
+        let s = login(&app, "fengshan").await;
+        let id = report(&app, &s, "路灯不亮").await;
+        let path = format!("/events/{id}/actions");
+        for form in [
+            vec![("action", "accept")],
+            vec![("csrf", "0000"), ("action", "accept")],
+            vec![("csrf", ""), ("action", "accept")],
+        ] {
+            let r = post(&app, &path, Some(&s.cookie), &form).await;
+            assert_eq!(r.status, StatusCode::FORBIDDEN, "{form:?}");
+            assert!(r.body.contains("安全校验失败"));
+        }
+        // Another user's token is no good either.
+        let other = login(&app, "city").await;
+        let r = post(
+            &app,
+            &path,
+            Some(&s.cookie),
+            &[("csrf", &other.csrf), ("action", "accept")],
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+        let page = get(&app, &format!("/events/{id}"), Some(&s.cookie)).await;
+        assert!(page.body.contains("status-reported"), "still reported");
+        assert!(
+            !page.body.contains("<strong>受理</strong>"),
+            "no timeline entry"
+        );
+
+        let r = post(
+            &app,
+            "/events",
+            Some(&s.cookie),
+            &[
+                ("text", "无令牌上报"),
+                ("township", "330281002"),
+                ("channel", "hotline_12345"),
+            ],
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+        let list = get(&app, "/events", Some(&s.cookie)).await;
+        assert!(list.body.contains("共 1 条"), "nothing created");
+    }
+}
+
+#[tokio::test]
+async fn another_township_neither_sees_nor_touches_the_event() {
+    for store in fresh_stores().await {
+        let app = setup(store, false).await;
+        let fengshan = login(&app, "fengshan").await;
+        let id = report(&app, &fengshan, "凤山的事件").await;
+        let lizhou = login(&app, "lizhou").await;
+        let r = get(&app, &format!("/events/{id}"), Some(&lizhou.cookie)).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND);
+        assert!(r.body.contains("未找到"));
+        assert!(!r.body.contains("凤山的事件"));
+        let r = act(&app, &lizhou, id, &[("action", "accept")]).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND);
+        let list = get(&app, "/events", Some(&lizhou.cookie)).await;
+        assert!(list.body.contains("共 0 条"));
+        assert!(!list.body.contains(&format!("/events/{id}\"")));
+        assert!(!list.body.contains("凤山的事件"));
+        let r = get(&app, "/events/999999", Some(&fengshan.cookie)).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND);
+        let r = get(&app, "/events/abc", Some(&fengshan.cookie)).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND);
+        let page = get(&app, &format!("/events/{id}"), Some(&fengshan.cookie)).await;
+        assert!(page.body.contains("status-reported"), "untouched");
+    }
+}
+
+#[tokio::test]
+async fn illegal_actions_and_bad_input_are_explained_on_the_page() {
+    for store in fresh_stores().await {
+        let app = setup(store, false).await;
+        let s = login(&app, "fengshan").await;
+        let id = report(&app, &s, "违章搭建").await;
+
+        let r = act(&app, &s, id, &[("action", "close"), ("note", "")]).await;
+        assert_eq!(r.status, StatusCode::CONFLICT);
+        assert!(r.body.contains("当前状态为「上报」"), "{}", r.body);
+        assert!(r.body.contains("不能执行「归档」"));
+        assert!(r.body.contains("违章搭建"), "the event is still shown");
+
+        let r = act(&app, &s, id, &[("action", "reject"), ("note", "重复")]).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.body.contains("请选择不予受理的原因"));
+        assert!(r.body.contains(">重复</textarea>"), "the note is kept");
+
+        let r = act(
+            &app,
+            &s,
+            id,
+            &[
+                ("action", "reject"),
+                ("reason", "duplicate"),
+                ("note", "  "),
+            ],
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+
+        let zhujian = login(&app, "zhujian").await;
+        let r = act(&app, &zhujian, id, &[("action", "sign")]).await;
+        assert_eq!(
+            r.status,
+            StatusCode::NOT_FOUND,
+            "not dispatched to this unit: out of scope"
+        );
+
+        // The new-event form names the field at fault and keeps the input.
+        let r = post(
+            &app,
+            "/events",
+            Some(&s.cookie),
+            &[
+                ("csrf", &s.csrf),
+                ("text", "楼道堆物"),
+                ("township", "330281002"),
+                ("address", "舜北路 9 号"),
+                ("reporter_kind", "citizen"),
+                ("reporter_phone", "123"),
+                ("channel", "hotline_12345"),
+            ],
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            r.body.contains("id=\"e-reporter-phone\""),
+            "error next to the phone field"
+        );
+        assert!(r.body.contains("value=\"舜北路 9 号\""), "input kept");
+        assert!(r.body.contains(">楼道堆物</textarea>"));
+        let r = post(
+            &app,
+            "/events",
+            Some(&s.cookie),
+            &[
+                ("csrf", &s.csrf),
+                ("text", " "),
+                ("township", "330281002"),
+                ("channel", "hotline_12345"),
+            ],
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.body.contains("id=\"e-text\""));
+        let r = post(
+            &app,
+            "/events",
+            Some(&s.cookie),
+            &[
+                ("csrf", &s.csrf),
+                ("text", "梨洲的事"),
+                ("township", "330281001"),
+                ("channel", "hotline_12345"),
+            ],
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.body.contains("不在您的辖区内"));
+        assert!(r.body.contains("id=\"e-township\""));
+        let r = post(
+            &app,
+            "/events",
+            Some(&s.cookie),
+            &[
+                ("csrf", &s.csrf),
+                ("text", "有经度没纬度"),
+                ("township", "330281002"),
+                ("lon", "121.1"),
+                ("channel", "hotline_12345"),
+            ],
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.body.contains("id=\"e-location\""));
+    }
+}
+
+#[tokio::test]
+async fn user_text_is_escaped() {
+    for store in fresh_stores().await {
+        let app = setup(store, false).await;
+        let s = login(&app, "fengshan").await;
+        let id = report(&app, &s, "<script>alert(1)</script> & \"quotes\"").await;
+        for path in [format!("/events/{id}"), "/events".to_string()] {
+            let page = get(&app, &path, Some(&s.cookie)).await;
+            assert_eq!(page.status, StatusCode::OK);
+            assert!(!page.body.contains("<script>"), "{path}");
+            assert!(
+                page.body
+                    .contains("&#60;script&#62;alert(1)&#60;/script&#62;"),
+                "{path}"
+            );
+        }
+        let page = get(&app, "/events?q=%3Cscript%3E", Some(&s.cookie)).await;
+        assert!(!page.body.contains("<script>"));
+        assert!(
+            page.body.contains("value=\"&#60;script&#62;\""),
+            "search box escaped"
+        );
+        assert!(page.body.contains("共 1 条"));
+    }
+}
+
+#[tokio::test]
+async fn the_list_filters_sorts_and_pages() {
+    for store in fresh_stores().await {
+        let app = setup(store, false).await;
+        let s = login(&app, "fengshan").await;
+        for i in 0..23 {
+            report(&app, &s, &format!("第{i}号 噪音")).await;
+        }
+        let first = get(&app, "/events", Some(&s.cookie)).await;
+        assert!(first.body.contains("共 23 条，第 1 / 2 页"));
+        assert!(first.body.contains("第22号 噪音"), "newest first");
+        assert!(first.body.contains("rel=\"next\""));
+        let second = get(&app, "/events?q=%E5%99%AA&page=2", Some(&s.cookie)).await;
+        assert!(second.body.contains("第 2 / 2 页"));
+        assert!(second.body.contains("rel=\"prev\""));
+        assert!(
+            second.body.contains("q=%E5%99%AA"),
+            "filters kept in page links"
+        );
+        let one = get(&app, "/events?q=%E7%AC%AC7%E5%8F%B7", Some(&s.cookie)).await;
+        assert!(one.body.contains("共 1 条"));
+        let none = get(
+            &app,
+            "/events?status=closed&category=01&township=330281002",
+            Some(&s.cookie),
+        )
+        .await;
+        assert!(none.body.contains("共 0 条"));
+        assert!(none.body.contains("<option value=\"closed\" selected>"));
+        let bad = get(
+            &app,
+            "/events?status=nonsense&from=yesterday&page=x&sort=up",
+            Some(&s.cookie),
+        )
+        .await;
+        assert_eq!(bad.status, StatusCode::OK);
+        assert!(bad.body.contains("未知状态「nonsense」"));
+        assert!(bad.body.contains("共 23 条"));
+        let dated = get(
+            &app,
+            "/events?from=2000-01-01&to=2000-01-02",
+            Some(&s.cookie),
+        )
+        .await;
+        assert!(dated.body.contains("共 0 条"));
+        let oldest = get(&app, "/events?sort=reported_at", Some(&s.cookie)).await;
+        assert!(oldest.body.contains("第0号 噪音"));
+    }
+}
