@@ -5,6 +5,7 @@
 pub mod api;
 pub mod auth;
 pub mod error;
+pub mod filters;
 mod metrics_layer;
 pub mod pages;
 

@@ -5,135 +5,25 @@ use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use chrono::{DateTime, NaiveDate, Utc};
-use serde::Deserialize;
+use chrono::Utc;
 use zhili_domain::event::RawLocation;
 use zhili_domain::{
     Actor, Channel, NewEvent, OrgKind, Priority, RawNewEvent, RawReporter, ReporterKind, Role,
     Status,
 };
-use zhili_storage::{Category, CreateOutcome, EventFilter, EventSummary, Org, SortKey, StoreError};
+use zhili_storage::{Category, CreateOutcome, EventSummary, Org, StoreError};
 
 use super::forms::FormData;
 use super::session::PageUser;
 use super::view::{Header, Opt, OptGroup, china_time, error_page, internal, render, url_encode};
 use crate::AppState;
 use crate::error::ApiError;
-
-const PER_PAGE: u32 = 20;
+use crate::filters::{ListQuery, SORTS, nonempty};
 
 // ---------------------------------------------------------------------------
 // List
 
-/// The list page's query string. Every field is text so that a half-filled filter
-/// form never fails as a whole: a bad value is reported on the page and ignored.
-#[derive(Debug, Default, Deserialize)]
-pub struct ListParams {
-    status: Option<String>,
-    township: Option<String>,
-    grid: Option<String>,
-    category: Option<String>,
-    unit: Option<String>,
-    channel: Option<String>,
-    from: Option<String>,
-    to: Option<String>,
-    q: Option<String>,
-    sort: Option<String>,
-    page: Option<String>,
-}
-
-const SORTS: &[(&str, &str, SortKey, bool)] = &[
-    (
-        "-reported_at",
-        "上报时间（新→旧）",
-        SortKey::ReportedAt,
-        true,
-    ),
-    (
-        "reported_at",
-        "上报时间（旧→新）",
-        SortKey::ReportedAt,
-        false,
-    ),
-    ("-updated_at", "最近更新", SortKey::UpdatedAt, true),
-    ("number", "事件编号", SortKey::Number, false),
-    ("status", "状态", SortKey::Status, false),
-];
-
-fn nonempty(v: &Option<String>) -> Option<&str> {
-    v.as_deref().map(str::trim).filter(|s| !s.is_empty())
-}
-
-/// Midnight China time at the start of `date` (or of the day after, for `to`).
-fn china_day(v: &str, next_day: bool) -> Option<DateTime<Utc>> {
-    let d = NaiveDate::parse_from_str(v, "%Y-%m-%d").ok()?;
-    let d = if next_day { d.succ_opt()? } else { d };
-    let china = chrono::FixedOffset::east_opt(8 * 3600)?;
-    d.and_hms_opt(0, 0, 0)?
-        .and_local_timezone(china)
-        .single()
-        .map(|t| t.with_timezone(&Utc))
-}
-
-impl ListParams {
-    fn filter(&self) -> (EventFilter, Vec<String>) {
-        let mut errors = Vec::new();
-        let mut f = EventFilter {
-            page: 1,
-            per_page: PER_PAGE,
-            sort: SortKey::ReportedAt,
-            descending: true,
-            ..Default::default()
-        };
-        if let Some(s) = nonempty(&self.status) {
-            for code in s.split(',') {
-                match Status::parse(code.trim()) {
-                    Some(st) => f.statuses.push(st),
-                    None => errors.push(format!("未知状态「{code}」，已忽略")),
-                }
-            }
-        }
-        if let Some(c) = nonempty(&self.channel) {
-            match Channel::parse(c) {
-                Some(ch) => f.channel = Some(ch),
-                None => errors.push(format!("未知渠道「{c}」，已忽略")),
-            }
-        }
-        f.township = nonempty(&self.township).map(str::to_string);
-        f.grid = nonempty(&self.grid).map(str::to_string);
-        f.category = nonempty(&self.category).map(str::to_string);
-        f.unit = nonempty(&self.unit).map(str::to_string);
-        f.text = nonempty(&self.q).map(|t| t.chars().take(100).collect());
-        if let Some(v) = nonempty(&self.from) {
-            match china_day(v, false) {
-                Some(t) => f.from = Some(t),
-                None => errors.push("开始日期格式应为 YYYY-MM-DD，已忽略".into()),
-            }
-        }
-        if let Some(v) = nonempty(&self.to) {
-            match china_day(v, true) {
-                Some(t) => f.to = Some(t),
-                None => errors.push("结束日期格式应为 YYYY-MM-DD，已忽略".into()),
-            }
-        }
-        if let Some(s) = nonempty(&self.sort) {
-            match SORTS.iter().find(|(code, ..)| *code == s) {
-                Some((_, _, key, desc)) => {
-                    f.sort = *key;
-                    f.descending = *desc;
-                }
-                None => errors.push("未知排序方式，已按上报时间排序".into()),
-            }
-        }
-        if let Some(p) = nonempty(&self.page) {
-            match p.parse::<u32>() {
-                Ok(n) if n >= 1 => f.page = n,
-                _ => errors.push("页码无效，已显示第 1 页".into()),
-            }
-        }
-        (f, errors)
-    }
-
+impl ListQuery {
     /// `/events?…` with the same filters and another page.
     fn href_for_page(&self, page: u32) -> String {
         let mut parts = Vec::new();
@@ -286,17 +176,20 @@ fn coded_opts<T: Copy>(
 pub async fn list(
     State(state): State<AppState>,
     user: PageUser,
-    params: Result<Query<ListParams>, axum::extract::rejection::QueryRejection>,
+    params: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
     let header = user.header();
     let (params, mut notices) = match params {
         Ok(Query(p)) => (p, Vec::new()),
         Err(_) => (
-            ListParams::default(),
+            ListQuery::default(),
             vec!["筛选条件格式不正确，已显示全部事件".to_string()],
         ),
     };
-    let (filter, errors) = params.filter();
+    let (filter, errors) = params.parse();
+    let errors = errors
+        .into_iter()
+        .map(|p| format!("{}（已忽略）", p.message));
     notices.extend(errors);
     let repo = state.store.events_for(&user.actor);
     let (page, townships, cats) = match tokio::try_join!(
@@ -310,8 +203,9 @@ pub async fn list(
             return internal(Some(header));
         }
     };
-    let total_pages = u32::try_from((page.total + i64::from(PER_PAGE) - 1) / i64::from(PER_PAGE))
-        .unwrap_or(u32::MAX);
+    let total_pages =
+        u32::try_from((page.total + i64::from(filter.per_page) - 1) / i64::from(filter.per_page))
+            .unwrap_or(u32::MAX);
     let cur = |v: &Option<String>| nonempty(v).unwrap_or_default().to_string();
     let status_cur = cur(&params.status);
     let sort_cur = nonempty(&params.sort).unwrap_or("-reported_at").to_string();
