@@ -503,7 +503,10 @@ async fn history_replays_through_the_lifecycle() {
             1
         );
         // Importing the same history again adds nothing.
-        store.import_history(std::slice::from_ref(&h), &importer).await.unwrap();
+        store
+            .import_history(std::slice::from_ref(&h), &importer)
+            .await
+            .unwrap();
         let c1 = store.events_for(&actor(&store, "citizen1").await);
         let list = c1.list(&EventFilter::default()).await.unwrap();
         assert_eq!(list.total, 1);

@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# Event intake benchmark: POST /api/v1/events on SQLite and PostgreSQL, 1 and 16 clients.
+#
+# Builds the release binary, and for every (backend, clients) pair runs RUNS times:
+# a fresh database, `zhili serve --demo` on a free loopback port (the demo creates the
+# accounts), `zhili loadgen`, server stopped. Prints a Markdown table of the medians.
+#
+# Usage (from anywhere in the repository):
+#   crates/cli/bench/intake.sh
+# Environment:
+#   REQUESTS=2000     requests per run
+#   RUNS=3            runs per figure (the table shows the median)
+#   CLIENTS="1 16"    client counts
+#   BACKENDS="sqlite postgres"
+#   PG_ADMIN="-h 127.0.0.1 -U postgres"       psql arguments to create/drop databases
+#   PG_BASE=postgres://postgres@127.0.0.1:5432 base URL of the PostgreSQL server
+#   KEEP=1            keep the databases and logs afterwards
+set -euo pipefail
+
+REQUESTS=${REQUESTS:-2000}
+RUNS=${RUNS:-3}
+CLIENTS=${CLIENTS:-"1 16"}
+BACKENDS=${BACKENDS:-"sqlite postgres"}
+PG_ADMIN=${PG_ADMIN:-"-h 127.0.0.1 -U postgres"}
+PG_BASE=${PG_BASE:-"postgres://postgres@127.0.0.1:5432"}
+
+ROOT=$(cd "$(dirname "$0")/../../.." && pwd)
+cd "$ROOT"
+cargo build --release -p zhili >&2
+TARGET_DIR=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
+BIN="$TARGET_DIR/release/zhili"
+
+WORK=$(mktemp -d -t zhili-bench-XXXXXX)
+RESULTS="$WORK/results.tsv"
+: > "$RESULTS"
+SERVER_PID=""
+DATABASES=()
+
+cleanup() {
+    if [[ -n "$SERVER_PID" ]]; then
+        kill -TERM "$SERVER_PID" 2>/dev/null || true
+        wait "$SERVER_PID" 2>/dev/null || true
+    fi
+    if [[ "${KEEP:-}" != 1 ]]; then
+        for db in "${DATABASES[@]}"; do
+            # shellcheck disable=SC2086
+            psql $PG_ADMIN -q -c "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1 || true
+        done
+        rm -rf "$WORK"
+    else
+        echo "kept: $WORK ${DATABASES[*]}" >&2
+    fi
+}
+trap cleanup EXIT
+
+# start_server NAME ARGS... : starts zhili serve, waits for its address, sets ADDR.
+start_server() {
+    local name=$1
+    shift
+    local out="$WORK/$name.out"
+    RUST_LOG=warn "$BIN" serve --demo --bind 127.0.0.1:0 "$@" >"$out" 2>"$WORK/$name.err" &
+    SERVER_PID=$!
+    for _ in $(seq 1 600); do
+        ADDR=$(sed -n 's/^listening on http:\/\///p' "$out")
+        if [[ -n "$ADDR" ]]; then
+            LOAD_SECS=$(sed -n 's/.*用时 \([0-9.]*\) 秒.*/\1/p' "$out")
+            return 0
+        fi
+        if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+            cat "$WORK/$name.err" >&2
+            echo "server $name exited before listening" >&2
+            exit 1
+        fi
+        sleep 0.5
+    done
+    echo "server $name did not start within 300 s" >&2
+    exit 1
+}
+
+stop_server() {
+    kill -TERM "$SERVER_PID"
+    wait "$SERVER_PID" || true
+    SERVER_PID=""
+}
+
+for backend in $BACKENDS; do
+    for clients in $CLIENTS; do
+        for run in $(seq 1 "$RUNS"); do
+            name="${backend}-c${clients}-r${run}"
+            case $backend in
+                sqlite)
+                    start_server "$name" --data-dir "$WORK/$name"
+                    ;;
+                postgres)
+                    db="zhili_bench_${clients}c_${run}_$$"
+                    # shellcheck disable=SC2086
+                    psql $PG_ADMIN -q -c "CREATE DATABASE $db" >/dev/null
+                    DATABASES+=("$db")
+                    start_server "$name" --data-dir "$WORK/$name" --database-url "$PG_BASE/$db"
+                    ;;
+                *)
+                    echo "unknown backend $backend" >&2
+                    exit 1
+                    ;;
+            esac
+            echo "== $name: demo loaded in ${LOAD_SECS:-?} s, serving on $ADDR" >&2
+            "$BIN" loadgen --url "http://$ADDR" --username fengshan --password zhili-demo \
+                --clients "$clients" --requests "$REQUESTS" --json >"$WORK/$name.loadgen"
+            sed '$d' "$WORK/$name.loadgen" >&2
+            json=$(tail -n 1 "$WORK/$name.loadgen")
+            printf '%s\t%s\t%s\t%s\t%s\n' "$backend" "$clients" "$run" "${LOAD_SECS:-}" "$json" >>"$RESULTS"
+            stop_server
+        done
+    done
+done
+
+python3 - "$RESULTS" "$REQUESTS" <<'PY'
+import json, statistics, sys
+rows = {}
+loads = {}
+for line in open(sys.argv[1], encoding="utf-8"):
+    backend, clients, run, load, js = line.rstrip("\n").split("\t", 4)
+    rows.setdefault((backend, int(clients)), []).append(json.loads(js))
+    if load:
+        loads.setdefault(backend, []).append(float(load))
+names = {"sqlite": "SQLite", "postgres": "PostgreSQL"}
+print(f"| Database | Clients | events/s | p50 (ms) | p99 (ms) | errors | runs |")
+print(f"|---|---:|---:|---:|---:|---:|---:|")
+for (backend, clients), rs in rows.items():
+    med = lambda k: statistics.median(r[k] for r in rs)
+    errors = sum(r["errors"] for r in rs)
+    print(f"| {names.get(backend, backend)} | {clients} | {med('events_per_s'):.0f} | "
+          f"{med('p50_ms'):.1f} | {med('p99_ms'):.1f} | {errors} | {len(rs)} × {sys.argv[2]} |")
+print()
+for backend, ls in loads.items():
+    print(f"Demo load ({names.get(backend, backend)}): median {statistics.median(ls):.1f} s "
+          f"(min {min(ls):.1f}, max {max(ls):.1f}) over {len(ls)} loads")
+PY

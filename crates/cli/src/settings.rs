@@ -1,0 +1,355 @@
+//! Run-time settings: built-in defaults, then a TOML file, then `ZHILI_*` environment
+//! variables, then command-line flags, each layer overriding the one before.
+//! The `config` crate layers file and environment; clap parses the flags, which go in
+//! last as overrides.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use config::{Config, Environment, File, FileFormat};
+use serde::Deserialize;
+use zhili_server::ServerConfig;
+
+/// The keys a config file may hold; each is also read from `ZHILI_<KEY>`.
+pub const KEYS: &[&str] = &[
+    "database_url",
+    "bind",
+    "data_dir",
+    "demo",
+    "number_prefix",
+    "session_idle_minutes",
+    "session_absolute_hours",
+    "secure_cookies",
+];
+
+pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
+pub const DEFAULT_DATA_DIR: &str = "./data";
+pub const DEFAULT_NUMBER_PREFIX: &str = "ZL";
+pub const DEMO_NUMBER_PREFIX: &str = "YY";
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// `sqlite:PATH` or `postgres://…`; by default SQLite in the data directory.
+    pub database_url: Option<String>,
+    pub bind: String,
+    pub data_dir: PathBuf,
+    pub demo: bool,
+    /// Event numbers start with this; "YY" in demo mode unless set, else "ZL".
+    pub number_prefix: Option<String>,
+    pub session_idle_minutes: u32,
+    pub session_absolute_hours: u32,
+    pub secure_cookies: bool,
+}
+
+/// What the command line said; `None` (or `false` for `demo`) leaves the lower layers be.
+#[derive(Debug, Clone, Default)]
+pub struct Flags {
+    pub database_url: Option<String>,
+    pub bind: Option<String>,
+    pub data_dir: Option<PathBuf>,
+    pub demo: bool,
+    pub number_prefix: Option<String>,
+}
+
+/// The `ZHILI_<KEY>` variables of the process for the known keys only, so that other
+/// `ZHILI_*` variables (test hooks, RUST_LOG-like settings) are not mistaken for settings.
+pub fn process_env() -> HashMap<String, String> {
+    KEYS.iter()
+        .filter_map(|k| {
+            let name = format!("ZHILI_{}", k.to_uppercase());
+            std::env::var(&name).ok().map(|v| (name, v))
+        })
+        .collect()
+}
+
+/// Layers defaults < file < environment < flags. `env` holds `ZHILI_*` variables (pass
+/// [`process_env`] in production, a map in tests).
+pub fn load(
+    file: Option<&Path>,
+    env: HashMap<String, String>,
+    flags: &Flags,
+) -> anyhow::Result<Settings> {
+    let mut b = Config::builder()
+        .set_default("bind", DEFAULT_BIND)?
+        .set_default("data_dir", DEFAULT_DATA_DIR)?
+        .set_default("demo", false)?
+        .set_default("session_idle_minutes", 30)?
+        .set_default("session_absolute_hours", 12)?
+        .set_default("secure_cookies", false)?;
+    if let Some(path) = file {
+        if !path.is_file() {
+            bail!("配置文件不存在: {}", path.display());
+        }
+        b = b.add_source(File::from(path).format(FileFormat::Toml).required(true));
+    }
+    let env: config::Map<String, String> = env.into_iter().collect();
+    b = b
+        .add_source(
+            Environment::with_prefix("ZHILI")
+                .ignore_empty(true)
+                .source(Some(env)),
+        )
+        .set_override_option("database_url", flags.database_url.clone())?
+        .set_override_option("bind", flags.bind.clone())?
+        .set_override_option(
+            "data_dir",
+            flags.data_dir.as_ref().map(|d| d.display().to_string()),
+        )?
+        .set_override_option("demo", flags.demo.then_some(true))?
+        .set_override_option("number_prefix", flags.number_prefix.clone())?;
+    let settings: Settings = b
+        .build()
+        .context("读取配置失败")?
+        .try_deserialize()
+        .context("配置无效")?;
+    settings.validate()?;
+    Ok(settings)
+}
+
+impl Settings {
+    fn validate(&self) -> anyhow::Result<()> {
+        if let Some(p) = &self.number_prefix
+            && (p.is_empty() || p.len() > 6 || !p.chars().all(|c| c.is_ascii_alphanumeric()))
+        {
+            bail!("number_prefix 须为 1–6 个字母或数字，现为 {p:?}");
+        }
+        if self.session_idle_minutes == 0 || self.session_absolute_hours == 0 {
+            bail!("session_idle_minutes 与 session_absolute_hours 须大于 0");
+        }
+        if let Some(url) = &self.database_url
+            && !(url.starts_with("sqlite:")
+                || url.starts_with("postgres://")
+                || url.starts_with("postgresql://"))
+        {
+            bail!("database_url 须以 sqlite: 或 postgres:// 开头");
+        }
+        Ok(())
+    }
+
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(u) => u.clone(),
+            None => format!("sqlite:{}", self.data_dir.join("zhili.db").display()),
+        }
+    }
+
+    pub fn number_prefix(&self) -> &str {
+        match &self.number_prefix {
+            Some(p) => p,
+            None if self.demo => DEMO_NUMBER_PREFIX,
+            None => DEFAULT_NUMBER_PREFIX,
+        }
+    }
+
+    pub fn server_config(&self) -> ServerConfig {
+        ServerConfig {
+            demo_mode: self.demo,
+            session_idle: chrono::Duration::minutes(i64::from(self.session_idle_minutes)),
+            session_absolute: chrono::Duration::hours(i64::from(self.session_absolute_hours)),
+            secure_cookies: self.secure_cookies,
+        }
+    }
+}
+
+/// The database URL with any password replaced, fit for logs.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let (authority, path) = match rest.find('/') {
+        Some(i) => rest.split_at(i),
+        None => (rest, ""),
+    };
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split(':').next().unwrap_or("");
+            let masked = if userinfo.contains(':') {
+                format!("{user}:***")
+            } else {
+                user.to_string()
+            };
+            // Query parameters may carry a password too.
+            let path = path.split('?').next().unwrap_or("");
+            format!("{scheme}://{masked}@{host}{path}")
+        }
+        None => format!(
+            "{scheme}://{authority}{}",
+            path.split('?').next().unwrap_or("")
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn write_file(body: &str) -> PathBuf {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        static N: AtomicU32 = AtomicU32::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "zhili-cli-settings-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("zhili.toml");
+        std::fs::write(&path, body).unwrap();
+        path
+    }
+
+    #[test]
+    fn defaults_alone() {
+        let s = load(None, HashMap::new(), &Flags::default()).unwrap();
+        assert_eq!(s.bind, "127.0.0.1:8080");
+        assert_eq!(s.data_dir, PathBuf::from("./data"));
+        assert_eq!(s.database_url(), "sqlite:./data/zhili.db");
+        assert!(!s.demo);
+        assert_eq!(s.number_prefix(), "ZL");
+        assert_eq!(s.session_idle_minutes, 30);
+        assert_eq!(s.session_absolute_hours, 12);
+    }
+
+    #[test]
+    fn flags_beat_env_beat_file_beat_defaults() {
+        let file = write_file(
+            r#"
+database_url = "sqlite:/from/file.db"
+bind = "127.0.0.1:1111"
+data_dir = "/file/data"
+number_prefix = "FF"
+session_idle_minutes = 45
+session_absolute_hours = 6
+"#,
+        );
+        // File over defaults.
+        let s = load(Some(&file), HashMap::new(), &Flags::default()).unwrap();
+        assert_eq!(s.database_url(), "sqlite:/from/file.db");
+        assert_eq!(s.bind, "127.0.0.1:1111");
+        assert_eq!(s.data_dir, PathBuf::from("/file/data"));
+        assert_eq!(s.number_prefix(), "FF");
+        assert_eq!(s.session_idle_minutes, 45);
+        assert_eq!(s.session_absolute_hours, 6);
+        assert!(!s.demo);
+
+        // Environment over file; keys the environment does not set stay from the file.
+        let e = env(&[
+            ("ZHILI_BIND", "127.0.0.1:2222"),
+            ("ZHILI_DATABASE_URL", "postgres://u@127.0.0.1/env"),
+            ("ZHILI_DEMO", "true"),
+            ("ZHILI_SESSION_IDLE_MINUTES", "10"),
+        ]);
+        let s = load(Some(&file), e.clone(), &Flags::default()).unwrap();
+        assert_eq!(s.bind, "127.0.0.1:2222");
+        assert_eq!(s.database_url(), "postgres://u@127.0.0.1/env");
+        assert!(s.demo);
+        assert_eq!(s.session_idle_minutes, 10);
+        assert_eq!(s.data_dir, PathBuf::from("/file/data"));
+        assert_eq!(
+            s.number_prefix(),
+            "FF",
+            "an explicit prefix wins in demo mode"
+        );
+
+        // Flags over environment.
+        let flags = Flags {
+            bind: Some("127.0.0.1:0".into()),
+            data_dir: Some(PathBuf::from("/flag/data")),
+            number_prefix: Some("GG".into()),
+            ..Flags::default()
+        };
+        let s = load(Some(&file), e, &flags).unwrap();
+        assert_eq!(s.bind, "127.0.0.1:0");
+        assert_eq!(s.data_dir, PathBuf::from("/flag/data"));
+        assert_eq!(s.number_prefix(), "GG");
+        // Not given as a flag: the environment's value stands.
+        assert_eq!(s.database_url(), "postgres://u@127.0.0.1/env");
+        assert!(s.demo, "an absent --demo does not switch demo mode off");
+    }
+
+    #[test]
+    fn the_default_database_follows_the_data_dir_from_any_layer() {
+        let s = load(
+            None,
+            env(&[("ZHILI_DATA_DIR", "/tmp/zl")]),
+            &Flags::default(),
+        )
+        .unwrap();
+        assert_eq!(s.database_url(), "sqlite:/tmp/zl/zhili.db");
+        let s = load(
+            None,
+            env(&[("ZHILI_DATA_DIR", "/tmp/zl")]),
+            &Flags {
+                data_dir: Some("/tmp/flag".into()),
+                ..Flags::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(s.database_url(), "sqlite:/tmp/flag/zhili.db");
+    }
+
+    #[test]
+    fn demo_mode_numbers_with_yy_and_the_flag_turns_it_on() {
+        let s = load(
+            None,
+            HashMap::new(),
+            &Flags {
+                demo: true,
+                ..Flags::default()
+            },
+        )
+        .unwrap();
+        assert!(s.demo);
+        assert_eq!(s.number_prefix(), "YY");
+        let s = load(None, env(&[("ZHILI_DEMO", "1")]), &Flags::default()).unwrap();
+        assert!(s.demo);
+        let s = load(None, env(&[("ZHILI_DEMO", "")]), &Flags::default()).unwrap();
+        assert!(!s.demo, "an empty variable counts as unset");
+    }
+
+    #[test]
+    fn mistakes_are_reported() {
+        let typo = write_file("bnid = \"127.0.0.1:1\"\n");
+        let err = load(Some(&typo), HashMap::new(), &Flags::default()).unwrap_err();
+        assert!(format!("{err:#}").contains("bnid"), "{err:#}");
+        let missing = Path::new("/nonexistent/zhili.toml");
+        assert!(load(Some(missing), HashMap::new(), &Flags::default()).is_err());
+        let bad_url = Flags {
+            database_url: Some("mysql://x".into()),
+            ..Flags::default()
+        };
+        assert!(load(None, HashMap::new(), &bad_url).is_err());
+        assert!(
+            load(
+                None,
+                env(&[("ZHILI_SESSION_IDLE_MINUTES", "soon")]),
+                &Flags::default()
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn urls_are_redacted_for_logs() {
+        assert_eq!(
+            redact_url("postgres://zhili:s3cret@db:5432/zhili?sslmode=require"),
+            "postgres://zhili:***@db:5432/zhili"
+        );
+        assert_eq!(
+            redact_url("postgres://postgres@127.0.0.1:5432/x"),
+            "postgres://postgres@127.0.0.1:5432/x"
+        );
+        assert_eq!(
+            redact_url("sqlite:./data/zhili.db"),
+            "sqlite:./data/zhili.db"
+        );
+    }
+}
