@@ -562,6 +562,7 @@ fn new_event(seed: &EventSeed) -> anyhow::Result<NewEvent> {
         location: Some(RawLocation {
             lon: seed.lon,
             lat: seed.lat,
+            crs: None,
         }),
         category: Some(seed.category_code.clone()),
         grid: Some(seed.grid_code.clone()),

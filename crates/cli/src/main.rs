@@ -1,5 +1,6 @@
 //! `zhili`: serve the system, migrate a database, or put load on a running server.
 
+mod calendar_cmd;
 mod demo;
 mod loadgen;
 mod settings;
@@ -41,6 +42,8 @@ enum Command {
     Migrate(StoreArgs),
     /// Put load on a running zhili (loopback only): concurrent POST /api/v1/events.
     Loadgen(loadgen::LoadgenArgs),
+    /// Working-day calendar: add working days, is a date a working day, check a year file.
+    Calendar(calendar_cmd::CalendarArgs),
 }
 
 #[derive(Debug, Args)]
@@ -110,6 +113,7 @@ fn main() -> std::process::ExitCode {
             Command::Serve(args) => serve(args).await,
             Command::Migrate(args) => migrate(args).await,
             Command::Loadgen(args) => loadgen::run(args).await,
+            Command::Calendar(args) => calendar_cmd::run(args),
         }
     });
     match result {
@@ -191,10 +195,32 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     println!("listening on http://{addr}");
     tracing::info!(%addr, demo = s.demo, "serving");
 
-    let state = AppState::new(store.clone(), s.server_config());
-    zhili_server::serve(listener, state, shutdown_signal())
+    let state = AppState::new(store.clone(), s.server_config())
+        .load()
+        .await
+        .context("无法加载网格数据")?;
+    // One signal stops both the HTTP server and the background work.
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = stop_tx.send(true);
+    });
+    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|stop| *stop).await;
+    };
+    let worker = s.background_work.then(|| {
+        tokio::spawn(zhili_server::worker::run(
+            store.clone(),
+            s.worker_config(),
+            stopped(stop_rx.clone()),
+        ))
+    });
+    zhili_server::serve(listener, state, stopped(stop_rx))
         .await
         .context("服务异常退出")?;
+    if let Some(w) = worker {
+        let _ = w.await;
+    }
     store.close().await;
     println!("zhili 已停止");
     Ok(())

@@ -21,6 +21,10 @@ pub const KEYS: &[&str] = &[
     "session_idle_minutes",
     "session_absolute_hours",
     "secure_cookies",
+    "exchange_110_url",
+    "exchange_110_token",
+    "outbox_lease_secs",
+    "background_work",
 ];
 
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
@@ -41,6 +45,14 @@ pub struct Settings {
     pub session_idle_minutes: u32,
     pub session_absolute_hours: u32,
     pub secure_cookies: bool,
+    /// Where matters for 110 are POSTed (docs/exchange-110.md); unset: they wait in
+    /// the outbox and show as pending in the channel health.
+    pub exchange_110_url: Option<String>,
+    pub exchange_110_token: Option<String>,
+    /// How long a delivery lease lasts before another instance may take over.
+    pub outbox_lease_secs: u32,
+    /// Whether this instance does background work (outbox delivery).
+    pub background_work: bool,
 }
 
 /// What the command line said; `None` (or `false` for `demo`) leaves the lower layers be.
@@ -77,7 +89,9 @@ pub fn load(
         .set_default("demo", false)?
         .set_default("session_idle_minutes", 30)?
         .set_default("session_absolute_hours", 12)?
-        .set_default("secure_cookies", false)?;
+        .set_default("secure_cookies", false)?
+        .set_default("outbox_lease_secs", 60)?
+        .set_default("background_work", true)?;
     if let Some(path) = file {
         if !path.is_file() {
             bail!("配置文件不存在: {}", path.display());
@@ -141,6 +155,25 @@ impl Settings {
             None if self.demo => DEMO_NUMBER_PREFIX,
             None => DEFAULT_NUMBER_PREFIX,
         }
+    }
+
+    pub fn worker_config(&self) -> zhili_server::worker::WorkerConfig {
+        let mut cfg = zhili_server::worker::WorkerConfig::new(format!(
+            "{}-{}",
+            std::env::var("HOSTNAME").unwrap_or_else(|_| "zhili".into()),
+            std::process::id()
+        ));
+        cfg.lease = chrono::Duration::seconds(i64::from(self.outbox_lease_secs.max(1)));
+        if let Some(url) = &self.exchange_110_url {
+            cfg.connectors.insert(
+                zhili_storage::TOPIC_110.to_string(),
+                std::sync::Arc::new(zhili_server::worker::HttpConnector::new(
+                    url.clone(),
+                    self.exchange_110_token.clone(),
+                )),
+            );
+        }
+        cfg
     }
 
     pub fn server_config(&self) -> ServerConfig {

@@ -27,6 +27,8 @@ pub enum Scope {
     Unit(OrgId),
     /// Events this user reported.
     Reporter(UserId),
+    /// Events this account put in (another system's account: 110, 12345 …).
+    CreatedBy(UserId),
     Nothing,
 }
 
@@ -40,6 +42,7 @@ impl Actor {
             (Role::GridWorker, Some(org)) => Scope::Grid(org),
             (Role::UnitHandler, Some(org)) => Scope::Unit(org),
             (Role::Citizen, _) => Scope::Reporter(self.user_id),
+            (Role::Integration, _) => Scope::CreatedBy(self.user_id),
             // A role that needs an org but has none sees nothing rather than everything.
             (Role::TownshipOperator | Role::GridWorker | Role::UnitHandler, None) => Scope::Nothing,
         }

@@ -52,6 +52,7 @@ coded_enum!(
         GridWorker = "grid_worker" / "网格员",
         Oversight = "oversight" / "监督机构",
         Citizen = "citizen" / "群众",
+        Integration = "integration" / "接口账号",
     }
 );
 
@@ -167,6 +168,16 @@ impl Satisfaction {
         )
     }
 }
+
+coded_enum!(
+    /// The coordinate system a location arrives in. zhili stores WGS-84 only; the
+    /// intake converts GCJ-02 (Amap, Tencent, WeChat) and BD-09 (Baidu) once.
+    CoordSystem {
+        Wgs84 = "wgs84" / "WGS-84（GPS）",
+        Gcj02 = "gcj02" / "GCJ-02（高德/腾讯/微信）",
+        Bd09 = "bd09" / "BD-09（百度）",
+    }
+);
 
 coded_enum!(
     /// Why an event is not accepted (不予受理).

@@ -6,7 +6,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::codes::{Channel, Priority, ReporterKind};
+use crate::codes::{Channel, CoordSystem, Priority, ReporterKind};
 use crate::values::{EventText, GeoPoint, PersonName, Phone};
 
 /// The wire form of a new event. Unknown fields are refused, so a misspelt field
@@ -47,11 +47,14 @@ pub struct RawReporter {
     pub phone: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawLocation {
     pub lon: f64,
     pub lat: f64,
+    /// "wgs84" (default), "gcj02" or "bd09".
+    #[serde(default)]
+    pub crs: Option<String>,
 }
 
 /// A new event whose every value has been checked.
@@ -65,6 +68,8 @@ pub struct NewEvent {
     pub text: EventText,
     pub address: Option<String>,
     pub location: Option<GeoPoint>,
+    /// The system `location` is in; the intake converts it to WGS-84.
+    pub location_crs: CoordSystem,
     pub category_code: Option<String>,
     pub grid_code: Option<String>,
     pub township_code: Option<String>,
@@ -140,6 +145,15 @@ impl NewEvent {
             }
             Some(a) => Some(a.to_string()),
         };
+        let location_crs = match raw.location.as_ref().and_then(|l| l.crs.as_deref()) {
+            None | Some("") => CoordSystem::Wgs84,
+            Some(c) => CoordSystem::parse(c).ok_or_else(|| {
+                bad(
+                    "location.crs",
+                    format!("未知坐标系，可选：{}", CoordSystem::codes().join(", ")),
+                )
+            })?,
+        };
         let location = raw
             .location
             .map(|l| GeoPoint::parse(l.lon, l.lat).map_err(|e| bad("location", e.to_string())))
@@ -177,6 +191,7 @@ impl NewEvent {
             text,
             address,
             location,
+            location_crs,
             category_code,
             grid_code,
             township_code,
@@ -209,6 +224,7 @@ mod tests {
             location: Some(RawLocation {
                 lon: 121.15,
                 lat: 30.04,
+                crs: None,
             }),
             category: Some("0101".into()),
             ..Default::default()
@@ -236,6 +252,7 @@ mod tests {
                     r.location = Some(RawLocation {
                         lon: 2.35,
                         lat: 48.85,
+                        crs: None,
                     })
                 }),
                 "location",

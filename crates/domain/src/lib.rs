@@ -11,8 +11,8 @@ pub mod values;
 
 pub use actor::{Actor, Capacities, Scope};
 pub use codes::{
-    Channel, GridType, InformChannel, OrgKind, Platform, Priority, RejectReason, ReporterKind,
-    Role, Satisfaction,
+    Channel, CoordSystem, GridType, InformChannel, OrgKind, Platform, Priority, RejectReason,
+    ReporterKind, Role, Satisfaction,
 };
 pub use event::{NewEvent, NewEventError, RawNewEvent, RawReporter, event_number};
 pub use ids::{CategoryId, EventId, OrgId, UserId};

@@ -22,6 +22,7 @@ coded_enum!(Status {
     Rated = "rated" / "已评价",
     Closed = "closed" / "已归档",
     Suspended = "suspended" / "挂起",
+    Transferred = "transferred" / "已移交110",
 });
 
 coded_enum!(ActionKind {
@@ -43,6 +44,7 @@ coded_enum!(ActionKind {
     Suspend = "suspend" / "挂起",
     Resume = "resume" / "恢复",
     Supervise = "supervise" / "督办",
+    TransferTo110 = "transfer_110" / "移交110",
 });
 
 /// Who may take an action at all, whatever the state.
@@ -59,7 +61,7 @@ impl ActionKind {
         use ActionKind::*;
         match self {
             Accept | Reject | Dispatch | VerifyPass | VerifyFail | Inform | Close
-            | ApproveExtension | DenyExtension | Suspend | Resume => Who::Operator,
+            | ApproveExtension | DenyExtension | Suspend | Resume | TransferTo110 => Who::Operator,
             Sign | Return | Resolve | RequestExtension => Who::LeadUnit,
             Rate | Reopen => Who::OperatorOrReporter,
             Supervise => Who::Supervisor,
@@ -152,6 +154,12 @@ pub enum Action {
     Supervise {
         note: String,
     },
+    /// A police matter (D3): handed to 110 through the exchange, tracked until 110
+    /// acknowledges it.
+    #[serde(rename = "transfer_110")]
+    TransferTo110 {
+        reason: String,
+    },
 }
 
 impl Action {
@@ -176,6 +184,7 @@ impl Action {
             Action::Suspend { .. } => K::Suspend,
             Action::Resume { .. } => K::Resume,
             Action::Supervise { .. } => K::Supervise,
+            Action::TransferTo110 { .. } => K::TransferTo110,
         }
     }
 
@@ -196,7 +205,8 @@ impl Action {
             | Action::Reopen { reason }
             | Action::RequestExtension { reason, .. }
             | Action::DenyExtension { reason }
-            | Action::Suspend { reason } => Some(reason),
+            | Action::Suspend { reason }
+            | Action::TransferTo110 { reason } => Some(reason),
             Action::Resolve { result, .. } => Some(result),
             Action::Rate { comment, .. } => comment.as_deref(),
             Action::Supervise { note } => Some(note),
@@ -227,7 +237,8 @@ impl Action {
             | Action::VerifyFail { reason }
             | Action::Reopen { reason }
             | Action::DenyExtension { reason }
-            | Action::Suspend { reason } => required("reason", reason),
+            | Action::Suspend { reason }
+            | Action::TransferTo110 { reason } => required("reason", reason),
             Action::Supervise { note } => required("note", note),
             Action::Resolve { result, photos } => {
                 required("result", result)?;
@@ -331,7 +342,7 @@ impl EventState {
             Inform => s == S::Verified,
             Rate => s == S::Informed,
             Reopen => s == S::Rated && self.satisfaction.is_some_and(|x| x.is_dissatisfied()),
-            Close => matches!(s, S::Rated | S::Informed | S::Rejected),
+            Close => matches!(s, S::Rated | S::Informed | S::Rejected | S::Transferred),
             RequestExtension => s == S::Handling && self.pending_extension.is_none(),
             ApproveExtension | DenyExtension => {
                 s == S::Handling && self.pending_extension.is_some()
@@ -339,6 +350,7 @@ impl EventState {
             Suspend => matches!(s, S::Accepted | S::Dispatched | S::Handling),
             Resume => s == S::Suspended,
             Supervise => s != S::Closed,
+            TransferTo110 => matches!(s, S::Reported | S::Accepted),
         }
     }
 
@@ -427,6 +439,7 @@ impl EventState {
                 next.suspended_from = None;
             }
             Action::Supervise { .. } => {}
+            Action::TransferTo110 { .. } => next.status = S::Transferred,
         }
         Ok(Outcome {
             from: self.status,

@@ -80,6 +80,9 @@ fn sample(kind: ActionKind) -> Action {
         ActionKind::Supervise => Action::Supervise {
             note: s("请加快办理"),
         },
+        ActionKind::TransferTo110 => Action::TransferTo110 {
+            reason: s("涉及打架斗殴，属警情"),
+        },
     }
 }
 
@@ -102,6 +105,7 @@ fn expected(state_name: &str) -> (&'static [ActionKind], Vec<(ActionKind, Status
                 (A::Accept, Status::Accepted),
                 (A::Reject, Status::Rejected),
                 (A::Supervise, Status::Reported),
+                (A::TransferTo110, Status::Transferred),
             ],
         ),
         "accepted" => (
@@ -110,6 +114,14 @@ fn expected(state_name: &str) -> (&'static [ActionKind], Vec<(ActionKind, Status
                 (A::Dispatch, Status::Dispatched),
                 (A::Suspend, Status::Suspended),
                 (A::Supervise, Status::Accepted),
+                (A::TransferTo110, Status::Transferred),
+            ],
+        ),
+        "transferred" => (
+            &[A::TransferTo110],
+            vec![
+                (A::Close, Status::Closed),
+                (A::Supervise, Status::Transferred),
             ],
         ),
         "rejected" => (
@@ -231,6 +243,7 @@ fn every_action_in_every_state_is_taken_or_refused_as_the_rules_say() {
         "rated-dissatisfied",
         "closed",
         "suspended",
+        "transferred",
     ] {
         let (path, allowed) = expected(name);
         let state = run(path);
@@ -396,6 +409,16 @@ fn payloads_are_checked() {
         handling.apply(&lead(), &too_long),
         Err(LifecycleError::Invalid { field: "days", .. })
     ));
+}
+
+#[test]
+fn every_action_is_named_in_json_by_its_code() {
+    for kind in ActionKind::ALL {
+        let json = serde_json::to_value(sample(*kind)).unwrap();
+        assert_eq!(json["action"], kind.code(), "{kind:?}");
+        let back: Action = serde_json::from_value(json).unwrap();
+        assert_eq!(back.kind(), *kind);
+    }
 }
 
 #[test]

@@ -6,8 +6,10 @@ pub mod api;
 pub mod auth;
 pub mod error;
 pub mod filters;
+pub mod intake;
 mod metrics_layer;
 pub mod pages;
+pub mod worker;
 
 use std::sync::Arc;
 
@@ -52,6 +54,8 @@ impl Default for ServerConfig {
 pub struct AppState {
     pub store: Store,
     pub config: Arc<ServerConfig>,
+    /// Grid outlines for locating events; a cache of the database, see `intake`.
+    pub grids: Arc<intake::Grids>,
 }
 
 impl AppState {
@@ -59,7 +63,15 @@ impl AppState {
         AppState {
             store,
             config: Arc::new(config),
+            grids: Arc::new(intake::Grids::default()),
         }
+    }
+
+    /// Loads what the state caches from the database (the grid index).
+    pub async fn load(self) -> Result<Self, zhili_storage::StoreError> {
+        let n = self.grids.reload(&self.store).await?;
+        tracing::info!(grids = n, "grid index loaded");
+        Ok(self)
     }
 }
 

@@ -23,8 +23,12 @@ async fn setups() -> Vec<Api> {
     let mut out = Vec::new();
     for store in fresh_stores().await {
         with_small_city(&store, &hash).await;
+        let state = AppState::new(store.clone(), ServerConfig::default())
+            .load()
+            .await
+            .unwrap();
         out.push(Api {
-            app: app(AppState::new(store.clone(), ServerConfig::default())),
+            app: app(state),
             store,
         });
     }
@@ -592,5 +596,51 @@ async fn openapi_health_and_metrics() {
             (s, v["error"]["code"].clone()),
             (StatusCode::NOT_FOUND, json!("not_found"))
         );
+    }
+}
+
+#[tokio::test]
+async fn locations_are_converted_once_and_find_their_grid() {
+    for api in setups().await {
+        let city = api.login("city").await;
+        // A GPS point inside 舜北社区第2网格 (121.16–121.17 E, 30.00–30.01 N), no grid given.
+        let wgs = (121.165, 30.005);
+        let (s, e) = api
+            .post_event(&city, json!({"channel": "web_form", "text": "路灯不亮", "location": {"lon": wgs.0, "lat": wgs.1}}))
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{e}");
+        assert_eq!(e["grid"]["code"], "33028100200102");
+        assert_eq!(e["township"]["code"], "330281002");
+        // The same place as a phone map app reports it (GCJ-02): stored as WGS-84.
+        let gcj = zhili_geo::convert(wgs, zhili_geo::Crs::Wgs84, zhili_geo::Crs::Gcj02);
+        assert!(
+            (gcj.0 - wgs.0).abs() > 1e-4,
+            "GCJ-02 differs from WGS-84 here"
+        );
+        let (s, e) = api
+            .post_event(&city, json!({"channel": "web_form", "text": "路灯不亮", "location": {"lon": gcj.0, "lat": gcj.1, "crs": "gcj02"}}))
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{e}");
+        assert_eq!(e["grid"]["code"], "33028100200102");
+        let stored = (
+            e["location"]["lon"].as_f64().unwrap(),
+            e["location"]["lat"].as_f64().unwrap(),
+        );
+        assert!(zhili_geo::haversine_m(stored, wgs) < 0.5, "{stored:?}");
+        // An unknown system is refused by name; a point far from every grid falls back
+        // to the township named in the address.
+        let (s, v) = api
+            .post_event(&city, json!({"channel": "web_form", "text": "x", "location": {"lon": 121.1, "lat": 30.0, "crs": "mars"}}))
+            .await;
+        assert_eq!(
+            (s, v["error"]["field"].clone()),
+            (StatusCode::UNPROCESSABLE_ENTITY, json!("location.crs"))
+        );
+        let (s, e) = api
+            .post_event(&city, json!({"channel": "web_form", "text": "x", "address": "余姚市梨洲街道某路1号", "location": {"lon": 121.3, "lat": 30.2}}))
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{e}");
+        assert_eq!(e["township"]["code"], "330281001");
+        assert!(e["grid"].is_null());
     }
 }

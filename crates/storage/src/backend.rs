@@ -164,6 +164,25 @@ pub(crate) struct TimelineInsert {
     pub data: Option<String>,
 }
 
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub(crate) struct OutboxRow {
+    pub id: i64,
+    pub topic: String,
+    pub dedup_key: String,
+    pub event_id: Option<i64>,
+    pub payload: String,
+    pub attempts: i64,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub(crate) struct OutboxHealthRow {
+    pub pending: i64,
+    pub failing: i64,
+    pub oldest_pending: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+}
+
 /// A lifecycle change to write, guarded by the version that was read.
 #[derive(Debug, Clone)]
 pub(crate) struct StateUpdate<'a> {
@@ -279,6 +298,41 @@ pub(crate) trait Tx: Send + Sized {
         sql: Sql,
     ) -> impl Future<Output = Result<Vec<EventRow>, sqlx::Error>> + Send;
     fn count(&mut self, sql: Sql) -> impl Future<Output = Result<i64, sqlx::Error>> + Send;
+    fn insert_outbox(
+        &mut self,
+        topic: &str,
+        dedup_key: &str,
+        event_id: Option<i64>,
+        payload: &str,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+    /// Leases up to `limit` due messages to `owner` until `until`. Two instances never
+    /// lease the same message at once (SKIP LOCKED on PostgreSQL, the single writer
+    /// on SQLite).
+    fn lease_outbox(
+        &mut self,
+        owner: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+        limit: i64,
+    ) -> impl Future<Output = Result<Vec<OutboxRow>, sqlx::Error>> + Send;
+    fn outbox_done(
+        &mut self,
+        id: i64,
+        owner: &str,
+        receipt: &str,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<u64, sqlx::Error>> + Send;
+    fn outbox_retry(
+        &mut self,
+        id: i64,
+        owner: &str,
+        error: &str,
+        next_attempt_at: DateTime<Utc>,
+    ) -> impl Future<Output = Result<u64, sqlx::Error>> + Send;
+    fn outbox_health(
+        &mut self,
+    ) -> impl Future<Output = Result<OutboxHealthRow, sqlx::Error>> + Send;
     fn insert_audit(
         &mut self,
         a: &crate::records::AuditRecord,
@@ -300,7 +354,7 @@ macro_rules! bind_all {
 }
 
 macro_rules! impl_tx {
-    ($db:ty) => {
+    ($db:ty, $skip_locked:literal) => {
         impl<'c> Tx for sqlx::Transaction<'c, $db> {
             async fn commit(self) -> Result<(), sqlx::Error> {
                 sqlx::Transaction::commit(self).await
@@ -606,6 +660,98 @@ macro_rules! impl_tx {
                     .await
             }
 
+            async fn insert_outbox(
+                &mut self,
+                topic: &str,
+                dedup_key: &str,
+                event_id: Option<i64>,
+                payload: &str,
+                now: DateTime<Utc>,
+            ) -> Result<(), sqlx::Error> {
+                // The same key twice is the same message: keep the first.
+                sqlx::query(
+                    "INSERT INTO outbox (topic, dedup_key, event_id, payload, status, attempts, next_attempt_at, created_at) \
+                     VALUES ($1, $2, $3, $4, 'pending', 0, $5, $5) ON CONFLICT (dedup_key) DO NOTHING",
+                )
+                .bind(topic)
+                .bind(dedup_key)
+                .bind(event_id)
+                .bind(payload)
+                .bind(now)
+                .execute(&mut **self)
+                .await
+                .map(|_| ())
+            }
+
+            async fn lease_outbox(
+                &mut self,
+                owner: &str,
+                now: DateTime<Utc>,
+                until: DateTime<Utc>,
+                limit: i64,
+            ) -> Result<Vec<OutboxRow>, sqlx::Error> {
+                sqlx::query_as(concat!(
+                    "UPDATE outbox SET lease_owner = $1, lease_until = $2 WHERE id IN (",
+                    "SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= $3 ",
+                    "AND (lease_until IS NULL OR lease_until < $3) ORDER BY id LIMIT $4 ",
+                    $skip_locked,
+                    ") RETURNING id, topic, dedup_key, event_id, payload, attempts, created_at"
+                ))
+                .bind(owner)
+                .bind(until)
+                .bind(now)
+                .bind(limit)
+                .fetch_all(&mut **self)
+                .await
+            }
+
+            async fn outbox_done(&mut self, id: i64, owner: &str, receipt: &str, now: DateTime<Utc>) -> Result<u64, sqlx::Error> {
+                sqlx::query(
+                    "UPDATE outbox SET status = 'delivered', delivered_at = $4, receipt = $3, attempts = attempts + 1, \
+                     lease_owner = NULL, lease_until = NULL, last_error = NULL \
+                     WHERE id = $1 AND lease_owner = $2 AND status = 'pending'",
+                )
+                .bind(id)
+                .bind(owner)
+                .bind(receipt)
+                .bind(now)
+                .execute(&mut **self)
+                .await
+                .map(|r| r.rows_affected())
+            }
+
+            async fn outbox_retry(
+                &mut self,
+                id: i64,
+                owner: &str,
+                error: &str,
+                next_attempt_at: DateTime<Utc>,
+            ) -> Result<u64, sqlx::Error> {
+                sqlx::query(
+                    "UPDATE outbox SET attempts = attempts + 1, last_error = $3, next_attempt_at = $4, \
+                     lease_owner = NULL, lease_until = NULL WHERE id = $1 AND lease_owner = $2 AND status = 'pending'",
+                )
+                .bind(id)
+                .bind(owner)
+                .bind(error)
+                .bind(next_attempt_at)
+                .execute(&mut **self)
+                .await
+                .map(|r| r.rows_affected())
+            }
+
+            async fn outbox_health(&mut self) -> Result<OutboxHealthRow, sqlx::Error> {
+                sqlx::query_as(
+                    "SELECT COUNT(*) AS pending, \
+                     COUNT(CASE WHEN attempts > 0 THEN 1 END) AS failing, \
+                     MIN(created_at) AS oldest_pending, \
+                     (SELECT last_error FROM outbox WHERE status = 'pending' AND last_error IS NOT NULL ORDER BY id DESC LIMIT 1) AS last_error \
+                     FROM outbox WHERE status = 'pending'",
+                )
+                .fetch_one(&mut **self)
+                .await
+            }
+
             async fn insert_audit(&mut self, a: &crate::records::AuditRecord) -> Result<(), sqlx::Error> {
                 sqlx::query(
                     "INSERT INTO audit_log (at, actor_id, actor_name, action, object_type, object_id, detail) \
@@ -626,5 +772,7 @@ macro_rules! impl_tx {
     };
 }
 
-impl_tx!(sqlx::Sqlite);
-impl_tx!(sqlx::Postgres);
+// The one dialect difference in leasing: PostgreSQL skips rows another instance has
+// locked; SQLite has a single writer (BEGIN IMMEDIATE), so no lock clause is needed.
+impl_tx!(sqlx::Sqlite, "");
+impl_tx!(sqlx::Postgres, "FOR UPDATE SKIP LOCKED");

@@ -122,6 +122,9 @@ fn scope_sql(scope: Scope) -> Sql {
         Scope::Reporter(id) => {
             q.push("e.reporter_user_id = ").arg(Arg::I64(id.0));
         }
+        Scope::CreatedBy(id) => {
+            q.push("e.created_by = ").arg(Arg::I64(id.0));
+        }
         Scope::Nothing => {
             q.push("1 = 0");
         }
@@ -210,6 +213,11 @@ async fn detail<T: Tx>(
                 "report" => Coded {
                     code: "report",
                     label: "上报",
+                },
+                // Written by the outbox when 110 confirms receipt.
+                "ack_110" => Coded {
+                    code: "ack_110",
+                    label: "110已接收",
                 },
                 other => {
                     let k = ActionKind::parse(other).ok_or_else(|| corrupt("action", other))?;
@@ -326,6 +334,11 @@ async fn resolve_area<T: Tx>(
             })?;
         return Ok((t.id.0, None, None));
     }
+    if let Some(address) = &new.address
+        && let Some(area) = area_from_address(tx, address).await?
+    {
+        return Ok(area);
+    }
     if let Some(a) = actor
         && let Some(org) = a.org_id
     {
@@ -346,6 +359,49 @@ async fn resolve_area<T: Tx>(
         "grid",
         "无法确定事件所属区域：请提供 grid（网格编码）或 township（乡镇编码）",
     ))
+}
+
+/// Township and village named in an address ("余姚市凤山街道舜北社区…"): the longest
+/// village name found, preferring one whose township is named too; else the township.
+async fn area_from_address<T: Tx>(
+    tx: &mut T,
+    address: &str,
+) -> Result<Option<(i64, Option<i64>, Option<i64>)>, StoreError> {
+    let mut q = Sql::new("kind IN (");
+    q.arg(Arg::Text(OrgKind::Township.code().into()))
+        .push(", ")
+        .arg(Arg::Text(OrgKind::Village.code().into()))
+        .push(")");
+    let orgs = tx.org_where(q).await?;
+    let townships: Vec<_> = orgs
+        .iter()
+        .filter(|o| o.kind == OrgKind::Township.code() && address.contains(o.name.as_str()))
+        .collect();
+    let mut villages: Vec<_> = orgs
+        .iter()
+        .filter(|o| o.kind == OrgKind::Village.code() && address.contains(o.name.as_str()))
+        .collect();
+    // Longest name first; among equals, one whose township the address also names.
+    villages.sort_by_key(|v| {
+        let named = townships.iter().any(|t| Some(t.id) == v.township_id);
+        (std::cmp::Reverse(v.name.chars().count()), !named)
+    });
+    if let Some(v) = villages.first()
+        && let Some(t) = v.township_id
+    {
+        let ambiguous = villages
+            .iter()
+            .skip(1)
+            .any(|o| o.name == v.name && o.township_id != v.township_id);
+        let named = townships.iter().any(|x| x.id == t);
+        if !ambiguous || named {
+            return Ok(Some((t, Some(v.id), None)));
+        }
+    }
+    Ok(match townships.as_slice() {
+        [t] => Some((t.id, None, None)),
+        _ => None,
+    })
 }
 
 async fn create<T: Tx>(
@@ -515,6 +571,34 @@ async fn act_on<T: Tx>(
         .await?;
     if changed == 0 {
         return Err(StoreError::Conflict);
+    }
+    if let Action::TransferTo110 { reason } = action {
+        // Goes out through the outbox in this same transaction: never lost, and
+        // one transfer per event whatever happens.
+        let payload = serde_json::json!({
+            "message_id": format!("zhili-110-{}", row.number),
+            "event_number": row.number,
+            "text": row.text,
+            "address": row.address,
+            "location": match (row.lon, row.lat) {
+                (Some(lon), Some(lat)) => serde_json::json!({ "lon": lon, "lat": lat, "crs": "wgs84" }),
+                _ => serde_json::Value::Null,
+            },
+            "reporter": { "name": row.reporter_name, "phone": row.reporter_phone },
+            "reported_at": row.reported_at,
+            "transferred_at": now,
+            "reason": reason,
+            "township": row.township_name,
+        });
+        crate::outbox::enqueue(
+            tx,
+            crate::outbox::TOPIC_110,
+            &format!("zhili-110-{}", row.number),
+            Some(row.id),
+            &payload,
+            now,
+        )
+        .await?;
     }
     match action {
         Action::Dispatch {

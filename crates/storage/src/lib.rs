@@ -5,6 +5,7 @@
 
 mod backend;
 mod events;
+pub mod outbox;
 pub mod records;
 mod reference;
 mod sql;
@@ -20,6 +21,7 @@ use thiserror::Error;
 use zhili_domain::LifecycleError;
 
 pub use events::{Acting, CreateOutcome, EventRepo, HistoricalEvent, HistoricalStep};
+pub use outbox::{OutboxHealth, OutboxMessage, TOPIC_110, backoff};
 pub use records::*;
 pub use reference::{CategoryImport, OrgImport, ReferenceImport, UserImport};
 

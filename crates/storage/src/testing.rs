@@ -176,6 +176,7 @@ pub fn small_city(password_hash: &str) -> ReferenceImport {
         user("oversight", "人大监督", Role::Oversight, None),
         user("citizen1", "市民甲", Role::Citizen, None),
         user("citizen2", "市民乙", Role::Citizen, None),
+        user("sys110", "110联动接口", Role::Integration, None),
     ];
     ReferenceImport {
         orgs,

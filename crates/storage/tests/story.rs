@@ -523,3 +523,128 @@ async fn history_replays_through_the_lifecycle() {
         assert_eq!(c1.list(&EventFilter::default()).await.unwrap().total, 1);
     }
 }
+
+#[tokio::test]
+async fn the_outbox_leases_each_message_to_one_worker_and_settles_once() {
+    use std::collections::HashSet;
+    use zhili_storage::{TOPIC_110, backoff};
+    for store in fresh_stores().await {
+        with_small_city(&store, "x").await;
+        let fengshan = store.events_for(&actor(&store, "fengshan").await);
+        let t0 = Utc::now();
+        let transfer = Action::TransferTo110 {
+            reason: "打架斗殴，属警情".into(),
+        };
+        let mut ids = Vec::new();
+        for i in 0..12 {
+            let e = created(
+                &store,
+                "fengshan",
+                &report(&format!("警情 {i}"), "33028100200101", None),
+            )
+            .await;
+            let d = fengshan.act(e.id, &transfer, t0).await.unwrap();
+            assert_eq!(d.status.code, "transferred");
+            ids.push(e.id);
+        }
+        // Transferring again is refused: one matter, one message.
+        assert!(fengshan.act(ids[0], &transfer, t0).await.is_err());
+        let health = store.outbox_health().await.unwrap();
+        assert_eq!((health.pending, health.failing), (12, 0));
+
+        // Four workers lease at once: every message goes to exactly one of them.
+        let lease = chrono::Duration::seconds(60);
+        let mut tasks = Vec::new();
+        for w in 0..4 {
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move {
+                store
+                    .lease_outbox(&format!("w{w}"), t0, lease, 5)
+                    .await
+                    .unwrap()
+            }));
+        }
+        let mut leased = Vec::new();
+        for t in tasks {
+            leased.extend(t.await.unwrap().into_iter().map(|m| m.id));
+        }
+        let unique: HashSet<_> = leased.iter().collect();
+        assert_eq!(unique.len(), leased.len(), "a message leased twice");
+        assert_eq!(leased.len(), 12);
+        // Nothing is left to lease while the leases hold.
+        assert!(
+            store
+                .lease_outbox("late", t0, lease, 50)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+
+        // After the leases run out (the workers "died"), a new worker takes over.
+        let later = t0 + chrono::Duration::seconds(61);
+        let msgs = store.lease_outbox("w9", later, lease, 50).await.unwrap();
+        assert_eq!(msgs.len(), 12);
+        let first = &msgs[0];
+        assert_eq!(first.topic, TOPIC_110);
+        assert!(first.payload["text"].as_str().unwrap().starts_with("警情"));
+        assert_eq!(first.payload["message_id"], first.dedup_key.as_str());
+
+        // A failure schedules a retry with back-off; the lease is given up.
+        store
+            .outbox_failed(first, "w9", "connection refused", later + backoff(0))
+            .await
+            .unwrap();
+        let h = store.outbox_health().await.unwrap();
+        assert_eq!((h.pending, h.failing), (12, 1));
+        assert_eq!(h.last_error.as_deref(), Some("connection refused"));
+        assert!(
+            store
+                .lease_outbox("w8", later, lease, 50)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let retry_at = later + backoff(0);
+        let again = store.lease_outbox("w8", retry_at, lease, 50).await.unwrap();
+        assert_eq!(
+            again.iter().map(|m| m.id).collect::<Vec<_>>(),
+            vec![first.id]
+        );
+        assert_eq!(again[0].attempts, 1);
+
+        // Settling needs the lease: the old owner's late success does nothing.
+        assert!(
+            !store
+                .outbox_delivered(first, "w9", "110-R-1", retry_at)
+                .await
+                .unwrap()
+        );
+        assert!(
+            store
+                .outbox_delivered(&again[0], "w8", "110-R-1", retry_at)
+                .await
+                .unwrap()
+        );
+        assert!(
+            !store
+                .outbox_delivered(&again[0], "w8", "110-R-1", retry_at)
+                .await
+                .unwrap()
+        );
+        let event = fengshan.get(first.event_id.unwrap()).await.unwrap();
+        let last = event.timeline.last().unwrap();
+        assert_eq!(last.action.code, "ack_110");
+        assert!(last.note.as_deref().unwrap().contains("110-R-1"));
+        let h = store.outbox_health().await.unwrap();
+        assert_eq!((h.pending, h.failing), (11, 0));
+    }
+}
+
+#[test]
+fn backoff_grows_and_is_capped() {
+    use zhili_storage::backoff;
+    assert_eq!(backoff(0).num_seconds(), 5);
+    assert_eq!(backoff(1).num_seconds(), 10);
+    assert_eq!(backoff(3).num_seconds(), 40);
+    assert_eq!(backoff(50).num_seconds(), 600);
+}

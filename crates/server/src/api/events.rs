@@ -4,7 +4,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
-use zhili_domain::{Action, NewEvent, RawNewEvent};
+use zhili_domain::{Action, RawNewEvent};
 use zhili_storage::CreateOutcome;
 
 use super::JsonBody;
@@ -21,7 +21,7 @@ pub async fn create(
     if !actor.can_report_events() {
         return Err(ApiError::forbidden("监督账号只读，不能上报事件"));
     }
-    let new = NewEvent::parse(raw).map_err(|e| ApiError::invalid(e.field, e.message))?;
+    let new = crate::intake::prepare(&state.grids, raw)?;
     let outcome = state
         .store
         .events_for(&actor)

@@ -2,6 +2,7 @@
 //! event query goes through a repository built for the caller.
 
 mod body;
+mod channels;
 mod events;
 
 use axum::Router;
@@ -28,6 +29,11 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/events", post(events::create).get(events::list))
         .route("/api/v1/events/{id}", get(events::get))
         .route("/api/v1/events/{id}/actions", post(events::act))
+        .route(
+            "/api/v1/channels/110/matters",
+            post(channels::matter_from_110),
+        )
+        .route("/api/v1/outbox/health", get(outbox_health))
         .route("/api/v1/categories", get(categories))
         .route("/api/v1/orgs", get(orgs))
 }
@@ -109,6 +115,21 @@ async fn categories(
     ApiActor(_): ApiActor,
 ) -> Result<Response, ApiError> {
     Ok(axum::Json(state.store.categories().await?).into_response())
+}
+
+/// Outbound channel health for the command room: a lasting failure shows here.
+async fn outbox_health(
+    State(state): State<AppState>,
+    ApiActor(actor): ApiActor,
+) -> Result<Response, ApiError> {
+    use zhili_domain::Role;
+    if !matches!(
+        actor.role,
+        Role::Admin | Role::CityOperator | Role::CityLeader | Role::TownshipOperator
+    ) {
+        return Err(ApiError::forbidden("无权查看渠道状态"));
+    }
+    Ok(axum::Json(state.store.outbox_health().await?).into_response())
 }
 
 #[derive(Deserialize)]

@@ -45,6 +45,7 @@ fn text_field(kind: ActionKind) -> TextField {
         K::Suspend => ("reason", "挂起原因", true, true),
         K::Resume => ("note", "恢复说明（选填）", false, false),
         K::Supervise => ("note", "督办意见", true, true),
+        K::TransferTo110 => ("reason", "移交110的理由（警情说明）", true, true),
     };
     TextField {
         name,
@@ -137,6 +138,7 @@ fn build_action(f: &FormData) -> Result<Action, BadInput> {
         K::Suspend => Action::Suspend { reason: text },
         K::Resume => Action::Resume { note: opt },
         K::Supervise => Action::Supervise { note: text },
+        K::TransferTo110 => Action::TransferTo110 { reason: text },
     })
 }
 

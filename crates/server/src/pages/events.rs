@@ -383,7 +383,11 @@ impl NewInput {
                 return Err(("location", "经度和纬度需同时填写，或都不填".into()));
             }
             (lon, lat) => match (lon.parse::<f64>(), lat.parse::<f64>()) {
-                (Ok(lon), Ok(lat)) => Some(RawLocation { lon, lat }),
+                (Ok(lon), Ok(lat)) => Some(RawLocation {
+                    lon,
+                    lat,
+                    crs: None,
+                }),
                 _ => {
                     return Err(("location", "经纬度须为数字，如 121.15 和 30.04".into()));
                 }
@@ -550,7 +554,10 @@ pub async fn create(State(state): State<AppState>, user: PageUser, form: FormDat
         }
     };
     let new = match NewEvent::parse(raw) {
-        Ok(n) => n,
+        Ok(mut n) => {
+            crate::intake::locate(&state.grids, &mut n);
+            n
+        }
         Err(e) => {
             let errors = FieldErrors::one(&e.field, e.message);
             return new_page(&state, &user, invalid, Some(input), errors).await;

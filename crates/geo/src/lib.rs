@@ -1,0 +1,48 @@
+//! Geometry for zhili: coordinate systems (WGS-84, GCJ-02, BD-09) and point-in-grid lookup
+//! over an R-tree. No IO.
+//!
+//! * [`crs`]: [`Crs`] and [`convert`] between WGS-84, GCJ-02 and BD-09.
+//! * [`grid`]: [`GridIndex`], which assigns a WGS-84 point to the grid (网格) polygon it
+//!   lies in, with a documented rule for boundaries and near misses ([`Lookup`]).
+//! * [`geojson`]: import of grid polygons from a GeoJSON `FeatureCollection`.
+//!
+//! Points are `(longitude, latitude)` tuples in decimal degrees throughout.
+//!
+//! ```
+//! use zhili_geo::{Crs, GridIndex, Lookup, convert};
+//!
+//! let cell = |x: f64, y: f64| {
+//!     vec![(x, y), (x + 0.01, y), (x + 0.01, y + 0.01), (x, y + 0.01), (x, y)]
+//! };
+//! let index = GridIndex::build(vec![(2, cell(120.00, 30.0)), (1, cell(120.01, 30.0))])?;
+//!
+//! assert_eq!(index.lookup(120.005, 30.005), Lookup::Inside(2));
+//! // On the shared edge: the lowest id is chosen, and every touching grid is listed.
+//! assert_eq!(index.lookup(120.01, 30.005), Lookup::OnBoundary(1, vec![1, 2]));
+//! // ~96 m west of grid 2: within the default 200 m.
+//! assert!(matches!(index.lookup(119.999, 30.005), Lookup::Nearest { id: 2, .. }));
+//! assert_eq!(index.lookup(119.99, 30.005), Lookup::Outside);
+//!
+//! // A location reported by WeChat (GCJ-02) is converted first.
+//! let gcj = convert((120.005, 30.005), Crs::Wgs84, Crs::Gcj02);
+//! assert_eq!(index.lookup_in(gcj, Crs::Gcj02), Lookup::Inside(2));
+//! # Ok::<(), zhili_geo::GeoError>(())
+//! ```
+
+pub mod crs;
+mod error;
+pub mod geojson;
+pub mod grid;
+
+pub use crs::{Crs, convert, convert_points, to_wgs84};
+pub use error::{GeoError, RingProblem};
+pub use geojson::{GridFeature, PolygonRings, parse_grid_geojson};
+pub use grid::{DEFAULT_NEAREST_M, GridIndex, GridPolygon, Lookup, Ring};
+
+use geo::{Distance, Haversine, Point};
+
+/// Great-circle (haversine) distance in metres between two `(lon, lat)` points, on the
+/// sphere of mean Earth radius 6,371,008.8 m (geo's [`Haversine`]).
+pub fn haversine_m(a: (f64, f64), b: (f64, f64)) -> f64 {
+    Haversine.distance(Point::new(a.0, a.1), Point::new(b.0, b.1))
+}

@@ -1,0 +1,180 @@
+//! Background work that any instance may do: delivering the outbox. Work is leased
+//! in the database, so several `zhili serve` processes share it without a
+//! coordinator, and a process that dies mid-delivery only delays its messages until
+//! its lease runs out.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use zhili_storage::{OutboxMessage, Store, backoff};
+
+/// Why a delivery failed; the message is retried later either way.
+#[derive(Debug, thiserror::Error)]
+pub enum DeliveryError {
+    #[error("receiver unreachable: {0}")]
+    Unreachable(String),
+    #[error("receiver answered {status}: {body}")]
+    Refused { status: u16, body: String },
+    #[error("no connector for topic {0}")]
+    NoConnector(String),
+}
+
+pub type Delivery<'a> = Pin<Box<dyn Future<Output = Result<String, DeliveryError>> + Send + 'a>>;
+
+/// Something that takes outbox messages to another system and returns its receipt.
+pub trait Connector: Send + Sync {
+    fn deliver<'a>(&'a self, msg: &'a OutboxMessage) -> Delivery<'a>;
+}
+
+/// The documented HTTP connector (docs/exchange-110.md): POST the payload as JSON
+/// with `Idempotency-Key: <dedup_key>`; any 2xx is a receipt, taken from the
+/// answer's `receipt_id` when there is one.
+pub struct HttpConnector {
+    client: reqwest::Client,
+    url: String,
+    token: Option<String>,
+}
+
+impl HttpConnector {
+    pub fn new(url: impl Into<String>, token: Option<String>) -> Self {
+        HttpConnector {
+            client: reqwest::Client::builder()
+                .timeout(Duration::from_secs(10))
+                .build()
+                .unwrap_or_default(),
+            url: url.into(),
+            token,
+        }
+    }
+}
+
+impl Connector for HttpConnector {
+    fn deliver<'a>(&'a self, msg: &'a OutboxMessage) -> Delivery<'a> {
+        Box::pin(async move {
+            let mut req = self
+                .client
+                .post(&self.url)
+                .header("Idempotency-Key", &msg.dedup_key)
+                .json(&msg.payload);
+            if let Some(t) = &self.token {
+                req = req.bearer_auth(t);
+            }
+            let res = req
+                .send()
+                .await
+                .map_err(|e| DeliveryError::Unreachable(e.to_string()))?;
+            let status = res.status();
+            let body = res.text().await.unwrap_or_default();
+            if !status.is_success() {
+                return Err(DeliveryError::Refused {
+                    status: status.as_u16(),
+                    body: body.chars().take(200).collect(),
+                });
+            }
+            let receipt = serde_json::from_str::<serde_json::Value>(&body)
+                .ok()
+                .and_then(|v| v["receipt_id"].as_str().map(str::to_string))
+                .unwrap_or_else(|| msg.dedup_key.clone());
+            Ok(receipt)
+        })
+    }
+}
+
+#[derive(Clone)]
+pub struct WorkerConfig {
+    /// Names this instance in leases (host and pid is enough).
+    pub instance: String,
+    pub poll: Duration,
+    pub lease: chrono::Duration,
+    pub batch: i64,
+    /// Connector per outbox topic.
+    pub connectors: HashMap<String, Arc<dyn Connector>>,
+}
+
+impl WorkerConfig {
+    pub fn new(instance: impl Into<String>) -> Self {
+        WorkerConfig {
+            instance: instance.into(),
+            poll: Duration::from_millis(500),
+            lease: chrono::Duration::seconds(60),
+            batch: 20,
+            connectors: HashMap::new(),
+        }
+    }
+}
+
+/// One round: lease what is due, deliver it, settle it. Returns how many were
+/// delivered. Deliveries of one batch run concurrently.
+pub async fn tick(store: &Store, cfg: &WorkerConfig) -> Result<usize, zhili_storage::StoreError> {
+    let now = Utc::now();
+    let msgs = store
+        .lease_outbox(&cfg.instance, now, cfg.lease, cfg.batch)
+        .await?;
+    let mut set = tokio::task::JoinSet::new();
+    for msg in msgs {
+        let connector = cfg.connectors.get(&msg.topic).cloned();
+        set.spawn(async move {
+            let result = match &connector {
+                Some(c) => c.deliver(&msg).await,
+                None => Err(DeliveryError::NoConnector(msg.topic.clone())),
+            };
+            (msg, result)
+        });
+    }
+    let mut delivered = 0;
+    while let Some(joined) = set.join_next().await {
+        let Ok((msg, result)) = joined else {
+            // A panicking connector: its lease runs out and the message is retried.
+            continue;
+        };
+        let msg = &msg;
+        let now = Utc::now();
+        match result {
+            Ok(receipt) => {
+                if store
+                    .outbox_delivered(msg, &cfg.instance, &receipt, now)
+                    .await?
+                {
+                    delivered += 1;
+                    metrics::counter!("zhili_outbox_delivered_total", "topic" => msg.topic.clone())
+                        .increment(1);
+                }
+            }
+            Err(e) => {
+                tracing::warn!(topic = %msg.topic, id = msg.id, attempts = msg.attempts + 1, error = %e, "outbox delivery failed");
+                metrics::counter!("zhili_outbox_failed_total", "topic" => msg.topic.clone())
+                    .increment(1);
+                store
+                    .outbox_failed(
+                        msg,
+                        &cfg.instance,
+                        &e.to_string(),
+                        now + backoff(msg.attempts),
+                    )
+                    .await?;
+            }
+        }
+    }
+    Ok(delivered)
+}
+
+/// Runs rounds until `shutdown` resolves. Storage errors are logged and retried:
+/// background work must outlive a database restart.
+pub async fn run(store: Store, cfg: WorkerConfig, shutdown: impl Future<Output = ()>) {
+    tokio::pin!(shutdown);
+    loop {
+        match tick(&store, &cfg).await {
+            Ok(n) if n > 0 => tracing::debug!(delivered = n, "outbox round"),
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = ?e, "outbox round failed"),
+        }
+        tokio::select! {
+            _ = &mut shutdown => break,
+            _ = tokio::time::sleep(cfg.poll) => {}
+        }
+    }
+}

@@ -1,0 +1,167 @@
+//! The transactional outbox: messages for other systems are stored with the change
+//! that causes them, then leased, delivered and settled by background work on any
+//! instance. Delivery is at least once; the receiver deduplicates by `dedup_key`, so
+//! in effect every message arrives exactly once.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::backend::{TimelineInsert, Tx};
+use crate::{Store, StoreError, in_tx};
+
+/// Topic of matters handed to 110 (D3).
+pub const TOPIC_110: &str = "exchange_110.transfer";
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboxMessage {
+    pub id: i64,
+    pub topic: String,
+    pub dedup_key: String,
+    pub event_id: Option<i64>,
+    pub payload: serde_json::Value,
+    /// Delivery attempts before this one.
+    pub attempts: i64,
+    pub created_at: DateTime<Utc>,
+}
+
+/// How the outbound channels are doing, for the command room.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OutboxHealth {
+    pub pending: i64,
+    /// Pending messages that have failed at least once.
+    pub failing: i64,
+    pub oldest_pending: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+}
+
+pub(crate) async fn enqueue<T: Tx>(
+    tx: &mut T,
+    topic: &str,
+    dedup_key: &str,
+    event_id: Option<i64>,
+    payload: &serde_json::Value,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    tx.insert_outbox(topic, dedup_key, event_id, &payload.to_string(), now)
+        .await?;
+    Ok(())
+}
+
+/// What the timeline says when a message about an event has been received.
+fn receipt_entry(topic: &str) -> Option<(&'static str, &'static str)> {
+    match topic {
+        TOPIC_110 => Some(("ack_110", "110 已接收")),
+        _ => None,
+    }
+}
+
+impl Store {
+    /// Leases due messages to `owner` for `lease`; another instance takes them over
+    /// only after the lease runs out (when this one died mid-delivery).
+    pub async fn lease_outbox(
+        &self,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease: chrono::Duration,
+        limit: i64,
+    ) -> Result<Vec<OutboxMessage>, StoreError> {
+        let rows = in_tx!(self, Write, |tx| tx
+            .lease_outbox(owner, now, now + lease, limit)
+            .await
+            .map_err(StoreError::from))?;
+        rows.into_iter()
+            .map(|r| {
+                Ok(OutboxMessage {
+                    payload: serde_json::from_str(&r.payload)
+                        .map_err(|e| StoreError::Corrupt(format!("outbox {}: {e}", r.id)))?,
+                    id: r.id,
+                    topic: r.topic,
+                    dedup_key: r.dedup_key,
+                    event_id: r.event_id,
+                    attempts: r.attempts,
+                    created_at: r.created_at,
+                })
+            })
+            .collect()
+    }
+
+    /// Settles a delivered message and notes the receipt on the event's timeline, in
+    /// one transaction. False when the lease was lost (another instance took over).
+    pub async fn outbox_delivered(
+        &self,
+        msg: &OutboxMessage,
+        owner: &str,
+        receipt: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        in_tx!(self, Write, |tx| {
+            let changed = tx.outbox_done(msg.id, owner, receipt, now).await?;
+            if changed == 1
+                && let (Some(event_id), Some((action, label))) =
+                    (msg.event_id, receipt_entry(&msg.topic))
+            {
+                let status: Option<String> = tx
+                    .events_where({
+                        let mut q = crate::sql::Sql::new("WHERE e.id = ");
+                        q.arg(crate::sql::Arg::I64(event_id));
+                        q
+                    })
+                    .await?
+                    .into_iter()
+                    .next()
+                    .map(|r| r.status);
+                if let Some(status) = status {
+                    tx.insert_timeline(&TimelineInsert {
+                        event_id,
+                        at: now,
+                        actor_id: None,
+                        actor_name: "系统".into(),
+                        action: action.into(),
+                        from_status: Some(status.clone()),
+                        to_status: status,
+                        note: Some(format!("{label}，回执 {receipt}")),
+                        data: None,
+                    })
+                    .await?;
+                }
+            }
+            Ok::<bool, StoreError>(changed == 1)
+        })
+    }
+
+    /// Records a failed attempt and when to try again.
+    pub async fn outbox_failed(
+        &self,
+        msg: &OutboxMessage,
+        owner: &str,
+        error: &str,
+        next_attempt_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let error: String = error.chars().take(500).collect();
+        in_tx!(self, Write, |tx| tx
+            .outbox_retry(msg.id, owner, &error, next_attempt_at)
+            .await
+            .map(|_| ())
+            .map_err(StoreError::from))
+    }
+
+    pub async fn outbox_health(&self) -> Result<OutboxHealth, StoreError> {
+        let r = in_tx!(self, Read, |tx| tx
+            .outbox_health()
+            .await
+            .map_err(StoreError::from))?;
+        Ok(OutboxHealth {
+            pending: r.pending,
+            failing: r.failing,
+            oldest_pending: r.oldest_pending,
+            last_error: r.last_error,
+        })
+    }
+}
+
+/// Exponential back-off: 5 s, 10 s, 20 s … capped at 10 minutes, so an outage of an
+/// hour costs a few dozen attempts and recovery is noticed within minutes.
+pub fn backoff(attempts: i64) -> chrono::Duration {
+    let secs = 5i64.saturating_mul(1i64 << attempts.clamp(0, 10));
+    chrono::Duration::seconds(secs.min(600))
+}
