@@ -48,6 +48,13 @@ enum CalendarCommand {
     /// Format: {"year": 2027, "holidays": [{"date": "2027-01-01", "name": "元旦"}, …],
     /// "workdays": [{"date": …, "name": "春节"}, …]}, an array of such, or the shipped format.
     Check { file: PathBuf },
+    /// Check a year file and store its years in the database, where every `zhili serve`
+    /// takes them on top of the shipped ones; no release needed for a new year.
+    Load {
+        file: PathBuf,
+        #[command(flatten)]
+        store: crate::StoreArgs,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -74,8 +81,11 @@ impl Outcome {
     }
 }
 
-pub fn run(args: CalendarArgs) -> anyhow::Result<()> {
-    let outcome = execute(args.command)?;
+pub async fn run(args: CalendarArgs) -> anyhow::Result<()> {
+    let outcome = match args.command {
+        CalendarCommand::Load { file, store } => load(&file, &store).await?,
+        other => execute(other)?,
+    };
     print!("{}", outcome.stdout);
     match outcome.failure {
         None => Ok(()),
@@ -103,7 +113,40 @@ fn execute(command: CalendarCommand) -> anyhow::Result<Outcome> {
             Ok(Outcome::ok(format!("{answer}: {kind}\n")))
         }
         CalendarCommand::Check { file } => check(&file),
+        CalendarCommand::Load { .. } => unreachable!("handled in run"),
     }
+}
+
+/// Validates the whole file first: a file with any problem stores nothing.
+async fn load(path: &Path, store_args: &crate::StoreArgs) -> anyhow::Result<Outcome> {
+    let checked = check(path)?;
+    if checked.failure.is_some() {
+        return Ok(checked);
+    }
+    let years = read_year_file(path)?;
+    let settings = store_args.settings(store_args.flags())?;
+    let store = crate::open_store(&settings).await?;
+    let by = std::env::var("USER").unwrap_or_else(|_| "cli".into());
+    let mut out = String::new();
+    for y in &years {
+        store
+            .put_calendar_year(
+                y.year(),
+                &y.to_json(),
+                &format!("{by}（命令行）"),
+                chrono::Utc::now(),
+            )
+            .await?;
+        let _ = writeln!(
+            out,
+            "loaded: {} ({} holidays, {} make-up working days)",
+            y.year(),
+            y.holidays().len(),
+            y.workdays().len()
+        );
+    }
+    store.close().await;
+    Ok(Outcome::ok(out))
 }
 
 fn calendar(extra: &ExtraYears) -> anyhow::Result<Calendar> {
@@ -293,5 +336,51 @@ mod tests {
         let path = temp_file("not.json", "{\"hello\": 1}");
         assert!(exec(&["check", path.to_str().unwrap()]).is_err());
         assert!(exec(&["check", "/nonexistent/2027.json"]).is_err());
+    }
+}
+
+#[cfg(test)]
+mod load_tests {
+    use super::*;
+
+    fn store_args(dir: &Path) -> crate::StoreArgs {
+        crate::StoreArgs {
+            config: None,
+            database_url: Some(format!("sqlite:{}", dir.join("zhili.db").display())),
+            data_dir: Some(dir.to_path_buf()),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_valid_year_file_is_stored_and_a_bad_one_stores_nothing() {
+        let dir = std::env::temp_dir().join(format!("zhili-cal-load-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let good = dir.join("2025.json");
+        let year = Calendar::shipped().year(2025).unwrap().clone();
+        std::fs::write(&good, year.to_json()).unwrap();
+        let bad = dir.join("bad.json");
+        // 2025-10-08 is a Wednesday: not a possible make-up working day.
+        std::fs::write(
+            &bad,
+            r#"{"year": 2025, "holidays": [{"date": "2025-01-01", "name": "元旦"}], "workdays": [{"date": "2025-10-08"}]}"#,
+        )
+        .unwrap();
+
+        let out = load(&bad, &store_args(&dir)).await.unwrap();
+        assert!(out.failure.is_some(), "{out:?}");
+        let store =
+            crate::open_store(&store_args(&dir).settings(store_args(&dir).flags()).unwrap())
+                .await
+                .unwrap();
+        assert!(store.calendar_years().await.unwrap().is_empty());
+
+        let out = load(&good, &store_args(&dir)).await.unwrap();
+        assert_eq!(out.failure, None);
+        assert!(out.stdout.starts_with("loaded: 2025"), "{}", out.stdout);
+        let stored = store.calendar_years().await.unwrap();
+        assert_eq!(stored.len(), 1);
+        let back = YearData::from_json(&stored[0].1).unwrap();
+        assert_eq!(back, year);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

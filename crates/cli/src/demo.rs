@@ -20,6 +20,9 @@ use zhili_storage::{
     UserImport,
 };
 
+/// The department whose matters go to 110 rather than being refused.
+const POLICE: &str = "D-GA";
+
 /// Every demo account signs in with this password.
 pub const DEMO_PASSWORD: &str = "zhili-demo";
 const CITY_CENTRE: &str = "余姚市综合指挥中心";
@@ -305,6 +308,17 @@ impl<'a> Planner<'a> {
 
         if stage == Stage::Reported {
             return Ok(Vec::new());
+        }
+        if stage == Stage::Rejected && department == POLICE {
+            // A police matter that reached the hotline goes to 110 (双线并行, D3).
+            plan.after(
+                rng.minutes(5.0, 60.0),
+                &intake,
+                Action::TransferTo110 {
+                    reason: "属治安警情，按双线并行机制移交110处置".into(),
+                },
+            );
+            return Ok(plan.finish(seed.reported_at, now));
         }
         if stage == Stage::Rejected {
             let (reason, note) = *rng.pick(REJECTIONS);
@@ -758,6 +772,22 @@ mod tests {
 
     use super::*;
 
+    impl Planner<'_> {
+        /// The status a seed ends in: its stage's, except police matters, which go
+        /// to 110 instead of being refused.
+        fn expected_status(&self, seed: &EventSeed) -> Status {
+            let police = self
+                .category
+                .get(seed.category_code.as_str())
+                .is_some_and(|(d, _)| *d == POLICE);
+            if seed.stage == Stage::Rejected && police {
+                Status::Transferred
+            } else {
+                status_of(seed.stage)
+            }
+        }
+    }
+
     /// The status a stage corresponds to.
     fn status_of(stage: Stage) -> Status {
         match stage {
@@ -820,7 +850,7 @@ mod tests {
             }
             assert_eq!(
                 state.status,
-                status_of(seed.stage),
+                planner.expected_status(seed),
                 "{} ends in the wrong status",
                 seed.external_id
             );
@@ -836,7 +866,9 @@ mod tests {
                 "{}",
                 seed.external_id
             );
-            *seen.entry(status_of(seed.stage).code()).or_default() += 1;
+            *seen
+                .entry(planner.expected_status(seed).code())
+                .or_default() += 1;
         }
         assert_eq!(
             seen.len(),

@@ -113,7 +113,7 @@ fn main() -> std::process::ExitCode {
             Command::Serve(args) => serve(args).await,
             Command::Migrate(args) => migrate(args).await,
             Command::Loadgen(args) => loadgen::run(args).await,
-            Command::Calendar(args) => calendar_cmd::run(args),
+            Command::Calendar(args) => calendar_cmd::run(args).await,
         }
     });
     match result {

@@ -333,6 +333,16 @@ pub(crate) trait Tx: Send + Sized {
     fn outbox_health(
         &mut self,
     ) -> impl Future<Output = Result<OutboxHealthRow, sqlx::Error>> + Send;
+    fn put_calendar_year(
+        &mut self,
+        year: i64,
+        data: &str,
+        at: DateTime<Utc>,
+        by: &str,
+    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+    fn calendar_years(
+        &mut self,
+    ) -> impl Future<Output = Result<Vec<(i64, String)>, sqlx::Error>> + Send;
     fn insert_audit(
         &mut self,
         a: &crate::records::AuditRecord,
@@ -750,6 +760,26 @@ macro_rules! impl_tx {
                 )
                 .fetch_one(&mut **self)
                 .await
+            }
+
+            async fn put_calendar_year(&mut self, year: i64, data: &str, at: DateTime<Utc>, by: &str) -> Result<(), sqlx::Error> {
+                sqlx::query(
+                    "INSERT INTO calendar_years (year, data, loaded_at, loaded_by) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (year) DO UPDATE SET data = $2, loaded_at = $3, loaded_by = $4",
+                )
+                .bind(year)
+                .bind(data)
+                .bind(at)
+                .bind(by)
+                .execute(&mut **self)
+                .await
+                .map(|_| ())
+            }
+
+            async fn calendar_years(&mut self) -> Result<Vec<(i64, String)>, sqlx::Error> {
+                sqlx::query_as("SELECT year, data FROM calendar_years ORDER BY year")
+                    .fetch_all(&mut **self)
+                    .await
             }
 
             async fn insert_audit(&mut self, a: &crate::records::AuditRecord) -> Result<(), sqlx::Error> {

@@ -322,6 +322,49 @@ impl Store {
         })
     }
 
+    /// Stores a validated calendar year (as JSON), replacing an earlier load of
+    /// that year, with its audit record.
+    pub async fn put_calendar_year(
+        &self,
+        year: i32,
+        data_json: &str,
+        loaded_by: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        in_tx!(self, Write, |tx| {
+            match tx
+                .put_calendar_year(i64::from(year), data_json, now, loaded_by)
+                .await
+            {
+                Ok(()) => tx
+                    .insert_audit(&AuditRecord {
+                        at: now,
+                        actor_id: None,
+                        actor_name: loaded_by.to_string(),
+                        action: "calendar.load".into(),
+                        object_type: "calendar_year",
+                        object_id: Some(year.to_string()),
+                        detail: None,
+                    })
+                    .await
+                    .map_err(StoreError::from),
+                Err(e) => Err(e.into()),
+            }
+        })
+    }
+
+    /// Calendar years loaded into the database, as stored JSON.
+    pub async fn calendar_years(&self) -> Result<Vec<(i32, String)>, StoreError> {
+        let rows = in_tx!(self, Read, |tx| tx
+            .calendar_years()
+            .await
+            .map_err(StoreError::from))?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(y, d)| i32::try_from(y).ok().map(|y| (y, d)))
+            .collect())
+    }
+
     pub async fn user_by_username(&self, username: &str) -> Result<Option<UserRecord>, StoreError> {
         in_tx!(self, Read, |tx| user_by_username(&mut tx, username).await)
     }

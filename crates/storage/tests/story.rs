@@ -648,3 +648,29 @@ fn backoff_grows_and_is_capped() {
     assert_eq!(backoff(3).num_seconds(), 40);
     assert_eq!(backoff(50).num_seconds(), 600);
 }
+
+#[tokio::test]
+async fn calendar_years_loaded_later_replace_earlier_loads() {
+    for store in fresh_stores().await {
+        assert!(store.calendar_years().await.unwrap().is_empty());
+        let now = Utc::now();
+        store
+            .put_calendar_year(2027, r#"{"year":2027,"v":1}"#, "admin", now)
+            .await
+            .unwrap();
+        store
+            .put_calendar_year(2028, r#"{"year":2028}"#, "admin", now)
+            .await
+            .unwrap();
+        store
+            .put_calendar_year(2027, r#"{"year":2027,"v":2}"#, "admin", now)
+            .await
+            .unwrap();
+        let years = store.calendar_years().await.unwrap();
+        assert_eq!(
+            years.iter().map(|(y, _)| *y).collect::<Vec<_>>(),
+            vec![2027, 2028]
+        );
+        assert!(years[0].1.contains("\"v\":2"));
+    }
+}
