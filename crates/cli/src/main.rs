@@ -149,6 +149,10 @@ async fn open_store(s: &Settings) -> anyhow::Result<Store> {
         .migrate()
         .await
         .with_context(|| format!("数据库迁移失败 {shown}"))?;
+    let store = store
+        .load_calendar()
+        .await
+        .context("无法读取数据库中的工作日历年份")?;
     tracing::info!(database = %shown, "数据库已就绪");
     Ok(store)
 }

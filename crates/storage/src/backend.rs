@@ -91,6 +91,10 @@ pub(crate) struct EventRow {
     pub lead_unit_id: Option<i64>,
     pub lead_unit_code: Option<String>,
     pub lead_unit_name: Option<String>,
+    pub category_limit_days: Option<i64>,
+    pub handle_due_at: Option<DateTime<Utc>>,
+    pub feedback_due_at: Option<DateTime<Utc>>,
+    pub deadline_estimated: bool,
 }
 
 pub(crate) const EVENT_SELECT: &str = "SELECT e.id, e.number, e.channel, e.external_id, \
@@ -100,7 +104,8 @@ pub(crate) const EVENT_SELECT: &str = "SELECT e.id, e.number, e.channel, e.exter
  e.village_id, v.code AS village_code, v.name AS village_name, \
  e.grid_id, g.code AS grid_code, g.name AS grid_name, \
  e.category_id, c.code AS category_code, c.name AS category_name, \
- e.lead_unit_id, u.code AS lead_unit_code, u.name AS lead_unit_name \
+ e.lead_unit_id, u.code AS lead_unit_code, u.name AS lead_unit_name, \
+ c.limit_days AS category_limit_days, e.handle_due_at, e.feedback_due_at, e.deadline_estimated \
  FROM events e JOIN orgs t ON t.id = e.township_id \
  LEFT JOIN orgs v ON v.id = e.village_id LEFT JOIN orgs g ON g.id = e.grid_id \
  LEFT JOIN categories c ON c.id = e.category_id LEFT JOIN orgs u ON u.id = e.lead_unit_id ";
@@ -149,6 +154,9 @@ pub(crate) struct EventInsert {
     pub updated_at: DateTime<Utc>,
     pub closed_at: Option<DateTime<Utc>>,
     pub created_by: Option<i64>,
+    pub handle_due_at: Option<DateTime<Utc>>,
+    pub feedback_due_at: Option<DateTime<Utc>>,
+    pub deadline_estimated: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -193,6 +201,8 @@ pub(crate) struct StateUpdate<'a> {
     pub state: &'a str,
     pub at: DateTime<Utc>,
     pub closed_at: Option<DateTime<Utc>>,
+    pub handle_due_at: Option<DateTime<Utc>>,
+    pub deadline_estimated: bool,
 }
 
 /// The statements, one method each. Implemented for both backends' transactions.
@@ -541,9 +551,10 @@ macro_rules! impl_tx {
                 sqlx::query_scalar(
                     "INSERT INTO events (number, channel, external_id, reporter_kind, reporter_name, reporter_phone, \
                      reporter_user_id, text, address, lon, lat, category_id, township_id, village_id, grid_id, \
-                     priority, status, lead_unit_id, state, reported_at, updated_at, closed_at, created_by, version) \
+                     priority, status, lead_unit_id, state, reported_at, updated_at, closed_at, created_by, version, \
+                     handle_due_at, feedback_due_at, deadline_estimated) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, \
-                     $20, $21, $22, $23, 0) RETURNING id",
+                     $20, $21, $22, $23, 0, $24, $25, $26) RETURNING id",
                 )
                 .bind(&e.number)
                 .bind(&e.channel)
@@ -568,6 +579,9 @@ macro_rules! impl_tx {
                 .bind(e.updated_at)
                 .bind(e.closed_at)
                 .bind(e.created_by)
+                .bind(e.handle_due_at)
+                .bind(e.feedback_due_at)
+                .bind(e.deadline_estimated)
                 .fetch_one(&mut **self)
                 .await
             }
@@ -576,7 +590,8 @@ macro_rules! impl_tx {
                 // Optimistic: the version read must still be the version stored.
                 sqlx::query(
                     "UPDATE events SET status = $3, lead_unit_id = $4, state = $5, updated_at = $6, \
-                     closed_at = $7, version = version + 1 WHERE id = $1 AND version = $2",
+                     closed_at = $7, handle_due_at = $8, deadline_estimated = $9, version = version + 1 \
+                     WHERE id = $1 AND version = $2",
                 )
                 .bind(u.id)
                 .bind(u.version)
@@ -585,6 +600,8 @@ macro_rules! impl_tx {
                 .bind(u.state)
                 .bind(u.at)
                 .bind(u.closed_at)
+                .bind(u.handle_due_at)
+                .bind(u.deadline_estimated)
                 .execute(&mut **self)
                 .await
                 .map(|r| r.rows_affected())

@@ -80,7 +80,7 @@ impl Store {
             let mut n = 0usize;
             let mut result = Ok(0);
             for h in events {
-                if let Err(e) = import_one(&mut tx, &prefix, h, importer).await {
+                if let Err(e) = import_one(&mut tx, &self.calendar, &prefix, h, importer).await {
                     result = Err(e);
                     break;
                 }
@@ -303,6 +303,9 @@ async fn detail<T: Tx>(
         reported_at: row.reported_at,
         updated_at: row.updated_at,
         closed_at: row.closed_at,
+        handle_due_at: row.handle_due_at,
+        feedback_due_at: row.feedback_due_at,
+        deadlines_estimated: row.deadline_estimated,
         timeline,
         allowed_actions,
     }))
@@ -404,9 +407,15 @@ async fn area_from_address<T: Tx>(
     })
 }
 
+/// What every create needs from the store besides the transaction.
+struct Intake<'a> {
+    cal: &'a zhili_calendar::Calendar,
+    prefix: &'a str,
+}
+
 async fn create<T: Tx>(
     tx: &mut T,
-    prefix: &str,
+    intake: &Intake<'_>,
     actor: Option<&Actor>,
     acting: &Acting,
     reporter_user_id: Option<i64>,
@@ -418,6 +427,7 @@ async fn create<T: Tx>(
     {
         return Ok(Err(id));
     }
+    let mut limit_days = None;
     let category_id = match &new.category_code {
         None => None,
         Some(code) => {
@@ -430,6 +440,7 @@ async fn create<T: Tx>(
                     format!("{code} 是大类，请选择小类"),
                 ));
             }
+            limit_days = Some(c.limit_days);
             Some(c.id.0)
         }
     };
@@ -455,8 +466,9 @@ async fn create<T: Tx>(
         .next_counter(&format!("event:{}", date.format("%Y%m%d")))
         .await?;
     let state = EventState::new();
+    let due = crate::deadlines::compute(intake.cal, now, limit_days, 0);
     let insert = EventInsert {
-        number: event_number(prefix, date, seq),
+        number: event_number(intake.prefix, date, seq),
         channel: new.channel.code().into(),
         external_id: new.external_id.clone(),
         reporter_kind: new.reporter_kind.code().into(),
@@ -479,6 +491,9 @@ async fn create<T: Tx>(
         updated_at: now,
         closed_at: None,
         created_by: acting.user_id.map(|u| u.0),
+        handle_due_at: due.handle_by,
+        feedback_due_at: Some(due.feedback_by),
+        deadline_estimated: due.estimated,
     };
     let id = tx.insert_event(&insert).await.map_err(|e| match &e {
         sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Duplicate {
@@ -542,6 +557,7 @@ async fn check_units<T: Tx>(tx: &mut T, row: &EventRow, action: &Action) -> Resu
 /// Performs one action on a row already read in this transaction.
 async fn act_on<T: Tx>(
     tx: &mut T,
+    cal: &zhili_calendar::Calendar,
     row: &EventRow,
     caps: &Capacities,
     acting: &Acting,
@@ -556,6 +572,14 @@ async fn act_on<T: Tx>(
     } else {
         row.closed_at
     };
+    // An approved extension moves the handling deadline by its working days.
+    let (handle_due_at, deadline_estimated) = if out.state.extension_days != state.extension_days {
+        let limit = row.category_limit_days.and_then(|d| u32::try_from(d).ok());
+        let due = crate::deadlines::compute(cal, row.reported_at, limit, out.state.extension_days);
+        (due.handle_by, due.estimated)
+    } else {
+        (row.handle_due_at, row.deadline_estimated)
+    };
     let state_json =
         serde_json::to_string(&out.state).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     let changed = tx
@@ -567,6 +591,8 @@ async fn act_on<T: Tx>(
             state: &state_json,
             at: now,
             closed_at,
+            handle_due_at,
+            deadline_estimated,
         })
         .await?;
     if changed == 0 {
@@ -651,6 +677,7 @@ async fn row_in_scope<T: Tx>(
 
 async fn import_one<T: Tx>(
     tx: &mut T,
+    cal: &zhili_calendar::Calendar,
     prefix: &str,
     h: &HistoricalEvent,
     importer: &Acting,
@@ -665,7 +692,7 @@ async fn import_one<T: Tx>(
     let reporter_id = reporter.as_ref().map(|r| r.actor.user_id.0);
     let id = match create(
         tx,
-        prefix,
+        &Intake { cal, prefix },
         None,
         importer,
         reporter_id,
@@ -694,7 +721,7 @@ async fn import_one<T: Tx>(
             user_id: None,
             name: step.actor_name.clone(),
         };
-        act_on(tx, &row, &all, &acting, &step.action, step.at).await?;
+        act_on(tx, cal, &row, &all, &acting, &step.action, step.at).await?;
     }
     Ok(())
 }
@@ -723,7 +750,10 @@ impl EventRepo<'_> {
         let attempt = in_tx!(self.store, Write, |tx| {
             match create(
                 &mut tx,
-                &prefix,
+                &Intake {
+                    cal: &self.store.calendar,
+                    prefix: &prefix,
+                },
                 Some(actor),
                 &acting,
                 reporter_id,
@@ -776,7 +806,17 @@ impl EventRepo<'_> {
                 Ok(Some(row)) => {
                     let state = parse_state(&row)?;
                     let caps = capacities(actor, &row, &state);
-                    match act_on(&mut tx, &row, &caps, &acting, action, now).await {
+                    match act_on(
+                        &mut tx,
+                        &self.store.calendar,
+                        &row,
+                        &caps,
+                        &acting,
+                        action,
+                        now,
+                    )
+                    .await
+                    {
                         Ok(()) => detail(&mut tx, actor, id)
                             .await?
                             .ok_or(StoreError::NotFound),

@@ -4,6 +4,7 @@
 //! for an actor ([`Store::events_for`]), which puts the actor's scope into every query.
 
 mod backend;
+pub mod deadlines;
 mod events;
 pub mod outbox;
 pub mod records;
@@ -80,6 +81,9 @@ pub enum Backend {
 pub struct Store {
     pool: Pool,
     number_prefix: String,
+    /// Working days for deadlines: the shipped years plus those loaded into the
+    /// database (see [`Store::load_calendar`]).
+    calendar: std::sync::Arc<zhili_calendar::Calendar>,
 }
 
 impl std::fmt::Debug for Store {
@@ -166,6 +170,7 @@ impl Store {
         Ok(Store {
             pool,
             number_prefix: "ZL".into(),
+            calendar: std::sync::Arc::new(zhili_calendar::Calendar::shipped().clone()),
         })
     }
 
@@ -173,6 +178,23 @@ impl Store {
     pub fn with_number_prefix(mut self, prefix: &str) -> Self {
         self.number_prefix = prefix.to_string();
         self
+    }
+
+    /// Takes the calendar years loaded into the database on top of the shipped ones.
+    /// A stored year that no longer parses is reported, not silently skipped.
+    pub async fn load_calendar(mut self) -> Result<Self, StoreError> {
+        let mut cal = zhili_calendar::Calendar::shipped().clone();
+        for (year, json) in self.calendar_years().await? {
+            let data = zhili_calendar::YearData::from_json(&json)
+                .map_err(|e| StoreError::Corrupt(format!("calendar year {year}: {e}")))?;
+            cal = cal.with_year(data);
+        }
+        self.calendar = std::sync::Arc::new(cal);
+        Ok(self)
+    }
+
+    pub fn calendar(&self) -> &zhili_calendar::Calendar {
+        &self.calendar
     }
 
     pub fn backend(&self) -> Backend {

@@ -169,6 +169,12 @@ pub struct EventDetail {
     pub reported_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub closed_at: Option<DateTime<Utc>>,
+    /// When handling is due (the category's limit plus approved extensions) and when
+    /// the reporter must have heard back; `deadlines_estimated` when counted without
+    /// the holidays of a year not yet loaded.
+    pub handle_due_at: Option<DateTime<Utc>>,
+    pub feedback_due_at: Option<DateTime<Utc>>,
+    pub deadlines_estimated: bool,
     pub timeline: Vec<TimelineEntry>,
     /// What the viewer may do now.
     pub allowed_actions: Vec<Coded>,

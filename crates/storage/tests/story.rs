@@ -674,3 +674,69 @@ async fn calendar_years_loaded_later_replace_earlier_loads() {
         assert!(years[0].1.contains("\"v\":2"));
     }
 }
+
+#[tokio::test]
+async fn deadlines_count_working_days_and_move_with_an_approved_extension() {
+    use zhili_calendar::{Calendar, china_time};
+    for store in fresh_stores().await {
+        with_small_city(&store, "x").await;
+        let fengshan = store.events_for(&actor(&store, "fengshan").await);
+        let zhujian = store.events_for(&actor(&store, "zhujian").await);
+        // Received Thursday 2024-02-08 10:00 China time, category limit 5 working days:
+        // 02-09, then the Spring Festival, make-up Sunday 02-18, 02-19, 02-20, 02-21.
+        let at = chrono::TimeZone::with_ymd_and_hms(&china_time(), 2024, 2, 8, 10, 0, 0)
+            .unwrap()
+            .with_timezone(&Utc);
+        let e = match fengshan
+            .create(&report("春节前的噪音投诉", "33028100200101", None), at)
+            .await
+            .unwrap()
+        {
+            CreateOutcome::Created(d) => d,
+            _ => panic!(),
+        };
+        let local = |t: Option<chrono::DateTime<Utc>>| {
+            t.unwrap()
+                .with_timezone(&china_time())
+                .format("%Y-%m-%d %H:%M")
+                .to_string()
+        };
+        assert_eq!(local(e.handle_due_at), "2024-02-21 17:30");
+        assert_eq!(local(e.feedback_due_at), "2024-02-21 17:30");
+        assert!(!e.deadlines_estimated);
+        let zj = unit_id(&store, "D-ZJ").await;
+        for (who, action) in [
+            (&fengshan, Action::Accept { note: None }),
+            (
+                &fengshan,
+                Action::Dispatch {
+                    lead_unit: zj,
+                    assisting_units: vec![],
+                    note: None,
+                },
+            ),
+            (&zhujian, Action::Sign { note: None }),
+            (
+                &zhujian,
+                Action::RequestExtension {
+                    days: 2,
+                    reason: "需联合执法".into(),
+                },
+            ),
+        ] {
+            who.act(e.id, &action, at).await.unwrap();
+        }
+        // Pending, the deadline stands; approved, it moves two working days.
+        assert_eq!(
+            local(fengshan.get(e.id).await.unwrap().handle_due_at),
+            "2024-02-21 17:30"
+        );
+        let d = fengshan
+            .act(e.id, &Action::ApproveExtension { note: None }, at)
+            .await
+            .unwrap();
+        assert_eq!(local(d.handle_due_at), "2024-02-23 17:30");
+        assert_eq!(d.extension_days, 2);
+        assert!(Calendar::shipped().covers(2024));
+    }
+}

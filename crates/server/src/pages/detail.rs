@@ -195,6 +195,32 @@ struct EventView {
     reported_at: String,
     updated_at: String,
     closed_at: Option<String>,
+    handle_due: Option<String>,
+    feedback_due: Option<String>,
+}
+
+/// "2026-12-05 17:30（剩余 2 天 3 小时）" or "（已超期 5 小时）"; plain once the event is done.
+fn due_text(due: chrono::DateTime<chrono::Utc>, open: bool, estimated: bool) -> String {
+    let mut text = china_time(due);
+    if open {
+        let left = due - chrono::Utc::now();
+        let (sign, span) = if left < chrono::Duration::zero() {
+            ("已超期", -left)
+        } else {
+            ("剩余", left)
+        };
+        let (days, hours) = (span.num_days(), span.num_hours() % 24);
+        let span = if days > 0 {
+            format!("{days} 天 {hours} 小时")
+        } else {
+            format!("{} 小时 {} 分", span.num_hours(), span.num_minutes() % 60)
+        };
+        text.push_str(&format!("（{sign} {span}）"));
+    }
+    if estimated {
+        text.push_str("（估算：该年度节假日尚未导入）");
+    }
+    text
 }
 
 impl EventView {
@@ -244,6 +270,26 @@ impl EventView {
             reported_at: china_time(d.reported_at),
             updated_at: china_time(d.updated_at),
             closed_at: d.closed_at.map(china_time),
+            handle_due: d.handle_due_at.map(|t| {
+                let open = !matches!(
+                    d.status.code,
+                    "resolved"
+                        | "verified"
+                        | "informed"
+                        | "rated"
+                        | "closed"
+                        | "rejected"
+                        | "transferred"
+                );
+                due_text(t, open, d.deadlines_estimated)
+            }),
+            feedback_due: d.feedback_due_at.map(|t| {
+                let open = !matches!(
+                    d.status.code,
+                    "informed" | "rated" | "closed" | "transferred"
+                );
+                due_text(t, open, d.deadlines_estimated)
+            }),
         }
     }
 }
