@@ -4,6 +4,7 @@ mod calendar_cmd;
 mod demo;
 mod loadgen;
 mod settings;
+mod user_cmd;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -44,6 +45,8 @@ enum Command {
     Loadgen(loadgen::LoadgenArgs),
     /// Working-day calendar: add working days, is a date a working day, check a year file.
     Calendar(calendar_cmd::CalendarArgs),
+    /// Accounts: `zhili user add NAME --role ROLE [--org CODE]` prints a one-time password.
+    User(user_cmd::UserArgs),
 }
 
 #[derive(Debug, Args)]
@@ -114,6 +117,7 @@ fn main() -> std::process::ExitCode {
             Command::Migrate(args) => migrate(args).await,
             Command::Loadgen(args) => loadgen::run(args).await,
             Command::Calendar(args) => calendar_cmd::run(args).await,
+            Command::User(args) => user_cmd::run(args).await,
         }
     });
     match result {

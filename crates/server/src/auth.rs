@@ -39,6 +39,16 @@ fn random_hex() -> String {
     hex::encode(rand::random::<[u8; 32]>())
 }
 
+/// A password for a new account, shown once: 16 characters from an alphabet without
+/// look-alikes (no 0/O, 1/l/I), about 93 bits.
+pub fn one_time_password() -> String {
+    const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    rand::random::<[u16; 16]>()
+        .iter()
+        .map(|n| ALPHABET[usize::from(*n) % ALPHABET.len()] as char)
+        .collect()
+}
+
 pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
@@ -176,6 +186,14 @@ pub fn clear_cookie() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_time_passwords_differ_and_avoid_look_alikes() {
+        let a = one_time_password();
+        assert_eq!(a.chars().count(), 16);
+        assert_ne!(a, one_time_password());
+        assert!(!a.contains(['0', 'O', '1', 'l', 'I']));
+    }
 
     #[test]
     fn passwords_verify_only_against_their_hash() {
