@@ -724,3 +724,52 @@ async fn the_list_filters_sorts_and_pages() {
         assert!(oldest.body.contains("第0号 噪音"));
     }
 }
+
+#[tokio::test]
+async fn the_command_room_sees_a_failing_110_exchange_on_its_list_page() {
+    for store in fresh_stores().await {
+        let app = setup(store.clone(), false).await;
+        let fengshan = login(&app, "fengshan").await;
+        let id = report(&app, &fengshan, "菜场门口有人持械斗殴").await;
+        act_ok(
+            &app,
+            &fengshan,
+            id,
+            &[("action", "transfer_110"), ("reason", "属警情，移交110")],
+        )
+        .await;
+        let page = get(&app, "/events", Some(&fengshan.cookie)).await;
+        assert!(
+            !page.body.contains("对外通道异常"),
+            "nothing has failed yet"
+        );
+
+        // A delivery attempt fails (110 unreachable).
+        let now = chrono::Utc::now();
+        let msgs = store
+            .lease_outbox("test", now, chrono::Duration::seconds(60), 10)
+            .await
+            .unwrap();
+        assert_eq!(msgs.len(), 1);
+        store
+            .outbox_failed(
+                &msgs[0],
+                "test",
+                "receiver unreachable: connection refused",
+                now,
+            )
+            .await
+            .unwrap();
+        let page = get(&app, "/events", Some(&fengshan.cookie)).await;
+        assert!(page.body.contains("对外通道异常"), "{}", page.body);
+        assert!(page.body.contains("connection refused"));
+        // A grid worker's list does not carry the command room's alarms.
+        let grid1 = login(&app, "grid1").await;
+        assert!(
+            !get(&app, "/events", Some(&grid1.cookie))
+                .await
+                .body
+                .contains("对外通道异常")
+        );
+    }
+}

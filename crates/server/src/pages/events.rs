@@ -191,6 +191,20 @@ pub async fn list(
         .into_iter()
         .map(|p| format!("{}（已忽略）", p.message));
     notices.extend(errors);
+    // The command room must see a lasting outbound failure (110 exchange) at once.
+    if matches!(
+        user.actor.role,
+        Role::CityOperator | Role::CityLeader | Role::TownshipOperator | Role::Admin
+    ) && let Ok(h) = state.store.outbox_health().await
+        && h.failing > 0
+    {
+        notices.push(format!(
+            "对外通道异常：{} 条待发送，其中 {} 条发送失败，正在自动重试。最近错误：{}",
+            h.pending,
+            h.failing,
+            h.last_error.unwrap_or_default()
+        ));
+    }
     let repo = state.store.events_for(&user.actor);
     let (page, townships, cats) = match tokio::try_join!(
         repo.list(&filter),
