@@ -4,6 +4,7 @@ mod calendar_cmd;
 mod demo;
 mod loadgen;
 mod settings;
+mod train;
 mod user_cmd;
 
 use std::io::IsTerminal;
@@ -45,6 +46,10 @@ enum Command {
     Loadgen(loadgen::LoadgenArgs),
     /// Working-day calendar: add working days, is a date a working day, check a year file.
     Calendar(calendar_cmd::CalendarArgs),
+    /// Train the message classifier on a labelled CSV/TSV/Excel file and save the model.
+    Train(train::TrainArgs),
+    /// Evaluate a classifier model on a labelled file, or k-fold cross-validate (--cv).
+    Eval(train::EvalArgs),
     /// Accounts: `zhili user add NAME --role ROLE [--org CODE]` prints a one-time password.
     User(user_cmd::UserArgs),
 }
@@ -117,6 +122,8 @@ fn main() -> std::process::ExitCode {
             Command::Migrate(args) => migrate(args).await,
             Command::Loadgen(args) => loadgen::run(args).await,
             Command::Calendar(args) => calendar_cmd::run(args).await,
+            Command::Train(args) => train::train(args),
+            Command::Eval(args) => train::eval(args),
             Command::User(args) => user_cmd::run(args).await,
         }
     });
