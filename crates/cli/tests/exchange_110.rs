@@ -3,69 +3,26 @@
 //! and afterwards every matter has arrived exactly once in effect, in both
 //! directions. Runs on PostgreSQL when ZHILI_TEST_PG is set, else on SQLite.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+mod common;
+
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use zhili_storage::Store;
 use zhili_storage::testing::{fresh_postgres_url, with_small_city};
 
-struct Proc {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn spawn(mut cmd: Command) -> Proc {
-    let mut child = cmd
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("spawn");
-    let stdout = child.stdout.take().expect("stdout");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(addr) = line.strip_prefix("listening on ") {
-                let _ = tx.send(addr.trim().to_string());
-            }
-        }
-    });
-    let base = rx
-        .recv_timeout(Duration::from_secs(60))
-        .expect("no 'listening on' line");
-    Proc { child, base }
-}
+use common::{Proc, get_json, login, spawn};
 
 fn zhili(url: &str, dir: &std::path::Path, fake: &str) -> Proc {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_zhili"));
-    cmd.args(["serve", "--bind", "127.0.0.1:0", "--database-url", url])
-        .arg("--data-dir")
-        .arg(dir)
-        .env("RUST_LOG", "warn")
-        .env("ZHILI_EXCHANGE_110_URL", format!("{fake}/matters"))
-        .env("ZHILI_OUTBOX_LEASE_SECS", "2");
-    spawn(cmd)
-}
-
-async fn login(c: &reqwest::Client, base: &str, user: &str) -> String {
-    let v: Value = c
-        .post(format!("{base}/api/v1/auth/login"))
-        .json(&json!({"username": user, "password": "pw"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    v["token"].as_str().expect("token").to_string()
+    common::zhili_serve(
+        url,
+        dir,
+        &[
+            ("ZHILI_EXCHANGE_110_URL", format!("{fake}/matters")),
+            ("ZHILI_OUTBOX_LEASE_SECS", "2".to_string()),
+        ],
+    )
 }
 
 async fn fake_state(c: &reqwest::Client, fake: &str) -> Value {
@@ -120,7 +77,7 @@ async fn matters_cross_the_110_exchange_exactly_once_through_outage_and_crash() 
     };
     let store = Store::connect(&url).await.unwrap();
     store.migrate().await.unwrap();
-    with_small_city(&store, &zhili_server::hash_password("pw")).await;
+    with_small_city(&store, &zhili_server::hash_password(common::PASSWORD)).await;
     store.close().await;
 
     let c = reqwest::Client::new();
@@ -138,15 +95,13 @@ async fn matters_cross_the_110_exchange_exactly_once_through_outage_and_crash() 
     // Inbound: 110 sends 4 matters and retries them; the address decides the township.
     let first = push_matters(&c, &z.base, &sys110).await;
     assert_eq!(push_matters(&c, &z.base, &sys110).await, first);
-    let ev: Value = c
-        .get(format!("{}/api/v1/events/{}", z.base, first[0]))
-        .bearer_auth(&fengshan)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let ev: Value = get_json(
+        &c,
+        &z.base,
+        &fengshan,
+        &format!("/api/v1/events/{}", first[0]),
+    )
+    .await;
     assert_eq!(ev["township"]["name"], "凤山街道");
     assert_eq!(ev["village"]["name"], "舜北社区");
     assert_eq!(ev["channel"]["code"], "exchange_110");
@@ -178,15 +133,7 @@ async fn matters_cross_the_110_exchange_exactly_once_through_outage_and_crash() 
     // The outage shows up for the command room.
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let h: Value = c
-            .get(format!("{}/api/v1/outbox/health", z.base))
-            .bearer_auth(&fengshan)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let h: Value = get_json(&c, &z.base, &fengshan, "/api/v1/outbox/health").await;
         if h["failing"].as_i64().unwrap_or(0) > 0 {
             assert_eq!(h["pending"], 6);
             assert!(h["last_error"].as_str().unwrap().contains("503"), "{h}");
@@ -221,15 +168,7 @@ async fn matters_cross_the_110_exchange_exactly_once_through_outage_and_crash() 
     let deadline = Instant::now() + Duration::from_secs(90);
     let fengshan = login(&c, &z.base, "fengshan").await;
     loop {
-        let h: Value = c
-            .get(format!("{}/api/v1/outbox/health", z.base))
-            .bearer_auth(&fengshan)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let h: Value = get_json(&c, &z.base, &fengshan, "/api/v1/outbox/health").await;
         if h["pending"] == 0 {
             break;
         }
@@ -252,29 +191,22 @@ async fn matters_cross_the_110_exchange_exactly_once_through_outage_and_crash() 
     );
 
     // Each transferred event records 110's receipt exactly once.
-    let list: Value = c
-        .get(format!(
-            "{}/api/v1/events?status=transferred&per_page=50",
-            z.base
-        ))
-        .bearer_auth(&fengshan)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list: Value = get_json(
+        &c,
+        &z.base,
+        &fengshan,
+        "/api/v1/events?status=transferred&per_page=50",
+    )
+    .await;
     assert_eq!(list["total"], 6);
     for item in list["items"].as_array().unwrap() {
-        let e: Value = c
-            .get(format!("{}/api/v1/events/{}", z.base, item["id"]))
-            .bearer_auth(&fengshan)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let e: Value = get_json(
+            &c,
+            &z.base,
+            &fengshan,
+            &format!("/api/v1/events/{}", item["id"]),
+        )
+        .await;
         let acks = e["timeline"]
             .as_array()
             .unwrap()

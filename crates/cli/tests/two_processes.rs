@@ -3,69 +3,13 @@
 //! even when the same id reaches both processes, and a session opened on one
 //! process is valid on the other. Skipped (with a message) without ZHILI_TEST_PG.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+mod common;
 
 use serde_json::{Value, json};
 use zhili_storage::Store;
 use zhili_storage::testing::{fresh_postgres_url, with_small_city};
 
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start(database_url: &str, data_dir: &std::path::Path) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_zhili"))
-        .args([
-            "serve",
-            "--bind",
-            "127.0.0.1:0",
-            "--database-url",
-            database_url,
-        ])
-        .arg("--data-dir")
-        .arg(data_dir)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start zhili serve");
-    let stdout = child.stdout.take().expect("stdout");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(addr) = line.strip_prefix("listening on ") {
-                let _ = tx.send(addr.trim().to_string());
-            }
-        }
-    });
-    let base = rx
-        .recv_timeout(Duration::from_secs(60))
-        .expect("zhili serve printed no 'listening on' line");
-    Server { child, base }
-}
-
-async fn login(client: &reqwest::Client, base: &str, user: &str) -> String {
-    let v: Value = client
-        .post(format!("{base}/api/v1/auth/login"))
-        .json(&json!({"username": user, "password": "pw"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    v["token"].as_str().expect("token").to_string()
-}
+use common::{login, zhili_serve};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_processes_share_one_postgres() {
@@ -75,11 +19,11 @@ async fn two_processes_share_one_postgres() {
     };
     let store = Store::connect(&url).await.unwrap();
     store.migrate().await.unwrap();
-    with_small_city(&store, &zhili_server::hash_password("pw")).await;
+    with_small_city(&store, &zhili_server::hash_password(common::PASSWORD)).await;
 
     let dir = std::env::temp_dir().join(format!("zhili-two-{}", std::process::id()));
-    let a = start(&url, &dir.join("a"));
-    let b = start(&url, &dir.join("b"));
+    let a = zhili_serve(&url, &dir.join("a"), &[]);
+    let b = zhili_serve(&url, &dir.join("b"), &[]);
     let client = reqwest::Client::new();
 
     // A session is database state: opened on A, it works on B.
