@@ -166,6 +166,13 @@ pub async fn tick(store: &Store, cfg: &WorkerConfig) -> Result<usize, zhili_stor
 /// background work must outlive a database restart.
 pub async fn run(store: Store, cfg: WorkerConfig, shutdown: impl Future<Output = ()>) {
     tokio::pin!(shutdown);
+    if cfg.connectors.is_empty() {
+        // Nothing configured to deliver to: messages wait in the outbox (visible as
+        // pending in its health) rather than piling up failed attempts.
+        tracing::info!("no outbound connector configured; outbox messages wait");
+        shutdown.await;
+        return;
+    }
     loop {
         match tick(&store, &cfg).await {
             Ok(n) if n > 0 => tracing::debug!(delivered = n, "outbox round"),

@@ -555,9 +555,16 @@ async fn check_units<T: Tx>(tx: &mut T, row: &EventRow, action: &Action) -> Resu
 }
 
 /// Performs one action on a row already read in this transaction.
+/// How an action is being taken: live, or replaying another system's history, in
+/// which case nothing is sent out again (it went out when it happened).
+struct ActContext<'a> {
+    cal: &'a zhili_calendar::Calendar,
+    replay: bool,
+}
+
 async fn act_on<T: Tx>(
     tx: &mut T,
-    cal: &zhili_calendar::Calendar,
+    ctx: &ActContext<'_>,
     row: &EventRow,
     caps: &Capacities,
     acting: &Acting,
@@ -575,7 +582,8 @@ async fn act_on<T: Tx>(
     // An approved extension moves the handling deadline by its working days.
     let (handle_due_at, deadline_estimated) = if out.state.extension_days != state.extension_days {
         let limit = row.category_limit_days.and_then(|d| u32::try_from(d).ok());
-        let due = crate::deadlines::compute(cal, row.reported_at, limit, out.state.extension_days);
+        let due =
+            crate::deadlines::compute(ctx.cal, row.reported_at, limit, out.state.extension_days);
         (due.handle_by, due.estimated)
     } else {
         (row.handle_due_at, row.deadline_estimated)
@@ -598,7 +606,9 @@ async fn act_on<T: Tx>(
     if changed == 0 {
         return Err(StoreError::Conflict);
     }
-    if let Action::TransferTo110 { reason } = action {
+    if let Action::TransferTo110 { reason } = action
+        && !ctx.replay
+    {
         // Goes out through the outbox in this same transaction: never lost, and
         // one transfer per event whatever happens.
         let payload = serde_json::json!({
@@ -721,7 +731,8 @@ async fn import_one<T: Tx>(
             user_id: None,
             name: step.actor_name.clone(),
         };
-        act_on(tx, cal, &row, &all, &acting, &step.action, step.at).await?;
+        let ctx = ActContext { cal, replay: true };
+        act_on(tx, &ctx, &row, &all, &acting, &step.action, step.at).await?;
     }
     Ok(())
 }
@@ -806,17 +817,11 @@ impl EventRepo<'_> {
                 Ok(Some(row)) => {
                     let state = parse_state(&row)?;
                     let caps = capacities(actor, &row, &state);
-                    match act_on(
-                        &mut tx,
-                        &self.store.calendar,
-                        &row,
-                        &caps,
-                        &acting,
-                        action,
-                        now,
-                    )
-                    .await
-                    {
+                    let ctx = ActContext {
+                        cal: &self.store.calendar,
+                        replay: false,
+                    };
+                    match act_on(&mut tx, &ctx, &row, &caps, &acting, action, now).await {
                         Ok(()) => detail(&mut tx, actor, id)
                             .await?
                             .ok_or(StoreError::NotFound),

@@ -740,3 +740,32 @@ async fn deadlines_count_working_days_and_move_with_an_approved_extension() {
         assert!(Calendar::shipped().covers(2024));
     }
 }
+
+#[tokio::test]
+async fn replayed_history_sends_nothing_out_again() {
+    for store in fresh_stores().await {
+        with_small_city(&store, "x").await;
+        let at = Utc::now() - Duration::days(10);
+        let h = HistoricalEvent {
+            event: report("历史警情", "33028100200101", Some("H-110")),
+            reporter_username: None,
+            reported_at: at,
+            steps: vec![HistoricalStep {
+                at: at + Duration::hours(1),
+                actor_name: "余姚市综合指挥中心".into(),
+                action: Action::TransferTo110 {
+                    reason: "属警情".into(),
+                },
+            }],
+        };
+        let importer = Acting {
+            user_id: None,
+            name: "导入".into(),
+        };
+        store.import_history(&[h], &importer).await.unwrap();
+        let city = store.events_for(&actor(&store, "city").await);
+        let list = city.list(&EventFilter::default()).await.unwrap();
+        assert_eq!(list.items[0].status.code, "transferred");
+        assert_eq!(store.outbox_health().await.unwrap().pending, 0);
+    }
+}
