@@ -2,7 +2,7 @@
 //! through an [`EventRepo`] built for one actor so that its scope is in every query.
 //! A state change, its timeline entry and its audit record commit together.
 
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::{DateTime, Utc};
 use zhili_domain::{
     Action, ActionKind, Actor, Capacities, Channel, EventState, GeoPoint, NewEvent, OrgId, OrgKind,
     Priority, ReporterKind, Role, Scope, Status, UserId, event_number, mask_name, mask_phone,
@@ -76,27 +76,18 @@ impl Store {
         importer: &Acting,
     ) -> Result<usize, StoreError> {
         let prefix = self.number_prefix.clone();
+        // An error leaves through `?`, dropping the transaction: nothing is stored.
         in_tx!(self, Write, |tx| {
-            let mut n = 0usize;
-            let mut result = Ok(0);
             for h in events {
-                if let Err(e) = import_one(&mut tx, &self.calendar, &prefix, h, importer).await {
-                    result = Err(e);
-                    break;
-                }
-                n += 1;
-                result = Ok(n);
+                import_one(&mut tx, &self.calendar, &prefix, h, importer).await?;
             }
-            result
+            Ok::<_, StoreError>(events.len())
         })
     }
 }
 
-const CHINA: i32 = 8 * 3600;
-
 fn china_date(at: DateTime<Utc>) -> chrono::NaiveDate {
-    let tz = FixedOffset::east_opt(CHINA).unwrap_or_else(|| FixedOffset::east_opt(0).expect("UTC"));
-    at.with_timezone(&tz).date_naive()
+    at.with_timezone(&zhili_calendar::china_time()).date_naive()
 }
 
 /// The scope of an actor as a WHERE condition over `events e`.
@@ -787,10 +778,9 @@ impl EventRepo<'_> {
             Err(StoreError::Duplicate { .. }) if new.external_id.is_some() => {
                 let ext = new.external_id.clone().unwrap_or_default();
                 in_tx!(self.store, Read, |tx| {
-                    match tx.event_by_external_id(new.channel.code(), &ext).await {
-                        Ok(Some(id)) => existing_outcome(&mut tx, actor, id).await,
-                        Ok(None) => Err(StoreError::Conflict),
-                        Err(e) => Err(e.into()),
+                    match tx.event_by_external_id(new.channel.code(), &ext).await? {
+                        Some(id) => existing_outcome(&mut tx, actor, id).await,
+                        None => Err(StoreError::Conflict),
                     }
                 })
             }
@@ -813,24 +803,18 @@ impl EventRepo<'_> {
         let actor = &self.actor;
         let acting = Acting::from(actor);
         in_tx!(self.store, Write, |tx| {
-            match row_in_scope(&mut tx, actor.scope(), id).await {
-                Ok(Some(row)) => {
-                    let state = parse_state(&row)?;
-                    let caps = capacities(actor, &row, &state);
-                    let ctx = ActContext {
-                        cal: &self.store.calendar,
-                        replay: false,
-                    };
-                    match act_on(&mut tx, &ctx, &row, &caps, &acting, action, now).await {
-                        Ok(()) => detail(&mut tx, actor, id)
-                            .await?
-                            .ok_or(StoreError::NotFound),
-                        Err(e) => Err(e),
-                    }
-                }
-                Ok(None) => Err(StoreError::NotFound),
-                Err(e) => Err(e),
-            }
+            let row = row_in_scope(&mut tx, actor.scope(), id)
+                .await?
+                .ok_or(StoreError::NotFound)?;
+            let caps = capacities(actor, &row, &parse_state(&row)?);
+            let ctx = ActContext {
+                cal: &self.store.calendar,
+                replay: false,
+            };
+            act_on(&mut tx, &ctx, &row, &caps, &acting, action, now).await?;
+            detail(&mut tx, actor, id)
+                .await?
+                .ok_or(StoreError::NotFound)
         })
     }
 
@@ -916,14 +900,8 @@ impl EventRepo<'_> {
             .push(" OFFSET ")
             .arg(Arg::I64(i64::from(page - 1) * i64::from(per_page)));
         let (total, found) = in_tx!(self.store, Read, |tx| {
-            match tx.count(count).await {
-                Ok(total) => tx
-                    .events_where(rows)
-                    .await
-                    .map(|r| (total, r))
-                    .map_err(StoreError::from),
-                Err(e) => Err(StoreError::from(e)),
-            }
+            let total = tx.count(count).await?;
+            Ok::<_, StoreError>((total, tx.events_where(rows).await?))
         })?;
         Ok(Page {
             items: found.into_iter().map(summary).collect::<Result<_, _>>()?,

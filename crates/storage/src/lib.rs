@@ -96,7 +96,8 @@ impl std::fmt::Debug for Store {
 }
 
 /// Runs `$body` (an expression using the transaction `$tx`) on whichever backend the
-/// store has, committing when it returns `Ok` and rolling back otherwise.
+/// store has, committing when it returns `Ok` and rolling back otherwise. A `?` in the
+/// body leaves the calling function and drops the transaction, which rolls it back.
 macro_rules! in_tx {
     ($store:expr, $mode:ident, |$tx:ident| $body:expr) => {
         match &$store.pool {

@@ -284,15 +284,12 @@ impl Store {
             q.arg(Arg::Text(k.code().to_string()));
         }
         q.push(") ORDER BY code");
-        in_tx!(self, Read, |tx| {
-            match tx.org_where(q).await {
-                Ok(rows) => rows
-                    .into_iter()
-                    .map(org_from_row)
-                    .collect::<Result<Vec<_>, _>>(),
-                Err(e) => Err(e.into()),
-            }
-        })
+        in_tx!(self, Read, |tx| tx
+            .org_where(q)
+            .await?
+            .into_iter()
+            .map(org_from_row)
+            .collect::<Result<Vec<_>, _>>())
     }
 
     /// Grid outlines as stored (JSON rings), for the map and point-in-grid lookups.
@@ -311,15 +308,12 @@ impl Store {
     }
 
     pub async fn categories(&self) -> Result<Vec<Category>, StoreError> {
-        in_tx!(self, Read, |tx| {
-            match tx.category_where(Sql::new("1 = 1 ORDER BY code")).await {
-                Ok(rows) => rows
-                    .into_iter()
-                    .map(category_from_row)
-                    .collect::<Result<Vec<_>, _>>(),
-                Err(e) => Err(e.into()),
-            }
-        })
+        in_tx!(self, Read, |tx| tx
+            .category_where(Sql::new("1 = 1 ORDER BY code"))
+            .await?
+            .into_iter()
+            .map(category_from_row)
+            .collect::<Result<Vec<_>, _>>())
     }
 
     /// Stores a validated calendar year (as JSON), replacing an earlier load of
@@ -332,24 +326,19 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         in_tx!(self, Write, |tx| {
-            match tx
-                .put_calendar_year(i64::from(year), data_json, now, loaded_by)
-                .await
-            {
-                Ok(()) => tx
-                    .insert_audit(&AuditRecord {
-                        at: now,
-                        actor_id: None,
-                        actor_name: loaded_by.to_string(),
-                        action: "calendar.load".into(),
-                        object_type: "calendar_year",
-                        object_id: Some(year.to_string()),
-                        detail: None,
-                    })
-                    .await
-                    .map_err(StoreError::from),
-                Err(e) => Err(e.into()),
-            }
+            tx.put_calendar_year(i64::from(year), data_json, now, loaded_by)
+                .await?;
+            tx.insert_audit(&AuditRecord {
+                at: now,
+                actor_id: None,
+                actor_name: loaded_by.to_string(),
+                action: "calendar.load".into(),
+                object_type: "calendar_year",
+                object_id: Some(year.to_string()),
+                detail: None,
+            })
+            .await
+            .map_err(StoreError::from)
         })
     }
 
@@ -387,24 +376,19 @@ impl Store {
         expires_at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         in_tx!(self, Write, |tx| {
-            let r = tx
-                .insert_session(token_hash, actor.user_id.0, csrf_token, now, expires_at)
-                .await;
-            match r {
-                Ok(()) => tx
-                    .insert_audit(&AuditRecord {
-                        at: now,
-                        actor_id: Some(actor.user_id),
-                        actor_name: actor.username.clone(),
-                        action: "auth.login".into(),
-                        object_type: "session",
-                        object_id: None,
-                        detail: None,
-                    })
-                    .await
-                    .map_err(StoreError::from),
-                Err(e) => Err(e.into()),
-            }
+            tx.insert_session(token_hash, actor.user_id.0, csrf_token, now, expires_at)
+                .await?;
+            tx.insert_audit(&AuditRecord {
+                at: now,
+                actor_id: Some(actor.user_id),
+                actor_name: actor.username.clone(),
+                action: "auth.login".into(),
+                object_type: "session",
+                object_id: None,
+                detail: None,
+            })
+            .await
+            .map_err(StoreError::from)
         })
     }
 
@@ -417,17 +401,12 @@ impl Store {
         idle: chrono::Duration,
     ) -> Result<Option<Session>, StoreError> {
         let found = in_tx!(self, Read, |tx| {
-            let s = match tx.session(token_hash).await {
-                Ok(Some(s)) => s,
-                Ok(None) => return Ok(None),
-                Err(e) => return Err(e.into()),
+            let Some(s) = tx.session(token_hash).await? else {
+                return Ok(None);
             };
             let mut q = Sql::new("id = ");
             q.arg(Arg::I64(s.user_id));
-            match tx.user_where(q).await {
-                Ok(u) => Ok(u.map(|u| (s, u))),
-                Err(e) => Err(StoreError::from(e)),
-            }
+            Ok::<_, StoreError>(tx.user_where(q).await?.map(|u| (s, u)))
         })?;
         let Some((s, u)) = found else { return Ok(None) };
         let user = user_from_row(u)?;
