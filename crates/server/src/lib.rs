@@ -8,6 +8,7 @@ pub mod error;
 pub mod filters;
 pub mod intake;
 mod metrics_layer;
+pub mod open311;
 pub mod pages;
 pub mod worker;
 
@@ -82,6 +83,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(api::routes())
         .merge(pages::routes())
+        .merge(open311::routes())
         .route("/healthz", get(health))
         .route("/metrics", get(metrics_layer::render))
         .fallback(not_found)

@@ -3,9 +3,13 @@
 //! the logic above them is written once. Event access goes through a handle built
 //! for an actor ([`Store::events_for`]), which puts the actor's scope into every query.
 
+pub mod api_clients;
+pub mod attachments;
 mod backend;
+pub mod chat;
 pub mod deadlines;
 mod events;
+pub mod imports;
 pub mod outbox;
 pub mod records;
 mod reference;

@@ -1,8 +1,10 @@
 //! The JSON API, `/api/v1/…`. Every route but login needs a Bearer token; every
 //! event query goes through a repository built for the caller.
 
+mod attachments;
 mod body;
 mod channels;
+mod chat;
 mod events;
 
 use axum::Router;
@@ -36,6 +38,8 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/outbox/health", get(outbox_health))
         .route("/api/v1/categories", get(categories))
         .route("/api/v1/orgs", get(orgs))
+        .merge(chat::routes())
+        .merge(attachments::routes())
 }
 
 async fn openapi() -> Response {

@@ -3,6 +3,7 @@
 //! POST except the login form carries the session's CSRF token. Errors are shown as
 //! HTML pages in Chinese, never as the API's JSON.
 
+mod chat;
 mod detail;
 mod events;
 mod forms;
@@ -31,6 +32,7 @@ pub fn routes() -> Router<AppState> {
         .route("/events/{id}", get(detail::detail))
         .route("/events/{id}/actions", post(detail::act))
         .route("/static/app.css", get(css))
+        .merge(chat::routes())
 }
 
 /// A page path that does not exist gets the HTML 404 page.

@@ -1,0 +1,1 @@
+//! Petition (信访) export files: filled in by the petition-import work.
