@@ -121,7 +121,7 @@ mod tests {
         Order12345 {
             order_no: "12345-20261128-0001".into(),
             content: "小区门口夜间施工噪音很大".into(),
-            title: Some("夜间施工噪音".into()),
+            title: Some("施工扰民".into()),
             caller_name: Some("王小明".into()),
             caller_phone: Some("13812345678".into()),
             lon: Some(121.16),
@@ -135,7 +135,7 @@ mod tests {
         let new = NewEvent::parse(order().into_raw("gcj02")).unwrap();
         assert_eq!(new.channel, Channel::Hotline12345);
         assert_eq!(new.external_id.as_deref(), Some("12345-20261128-0001"));
-        assert_eq!(new.text.as_str(), "【夜间施工噪音】小区门口夜间施工噪音很大");
+        assert_eq!(new.text.as_str(), "【施工扰民】小区门口夜间施工噪音很大");
         assert_eq!(new.location_crs, zhili_domain::CoordSystem::Gcj02);
         assert_eq!(
             new.reporter_phone.as_ref().map(|p| p.as_str()),
