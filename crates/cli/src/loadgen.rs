@@ -1,5 +1,9 @@
 //! A small load generator for event intake: logs in once, then N concurrent clients
-//! POST /api/v1/events with unique external ids, and reports throughput and latency.
+//! POST new events with unique external ids — to the generic API (`--channel events`)
+//! or as 12345 work orders with GCJ-02 coordinates (`--channel 12345`, the whole
+//! pipeline: CRS conversion, grid lookup, store) — and reports throughput and latency.
+//! With `--rate` it sends at a fixed rate and measures each request from the moment
+//! it was due, so a slow server cannot hide its queueing (no coordinated omission).
 //! It only talks to the local machine, so it cannot be turned on someone else's server.
 
 use std::collections::{BTreeMap, HashSet};
@@ -34,6 +38,13 @@ pub struct LoadgenArgs {
     /// Also print the summary as one JSON object on the last line.
     #[arg(long)]
     json: bool,
+    /// `events`: POST /api/v1/events; `12345`: POST /api/v1/channels/12345/orders
+    /// (log in as the call centre's account, e.g. `--username hotline12345`).
+    #[arg(long, default_value = "events", value_parser = ["events", "12345"])]
+    channel: String,
+    /// Requests per second in total (open loop); unset: as fast as the clients go.
+    #[arg(long)]
+    rate: Option<f64>,
 }
 
 /// Refuses anything but a plain-HTTP loopback URL.
@@ -102,6 +113,12 @@ struct Shared {
     events_url: Url,
     token: String,
     grids: Vec<String>,
+    /// For 12345 orders: a GCJ-02 point inside each grid, as a phone map gives it.
+    points: Vec<(f64, f64)>,
+    hotline: bool,
+    /// Seconds between two requests' due times, when the rate is fixed.
+    interval: Option<f64>,
+    started: Instant,
     categories: Vec<String>,
     run_id: String,
     next: AtomicUsize,
@@ -124,15 +141,38 @@ async fn client_loop(shared: Arc<Shared>) -> ClientResult {
         if i >= shared.total {
             return r;
         }
-        let body = json!({
-            "channel": "hotline_12345",
-            "external_id": format!("loadgen-{}-{i}", shared.run_id),
-            "reporter": { "kind": "citizen", "name": "压测用户", "phone": "13800000000" },
-            "text": format!("{}（压测 {i}）", TEXTS[i % TEXTS.len()]),
-            "category": shared.categories[i % shared.categories.len()],
-            "grid": shared.grids[i % shared.grids.len()],
-        });
-        let started = Instant::now();
+        let body = if shared.hotline {
+            let (lon, lat) = shared.points[i % shared.points.len()];
+            json!({
+                "order_no": format!("loadgen-{}-{i}", shared.run_id),
+                "content": format!("{}（压测 {i}）", TEXTS[i % TEXTS.len()]),
+                "caller_name": "压测用户",
+                "caller_phone": "13800000000",
+                "lon": lon,
+                "lat": lat,
+                "crs": "gcj02",
+                "category": shared.categories[i % shared.categories.len()],
+            })
+        } else {
+            json!({
+                "channel": "hotline_12345",
+                "external_id": format!("loadgen-{}-{i}", shared.run_id),
+                "reporter": { "kind": "citizen", "name": "压测用户", "phone": "13800000000" },
+                "text": format!("{}（压测 {i}）", TEXTS[i % TEXTS.len()]),
+                "category": shared.categories[i % shared.categories.len()],
+                "grid": shared.grids[i % shared.grids.len()],
+            })
+        };
+        // At a fixed rate, request i is due at i × interval: latency counts from
+        // then, including any time it had to wait for a free client.
+        let started = match shared.interval {
+            Some(dt) => {
+                let due = shared.started + Duration::from_secs_f64(dt * i as f64);
+                tokio::time::sleep_until(due.into()).await;
+                due
+            }
+            None => Instant::now(),
+        };
         let res = shared
             .client
             .post(shared.events_url.clone())
@@ -169,6 +209,40 @@ async fn client_loop(shared: Arc<Shared>) -> ClientResult {
             Err(kind) => *r.errors.entry(kind).or_default() += 1,
         }
     }
+}
+
+#[derive(Deserialize)]
+struct GridCollection {
+    features: Vec<GridFeature>,
+}
+
+#[derive(Deserialize)]
+struct GridFeature {
+    properties: GridProps,
+}
+
+#[derive(Deserialize)]
+struct GridProps {
+    code: String,
+    label: Option<[f64; 2]>,
+}
+
+/// A point inside each grid (all grids, or those named), in GCJ-02 as a phone's
+/// map app would report it, so the server has to convert and look up every one.
+async fn grid_points(
+    client: &reqwest::Client,
+    base: &Url,
+    token: &str,
+    only: &[String],
+) -> anyhow::Result<Vec<(f64, f64)>> {
+    let all: GridCollection = get_json(client, base.join("/api/v1/grids")?, token).await?;
+    Ok(all
+        .features
+        .into_iter()
+        .filter(|f| only.is_empty() || only.contains(&f.properties.code))
+        .filter_map(|f| f.properties.label)
+        .map(|[lon, lat]| zhili_geo::crs::wgs84_to_gcj02((lon, lat)))
+        .collect())
 }
 
 /// The value at quantile `q` of sorted durations (nearest rank).
@@ -224,8 +298,16 @@ pub async fn run(args: LoadgenArgs) -> anyhow::Result<()> {
     let login: LoginResponse = resp.json().await.context("登录响应无法解析")?;
     let token = login.token;
 
+    let hotline = args.channel == "12345";
+    if let Some(r) = args.rate
+        && !(r.is_finite() && r > 0.0)
+    {
+        bail!("--rate 须为正数");
+    }
     let grids = match &args.grid {
         Some(code) => vec![code.clone()],
+        // The call centre reports anywhere in the city.
+        None if hotline => Vec::new(),
         None => {
             let all: Vec<OrgView> =
                 get_json(&client, base.join("/api/v1/orgs?kind=grid")?, &token).await?;
@@ -247,7 +329,12 @@ pub async fn run(args: LoadgenArgs) -> anyhow::Result<()> {
             }
         }
     };
-    if grids.is_empty() {
+    let points = if hotline {
+        grid_points(&client, &base, &token, &grids).await?
+    } else {
+        Vec::new()
+    };
+    if grids.is_empty() && points.is_empty() {
         bail!("没有可用的网格（用 --grid 指定）");
     }
     let categories: Vec<CategoryView> =
@@ -269,17 +356,26 @@ pub async fn run(args: LoadgenArgs) -> anyhow::Result<()> {
         grids.len(),
         categories.len()
     );
+    let path = if hotline {
+        "/api/v1/channels/12345/orders"
+    } else {
+        "/api/v1/events"
+    };
     let shared = Arc::new(Shared {
         client,
-        events_url: base.join("/api/v1/events")?,
+        events_url: base.join(path)?,
         token,
         grids,
+        points,
+        hotline,
+        interval: args.rate.map(|r| 1.0 / r),
+        started: Instant::now(),
         categories,
         run_id,
         next: AtomicUsize::new(0),
         total: args.requests,
     });
-    let started = Instant::now();
+    let started = shared.started;
     let handles: Vec<_> = (0..args.clients)
         .map(|_| tokio::spawn(client_loop(shared.clone())))
         .collect();

@@ -25,6 +25,7 @@ pub const KEYS: &[&str] = &[
     "exchange_110_token",
     "outbox_lease_secs",
     "background_work",
+    "hotline_12345_crs",
 ];
 
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
@@ -53,6 +54,9 @@ pub struct Settings {
     pub outbox_lease_secs: u32,
     /// Whether this instance does background work (outbox delivery).
     pub background_work: bool,
+    /// The coordinate system of 12345 work orders that do not name one
+    /// (wgs84, gcj02 or bd09; the call centre's map is usually GCJ-02).
+    pub hotline_12345_crs: String,
 }
 
 /// What the command line said; `None` (or `false` for `demo`) leaves the lower layers be.
@@ -91,7 +95,8 @@ pub fn load(
         .set_default("session_absolute_hours", 12)?
         .set_default("secure_cookies", false)?
         .set_default("outbox_lease_secs", 60)?
-        .set_default("background_work", true)?;
+        .set_default("background_work", true)?
+        .set_default("hotline_12345_crs", "gcj02")?;
     if let Some(path) = file {
         if !path.is_file() {
             bail!("配置文件不存在: {}", path.display());
@@ -139,6 +144,12 @@ impl Settings {
         {
             bail!("database_url 须以 sqlite: 或 postgres:// 开头");
         }
+        if zhili_domain::CoordSystem::parse(&self.hotline_12345_crs).is_none() {
+            bail!(
+                "hotline_12345_crs 须为 wgs84、gcj02 或 bd09，现为 {:?}",
+                self.hotline_12345_crs
+            );
+        }
         Ok(())
     }
 
@@ -182,6 +193,8 @@ impl Settings {
             session_idle: chrono::Duration::minutes(i64::from(self.session_idle_minutes)),
             session_absolute: chrono::Duration::hours(i64::from(self.session_absolute_hours)),
             secure_cookies: self.secure_cookies,
+            hotline_12345_crs: zhili_domain::CoordSystem::parse(&self.hotline_12345_crs)
+                .unwrap_or(zhili_domain::CoordSystem::Gcj02),
         }
     }
 }

@@ -56,6 +56,8 @@ pub(crate) fn accounts(d: &Divisions) -> Vec<DemoUser> {
         user("grid1", GRID1_NAME, "grid_worker", grid1_code(d)),
         user("oversight", "赵志刚", "oversight", None),
         user("citizen1", CITIZEN1_NAME, "citizen", None),
+        // The 12345 call centre's system account: it pushes work orders.
+        user("hotline12345", "12345热线接口", "integration", None),
     ]
 }
 

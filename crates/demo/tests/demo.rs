@@ -447,6 +447,7 @@ fn demo_accounts_exist_with_their_organisations() {
         ("grid1", "grid_worker", Some("33028100200101")),
         ("oversight", "oversight", None),
         ("citizen1", "citizen", None),
+        ("hotline12345", "integration", None),
     ];
     for (name, role, org) in expected {
         let u = user(name);
@@ -468,6 +469,7 @@ fn demo_accounts_exist_with_their_organisations() {
         "grid_worker",
         "oversight",
         "citizen",
+        "integration",
     ];
     for u in &c.users {
         assert!(roles.contains(&u.role), "{}", u.role);

@@ -46,3 +46,33 @@ use geo::{Distance, Haversine, Point};
 pub fn haversine_m(a: (f64, f64), b: (f64, f64)) -> f64 {
     Haversine.distance(Point::new(a.0, a.1), Point::new(b.0, b.1))
 }
+
+/// A point guaranteed to lie inside the polygon of `ring` (not merely its centroid,
+/// which a concave grid may not contain): where a map puts the grid's label, and
+/// where a test or load generator can place an event that must land in that grid.
+pub fn interior_point(ring: &[(f64, f64)]) -> Option<(f64, f64)> {
+    use geo::InteriorPoint;
+    let poly = geo::Polygon::new(geo::LineString::from(ring.to_vec()), vec![]);
+    poly.interior_point().map(|p| (p.x(), p.y()))
+}
+
+#[cfg(test)]
+mod interior_tests {
+    #[test]
+    fn the_interior_point_of_an_l_shape_lies_inside_it() {
+        // An L whose centroid (about 0.0125, 0.0125) is in the notch, outside the L.
+        let l = vec![
+            (0.0, 0.0),
+            (0.03, 0.0),
+            (0.03, 0.01),
+            (0.01, 0.01),
+            (0.01, 0.03),
+            (0.0, 0.03),
+            (0.0, 0.0),
+        ];
+        let (x, y) = super::interior_point(&l).unwrap();
+        let inside_bottom = (0.0..=0.03).contains(&x) && (0.0..=0.01).contains(&y);
+        let inside_left = (0.0..=0.01).contains(&x) && (0.0..=0.03).contains(&y);
+        assert!(inside_bottom || inside_left, "({x}, {y})");
+    }
+}

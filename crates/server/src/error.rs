@@ -104,6 +104,11 @@ impl From<StoreError> for ApiError {
                 format!("{field} 已被使用"),
             )
             .field(field),
+            StoreError::Unavailable => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "服务正在停止，请稍后重试",
+            ),
             other => {
                 tracing::error!(error = ?other, "storage failure");
                 ApiError::internal()

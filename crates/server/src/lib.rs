@@ -36,6 +36,8 @@ pub struct ServerConfig {
     pub session_absolute: chrono::Duration,
     /// Cookies get `Secure` when served behind HTTPS.
     pub secure_cookies: bool,
+    /// The coordinate system of 12345 work orders that do not name one.
+    pub hotline_12345_crs: zhili_domain::CoordSystem,
 }
 
 impl Default for ServerConfig {
@@ -45,6 +47,7 @@ impl Default for ServerConfig {
             session_idle: chrono::Duration::minutes(30),
             session_absolute: chrono::Duration::hours(12),
             secure_cookies: false,
+            hotline_12345_crs: zhili_domain::CoordSystem::Gcj02,
         }
     }
 }
@@ -60,9 +63,12 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// Creates go through group commit (see `zhili_storage::GroupCommit`): the
+    /// server is where many creates arrive at once. Call inside a Tokio runtime.
     pub fn new(store: Store, config: ServerConfig) -> Self {
+        let gc = zhili_storage::GroupCommit::for_backend(store.backend());
         AppState {
-            store,
+            store: store.with_group_commit(gc),
             config: Arc::new(config),
             grids: Arc::new(intake::Grids::default()),
         }

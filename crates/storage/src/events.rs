@@ -2,6 +2,8 @@
 //! through an [`EventRepo`] built for one actor so that its scope is in every query.
 //! A state change, its timeline entry and its audit record commit together.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use zhili_domain::{
     Action, ActionKind, Actor, Capacities, Channel, EventState, GeoPoint, NewEvent, OrgId, OrgKind,
@@ -9,6 +11,7 @@ use zhili_domain::{
 };
 
 use crate::backend::{EventInsert, EventRow, StateUpdate, TimelineInsert, Tx};
+use crate::group_commit::{Job, Stored};
 use crate::records::*;
 use crate::reference::{category_by_code, org_by_code, org_by_id, user_by_username};
 use crate::sql::{Arg, Sql, like_contains};
@@ -306,18 +309,15 @@ async fn detail<T: Tx>(
 /// township code, or the reporting actor's own area.
 async fn resolve_area<T: Tx>(
     tx: &mut T,
+    intake: &Intake<'_>,
     actor: Option<&Actor>,
     new: &NewEvent,
-) -> Result<(i64, Option<i64>, Option<i64>), StoreError> {
+) -> Result<Area, StoreError> {
     if let Some(code) = &new.grid_code {
-        let grid = org_by_code(tx, code)
+        return intake
+            .grid(tx, code)
             .await?
-            .filter(|o| o.kind == OrgKind::Grid)
-            .ok_or_else(|| StoreError::invalid("grid", format!("未知网格编码 {code}")))?;
-        let township = grid
-            .township_id
-            .ok_or_else(|| StoreError::Corrupt(format!("grid {code} without township")))?;
-        return Ok((township.0, grid.parent_id.map(|p| p.0), Some(grid.id.0)));
+            .ok_or_else(|| StoreError::invalid("grid", format!("未知网格编码 {code}")));
     }
     if let Some(code) = &new.township_code {
         let t = org_by_code(tx, code)
@@ -398,13 +398,79 @@ async fn area_from_address<T: Tx>(
     })
 }
 
-/// What every create needs from the store besides the transaction.
-struct Intake<'a> {
-    cal: &'a zhili_calendar::Calendar,
-    prefix: &'a str,
+/// What every create needs from the store besides the transaction, and the
+/// reference lookups already made in this transaction: the events of one batch
+/// or import file share a few categories and grids, and each lookup saved is a
+/// round trip saved.
+pub(crate) struct Intake<'a> {
+    pub cal: &'a zhili_calendar::Calendar,
+    pub prefix: &'a str,
+    lookups: std::sync::Mutex<Lookups>,
 }
 
-async fn create<T: Tx>(
+#[derive(Default)]
+struct Lookups {
+    /// code → (id, limit in days, has children), or None: no such category.
+    categories: HashMap<String, Option<(i64, u32, bool)>>,
+    /// grid code → (township, village, grid), or None: no such grid.
+    grids: HashMap<String, Option<Area>>,
+}
+
+type Area = (i64, Option<i64>, Option<i64>);
+
+impl<'a> Intake<'a> {
+    pub fn new(cal: &'a zhili_calendar::Calendar, prefix: &'a str) -> Self {
+        Intake {
+            cal,
+            prefix,
+            lookups: Default::default(),
+        }
+    }
+
+    fn lookups(&self) -> std::sync::MutexGuard<'_, Lookups> {
+        // A poisoned lock only means a panic elsewhere mid-insert into a cache.
+        self.lookups.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    async fn category<T: Tx>(
+        &self,
+        tx: &mut T,
+        code: &str,
+    ) -> Result<Option<(i64, u32, bool)>, StoreError> {
+        if let Some(c) = self.lookups().categories.get(code) {
+            return Ok(*c);
+        }
+        let found = category_by_code(tx, code)
+            .await?
+            .map(|(c, has_children)| (c.id.0, c.limit_days, has_children));
+        self.lookups().categories.insert(code.to_string(), found);
+        Ok(found)
+    }
+
+    async fn grid<T: Tx>(&self, tx: &mut T, code: &str) -> Result<Option<Area>, StoreError> {
+        if let Some(g) = self.lookups().grids.get(code) {
+            return Ok(*g);
+        }
+        let found = match org_by_code(tx, code)
+            .await?
+            .filter(|o| o.kind == OrgKind::Grid)
+        {
+            None => None,
+            Some(grid) => {
+                let township = grid
+                    .township_id
+                    .ok_or_else(|| StoreError::Corrupt(format!("grid {code} without township")))?;
+                Some((township.0, grid.parent_id.map(|p| p.0), Some(grid.id.0)))
+            }
+        };
+        self.lookups().grids.insert(code.to_string(), found);
+        Ok(found)
+    }
+}
+
+/// Stores a new event: `Ok(Ok((id, number)))`, or `Ok(Err(id))` when one is already
+/// stored under the same (channel, external id).
+pub(crate) async fn create<T: Tx>(
     tx: &mut T,
     intake: &Intake<'_>,
     actor: Option<&Actor>,
@@ -412,7 +478,7 @@ async fn create<T: Tx>(
     reporter_user_id: Option<i64>,
     new: &NewEvent,
     now: DateTime<Utc>,
-) -> Result<Result<i64, i64>, StoreError> {
+) -> Result<Result<(i64, String), i64>, StoreError> {
     if let Some(ext) = &new.external_id
         && let Some(id) = tx.event_by_external_id(new.channel.code(), ext).await?
     {
@@ -422,7 +488,8 @@ async fn create<T: Tx>(
     let category_id = match &new.category_code {
         None => None,
         Some(code) => {
-            let (c, has_children) = category_by_code(tx, code)
+            let (id, limit, has_children) = intake
+                .category(tx, code)
                 .await?
                 .ok_or_else(|| StoreError::invalid("category", format!("未知事件类别 {code}")))?;
             if has_children {
@@ -431,11 +498,11 @@ async fn create<T: Tx>(
                     format!("{code} 是大类，请选择小类"),
                 ));
             }
-            limit_days = Some(c.limit_days);
-            Some(c.id.0)
+            limit_days = Some(limit);
+            Some(id)
         }
     };
-    let (township_id, village_id, grid_id) = resolve_area(tx, actor, new).await?;
+    let (township_id, village_id, grid_id) = resolve_area(tx, intake, actor, new).await?;
     // Reporting is open to everyone, but an area-bound actor reports in their area.
     if let Some(a) = actor {
         let inside = match a.scope() {
@@ -514,7 +581,7 @@ async fn create<T: Tx>(
         detail: Some(serde_json::json!({ "number": insert.number, "channel": insert.channel })),
     })
     .await?;
-    Ok(Ok(id))
+    Ok(Ok((id, insert.number)))
 }
 
 /// Checks the units of a dispatch: they exist, are units, and a township's own
@@ -665,7 +732,7 @@ async fn act_on<T: Tx>(
     Ok(())
 }
 
-async fn row_in_scope<T: Tx>(
+pub(crate) async fn row_in_scope<T: Tx>(
     tx: &mut T,
     scope: Scope,
     id: i64,
@@ -693,7 +760,7 @@ async fn import_one<T: Tx>(
     let reporter_id = reporter.as_ref().map(|r| r.actor.user_id.0);
     let id = match create(
         tx,
-        &Intake { cal, prefix },
+        &Intake::new(cal, prefix),
         None,
         importer,
         reporter_id,
@@ -702,7 +769,7 @@ async fn import_one<T: Tx>(
     )
     .await?
     {
-        Ok(id) => id,
+        Ok((id, _)) => id,
         // Already imported: importing the same file twice changes nothing.
         Err(_) => return Ok(()),
     };
@@ -740,52 +807,34 @@ impl EventRepo<'_> {
         new: &NewEvent,
         now: DateTime<Utc>,
     ) -> Result<CreateOutcome, StoreError> {
+        let stored = self.store(new, now).await?;
+        let actor = &self.actor;
+        in_tx!(self.store, Read, |tx| {
+            if stored.created {
+                detail(&mut tx, actor, stored.id)
+                    .await?
+                    .map(|d| CreateOutcome::Created(Box::new(d)))
+                    .ok_or(StoreError::NotFound)
+            } else {
+                existing_outcome(&mut tx, actor, stored.id).await
+            }
+        })
+    }
+
+    /// Stores an event and says what was stored, without reading it back: for
+    /// channels whose answer is an acknowledgement (and for speed, see
+    /// `group_commit`).
+    pub async fn store(&self, new: &NewEvent, now: DateTime<Utc>) -> Result<Stored, StoreError> {
         if !self.actor.can_report_events() {
             return Err(StoreError::invalid("actor", "监督账号只读，不能上报事件"));
         }
-        let actor = &self.actor;
-        let acting = Acting::from(actor);
-        // Citizens and grid workers report as themselves; operators type in others' reports.
-        let reporter_id =
-            matches!(actor.role, Role::Citizen | Role::GridWorker).then_some(actor.user_id.0);
-        let prefix = self.store.number_prefix.clone();
-        let attempt = in_tx!(self.store, Write, |tx| {
-            match create(
-                &mut tx,
-                &Intake {
-                    cal: &self.store.calendar,
-                    prefix: &prefix,
-                },
-                Some(actor),
-                &acting,
-                reporter_id,
-                new,
+        self.store
+            .store_new(Job {
+                actor: self.actor.clone(),
+                new: new.clone(),
                 now,
-            )
+            })
             .await
-            {
-                Ok(Ok(id)) => detail(&mut tx, actor, id)
-                    .await
-                    .map(|d| d.map(|d| CreateOutcome::Created(Box::new(d)))),
-                Ok(Err(existing)) => Ok(Some(existing_outcome(&mut tx, actor, existing).await?)),
-                Err(e) => Err(e),
-            }
-        });
-        match attempt {
-            Ok(Some(outcome)) => Ok(outcome),
-            Ok(None) => Err(StoreError::NotFound),
-            // Two requests with the same key raced and the other one won: return its event.
-            Err(StoreError::Duplicate { .. }) if new.external_id.is_some() => {
-                let ext = new.external_id.clone().unwrap_or_default();
-                in_tx!(self.store, Read, |tx| {
-                    match tx.event_by_external_id(new.channel.code(), &ext).await? {
-                        Some(id) => existing_outcome(&mut tx, actor, id).await,
-                        None => Err(StoreError::Conflict),
-                    }
-                })
-            }
-            Err(e) => Err(e),
-        }
     }
 
     pub async fn get(&self, id: i64) -> Result<EventDetail, StoreError> {

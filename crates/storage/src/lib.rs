@@ -9,6 +9,7 @@ mod backend;
 pub mod chat;
 pub mod deadlines;
 mod events;
+mod group_commit;
 pub mod imports;
 pub mod outbox;
 pub mod records;
@@ -26,6 +27,7 @@ use thiserror::Error;
 use zhili_domain::LifecycleError;
 
 pub use events::{Acting, CreateOutcome, EventRepo, HistoricalEvent, HistoricalStep};
+pub use group_commit::{GroupCommit, Stored};
 pub use outbox::{OutboxHealth, OutboxMessage, TOPIC_110, backoff};
 pub use records::*;
 pub use reference::{CategoryImport, OrgImport, ReferenceImport, UserImport};
@@ -57,6 +59,9 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error(transparent)]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The store is shutting down (its background writers have stopped).
+    #[error("storage unavailable")]
+    Unavailable,
 }
 
 impl StoreError {
@@ -88,6 +93,8 @@ pub struct Store {
     /// Working days for deadlines: the shipped years plus those loaded into the
     /// database (see [`Store::load_calendar`]).
     calendar: std::sync::Arc<zhili_calendar::Calendar>,
+    /// Set when group commit runs: creates go to its writer tasks.
+    group: Option<group_commit::Queue>,
 }
 
 impl std::fmt::Debug for Store {
@@ -176,6 +183,7 @@ impl Store {
             pool,
             number_prefix: "ZL".into(),
             calendar: std::sync::Arc::new(zhili_calendar::Calendar::shipped().clone()),
+            group: None,
         })
     }
 

@@ -9,6 +9,7 @@ use chrono::Utc;
 use serde::Deserialize;
 use zhili_domain::event::RawLocation;
 use zhili_domain::{NewEvent, RawNewEvent, RawReporter};
+use zhili_intake::hotline::{self, Order12345};
 use zhili_storage::CreateOutcome;
 
 use super::JsonBody;
@@ -90,6 +91,47 @@ pub async fn matter_from_110(
         "matter_id": m.matter_id,
         "event_id": d.id,
         "event_number": d.number,
+    });
+    Ok((status, axum::Json(ack)).into_response())
+}
+
+/// A work order pushed by the 12345 call centre (D2). The answer is an
+/// acknowledgement, not the event: the call centre only needs to know the order
+/// is safely stored and under which number; 201 the first time, 200 on a replay.
+pub async fn order_from_12345(
+    State(state): State<AppState>,
+    ApiActor(actor): ApiActor,
+    JsonBody(order): JsonBody<Order12345>,
+) -> Result<Response, ApiError> {
+    if order.order_no.trim().is_empty() {
+        return Err(ApiError::invalid("order_no", "不能为空"));
+    }
+    let order_no = order.order_no.clone();
+    let raw = order.into_raw(state.config.hotline_12345_crs.code());
+    let mut new = NewEvent::parse(raw)
+        .map_err(|e| ApiError::invalid(hotline::field_name(&e.field), e.message))?;
+    crate::intake::locate(&state.grids, &mut new);
+    let stored = state
+        .store
+        .events_for(&actor)
+        .store(&new, Utc::now())
+        .await
+        .map_err(|e| match e {
+            zhili_storage::StoreError::Invalid { field, message } => {
+                ApiError::invalid(hotline::field_name(&field), message)
+            }
+            other => other.into(),
+        })?;
+    let status = if stored.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    let ack = serde_json::json!({
+        "ack": true,
+        "order_no": order_no,
+        "event_id": stored.id,
+        "event_number": stored.number,
     });
     Ok((status, axum::Json(ack)).into_response())
 }

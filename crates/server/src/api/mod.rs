@@ -35,9 +35,14 @@ pub fn routes() -> Router<AppState> {
             "/api/v1/channels/110/matters",
             post(channels::matter_from_110),
         )
+        .route(
+            "/api/v1/channels/12345/orders",
+            post(channels::order_from_12345),
+        )
         .route("/api/v1/outbox/health", get(outbox_health))
         .route("/api/v1/categories", get(categories))
         .route("/api/v1/orgs", get(orgs))
+        .route("/api/v1/grids", get(grids))
         .merge(chat::routes())
         .merge(attachments::routes())
 }
@@ -167,4 +172,49 @@ async fn orgs(
         })?],
     };
     Ok(axum::Json(state.store.orgs_of_kind(&kinds).await?).into_response())
+}
+
+/// Grid outlines as a GeoJSON FeatureCollection (WGS-84), each with a point inside
+/// it for its label: for maps, and for clients placing a report in a grid.
+/// Reference data only, no personal data.
+async fn grids(State(state): State<AppState>, ApiActor(_): ApiActor) -> Result<Response, ApiError> {
+    let orgs: std::collections::HashMap<i64, zhili_storage::Org> = state
+        .store
+        .orgs_of_kind(&[OrgKind::Grid])
+        .await?
+        .into_iter()
+        .map(|o| (o.id.0, o))
+        .collect();
+    let features: Vec<serde_json::Value> = state
+        .store
+        .grid_polygons()
+        .await?
+        .into_iter()
+        .filter_map(|(id, ring)| {
+            let org = orgs.get(&id.0)?;
+            let label = zhili_geo::interior_point(&ring);
+            Some(serde_json::json!({
+                "type": "Feature",
+                "id": org.code,
+                "geometry": {
+                    "type": "Polygon",
+                    "coordinates": [ring.iter().map(|(x, y)| [*x, *y]).collect::<Vec<_>>()],
+                },
+                "properties": {
+                    "id": org.id.0,
+                    "code": org.code,
+                    "name": org.name,
+                    "township_id": org.township_id.map(|t| t.0),
+                    "village_id": org.parent_id.map(|p| p.0),
+                    "grid_type": org.grid_type.map(|g| g.code()),
+                    "label": label.map(|(x, y)| [x, y]),
+                },
+            }))
+        })
+        .collect();
+    Ok(axum::Json(serde_json::json!({
+        "type": "FeatureCollection",
+        "features": features,
+    }))
+    .into_response())
 }

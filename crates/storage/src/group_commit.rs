@@ -1,0 +1,258 @@
+//! Group commit for new events. Every create is durable before it is acknowledged,
+//! and a durable commit costs an fsync; one transaction per event caps intake at a
+//! few hundred events a second. So creates that arrive together are stored together:
+//! writer tasks take whatever jobs are waiting (up to a batch limit), store them in
+//! one shared transaction, commit once, then answer every job. A job refused by a
+//! check (unknown category, out of area) has written nothing, so it fails alone and
+//! the batch goes on; any other failure (a write refused, the commit failing) drops
+//! the whole transaction and every job of the batch is retried on its own, so one
+//! bad job never fails the others. Round trips are what a batch costs (each SQLite
+//! statement is a hop to sqlx's connection thread), so no savepoints per job.
+//!
+//! Without group commit (tests, the CLI) each create is a batch of one: the same
+//! code, so there is one way to store an event.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::{Mutex, mpsc, oneshot};
+use zhili_domain::{Actor, NewEvent, Role};
+
+use crate::backend::Tx;
+use crate::events::{Acting, Intake, create, row_in_scope};
+use crate::{Store, StoreError, in_tx};
+
+/// What a create stored, or found already stored under the same (channel, external id).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stored {
+    pub id: i64,
+    pub number: String,
+    /// false: an earlier request with the same key made this event.
+    pub created: bool,
+}
+
+pub(crate) struct Job {
+    pub actor: Actor,
+    pub new: NewEvent,
+    pub now: DateTime<Utc>,
+}
+
+struct Queued {
+    job: Job,
+    reply: oneshot::Sender<Result<Stored, StoreError>>,
+}
+
+/// The sending side, held by the store; the writers end when it is dropped.
+#[derive(Clone)]
+pub(crate) struct Queue {
+    tx: mpsc::Sender<Queued>,
+}
+
+/// How group commit runs.
+#[derive(Debug, Clone, Copy)]
+pub struct GroupCommit {
+    /// Writer tasks. SQLite has one writer at a time, so more than one only queues
+    /// on its lock; PostgreSQL gains from a few.
+    pub writers: usize,
+    /// At most this many events in one transaction.
+    pub max_batch: usize,
+}
+
+impl GroupCommit {
+    pub fn for_backend(backend: crate::Backend) -> Self {
+        match backend {
+            crate::Backend::Sqlite => GroupCommit {
+                writers: 1,
+                max_batch: 256,
+            },
+            crate::Backend::Postgres => GroupCommit {
+                writers: 3,
+                max_batch: 128,
+            },
+        }
+    }
+}
+
+impl Store {
+    /// Starts the writer tasks of group commit; from now on every create of this
+    /// store (and its clones made afterwards) goes through them. Call inside a
+    /// Tokio runtime.
+    pub fn with_group_commit(mut self, gc: GroupCommit) -> Self {
+        if self.group.is_some() {
+            return self;
+        }
+        let (tx, rx) = mpsc::channel::<Queued>(gc.max_batch.max(1) * 8);
+        let rx = Arc::new(Mutex::new(rx));
+        // The writers hold a store without the queue, so dropping the last handle
+        // that has it closes the channel and lets them finish.
+        let inner = Store {
+            group: None,
+            ..self.clone()
+        };
+        for _ in 0..gc.writers.max(1) {
+            tokio::spawn(write_batches(
+                inner.clone(),
+                rx.clone(),
+                gc.max_batch.max(1),
+            ));
+        }
+        self.group = Some(Queue { tx });
+        self
+    }
+
+    /// Stores one new event for `job.actor`: through the writers when group commit
+    /// runs, else in a transaction of its own.
+    pub(crate) async fn store_new(&self, job: Job) -> Result<Stored, StoreError> {
+        match &self.group {
+            Some(q) => {
+                let (reply, answer) = oneshot::channel();
+                q.tx.send(Queued { job, reply })
+                    .await
+                    .map_err(|_| StoreError::Unavailable)?;
+                answer.await.map_err(|_| StoreError::Unavailable)?
+            }
+            None => self
+                .store_batch(&[job])
+                .await
+                .pop()
+                .unwrap_or(Err(StoreError::Unavailable)),
+        }
+    }
+
+    /// Stores the jobs in one transaction and returns one result per job, in order.
+    async fn store_batch(&self, jobs: &[Job]) -> Vec<Result<Stored, StoreError>> {
+        let results = match self.try_batch(jobs).await {
+            Ok(results) => results,
+            // The transaction as a whole failed (its commit, or the connection):
+            // nothing of it is stored. Alone, each job gets its own answer.
+            Err(e) if jobs.len() == 1 => vec![Err(e)],
+            Err(e) => {
+                tracing::warn!(error = %e, jobs = jobs.len(), "group commit failed; storing one by one");
+                let mut out = Vec::with_capacity(jobs.len());
+                for job in jobs {
+                    out.push(match self.try_batch(std::slice::from_ref(job)).await {
+                        Ok(mut r) => r.pop().unwrap_or(Err(StoreError::Unavailable)),
+                        Err(e) => Err(e),
+                    });
+                }
+                out
+            }
+        };
+        // A key taken by a concurrent transaction (another instance on PostgreSQL)
+        // surfaces as a duplicate; that transaction has committed by now.
+        let mut out = Vec::with_capacity(results.len());
+        for (job, r) in jobs.iter().zip(results) {
+            out.push(match r {
+                Err(StoreError::Duplicate { .. }) if job.new.external_id.is_some() => {
+                    self.stored_under_key(job).await
+                }
+                r => r,
+            });
+        }
+        out
+    }
+
+    async fn try_batch(&self, jobs: &[Job]) -> Result<Vec<Result<Stored, StoreError>>, StoreError> {
+        let prefix = self.number_prefix.clone();
+        let intake = Intake::new(&self.calendar, &prefix);
+        in_tx!(self, Write, |tx| {
+            let mut results = Vec::with_capacity(jobs.len());
+            for job in jobs {
+                // The outer `?`: a failure after writing, which ends the batch.
+                results.push(store_one(&mut tx, &intake, job).await?);
+            }
+            Ok::<_, StoreError>(results)
+        })
+    }
+
+    /// The event stored under the job's key, if the job's actor may know of it.
+    async fn stored_under_key(&self, job: &Job) -> Result<Stored, StoreError> {
+        let ext = job.new.external_id.clone().unwrap_or_default();
+        in_tx!(self, Read, |tx| {
+            match tx
+                .event_by_external_id(job.new.channel.code(), &ext)
+                .await?
+            {
+                Some(id) => existing(&mut tx, &job.actor, id).await,
+                None => Err(StoreError::Conflict),
+            }
+        })
+    }
+}
+
+/// Stores one job: `Ok(answer)` when the transaction is still sound, where the
+/// answer may be a refusal that wrote nothing; `Err` when it may not be.
+async fn store_one<T: Tx>(
+    tx: &mut T,
+    intake: &Intake<'_>,
+    job: &Job,
+) -> Result<Result<Stored, StoreError>, StoreError> {
+    let actor = &job.actor;
+    // Citizens and grid workers report as themselves; operators type in others' reports.
+    let reporter_id =
+        matches!(actor.role, Role::Citizen | Role::GridWorker).then_some(actor.user_id.0);
+    match create(
+        tx,
+        intake,
+        Some(actor),
+        &Acting::from(actor),
+        reporter_id,
+        &job.new,
+        job.now,
+    )
+    .await
+    {
+        Ok(Ok((id, number))) => Ok(Ok(Stored {
+            id,
+            number,
+            created: true,
+        })),
+        Ok(Err(id)) => Ok(existing(tx, actor, id).await),
+        // `create` checks everything before its first write.
+        Err(e @ StoreError::Invalid { .. }) => Ok(Err(e)),
+        Err(e) => Err(e),
+    }
+}
+
+/// An earlier event under the same key: its number for an actor who may see it;
+/// for anyone else only that the key is taken, without showing the event.
+async fn existing<T: Tx>(tx: &mut T, actor: &Actor, id: i64) -> Result<Stored, StoreError> {
+    match row_in_scope(tx, actor.scope(), id).await? {
+        Some(row) => Ok(Stored {
+            id,
+            number: row.number,
+            created: false,
+        }),
+        None => Err(StoreError::Duplicate {
+            field: "external_id".into(),
+        }),
+    }
+}
+
+async fn write_batches(store: Store, rx: Arc<Mutex<mpsc::Receiver<Queued>>>, max: usize) {
+    loop {
+        let mut batch = Vec::new();
+        {
+            let mut rx = rx.lock().await;
+            match rx.recv().await {
+                Some(q) => batch.push(q),
+                None => return,
+            }
+            while batch.len() < max {
+                match rx.try_recv() {
+                    Ok(q) => batch.push(q),
+                    Err(_) => break,
+                }
+            }
+        }
+        let (jobs, replies): (Vec<Job>, Vec<_>) =
+            batch.into_iter().map(|q| (q.job, q.reply)).unzip();
+        metrics::histogram!("zhili_group_commit_batch_size").record(jobs.len() as f64);
+        let results = store.store_batch(&jobs).await;
+        for (reply, r) in replies.into_iter().zip(results) {
+            // The requester may have gone (client timeout); the event is stored
+            // anyway and its retry will find it by key.
+            let _ = reply.send(r);
+        }
+    }
+}
