@@ -399,12 +399,12 @@ async fn area_from_address<T: Tx>(
 }
 
 /// What every create needs from the store besides the transaction.
-struct Intake<'a> {
-    cal: &'a zhili_calendar::Calendar,
-    prefix: &'a str,
+pub(crate) struct Intake<'a> {
+    pub(crate) cal: &'a zhili_calendar::Calendar,
+    pub(crate) prefix: &'a str,
 }
 
-async fn create<T: Tx>(
+pub(crate) async fn create<T: Tx>(
     tx: &mut T,
     intake: &Intake<'_>,
     actor: Option<&Actor>,
