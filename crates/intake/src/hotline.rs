@@ -8,7 +8,7 @@ use serde_json::value::RawValue;
 use zhili_domain::event::RawLocation;
 use zhili_domain::{Channel, NewEvent, RawNewEvent, RawReporter};
 
-use crate::{FileError, RowError, decode_text};
+use crate::{FileError, Numbered, RowError, decode_text};
 
 /// One work order as the call centre sends it.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -118,7 +118,7 @@ pub fn field_name(intake_field: &str) -> String {
 /// line, blank lines ignored) or one JSON array. Each order comes with the line it
 /// starts on, or the reason it is refused; a file that is not JSON at all (a broken
 /// array) is refused whole.
-pub fn read_batch(bytes: &[u8]) -> Result<Vec<Result<(usize, Order12345), RowError>>, FileError> {
+pub fn read_batch(bytes: &[u8]) -> Result<Vec<Numbered<Order12345>>, FileError> {
     let text = decode_text(bytes)?;
     if text.trim().is_empty() {
         return Err(FileError::Empty);
@@ -152,10 +152,7 @@ pub fn read_batch(bytes: &[u8]) -> Result<Vec<Result<(usize, Order12345), RowErr
 
 /// A batch file's orders as checked events of the hotline channel, each with its
 /// line; field names in errors are the order's own.
-pub fn batch_events(
-    bytes: &[u8],
-    default_crs: &str,
-) -> Result<Vec<Result<(usize, NewEvent), RowError>>, FileError> {
+pub fn batch_events(bytes: &[u8], default_crs: &str) -> Result<Vec<Numbered<NewEvent>>, FileError> {
     Ok(read_batch(bytes)?
         .into_iter()
         .map(|r| {

@@ -30,6 +30,9 @@ impl RowError {
     }
 }
 
+/// One row of a file: its row (or line) number and what it became, or why not.
+pub type Numbered<T> = Result<(usize, T), RowError>;
+
 /// A file that cannot be read as a whole: nothing in it is imported.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum FileError {

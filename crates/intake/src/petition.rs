@@ -518,8 +518,7 @@ fn date_of(cell: Cell, now: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
 fn parse_date_text(s: &str) -> Option<NaiveDateTime> {
     // 2026年11月28日 → 2026-11-28; '/' and '.' as separators too.
     let s: String = s
-        .replace('年', "-")
-        .replace('月', "-")
+        .replace(['年', '月'], "-")
         .replace('日', " ")
         .replace(['/', '.'], "-")
         .replace('T', " ");
