@@ -244,6 +244,8 @@ fn file_label(file: &Path) -> String {
     )
 }
 
+const BAR_TEMPLATE: &str = "{msg:4} [{bar:40}] {pos}/{len} 行 {elapsed_precise}";
+
 /// A bar on stderr when it is a terminal, hidden otherwise (logs, pipes, tests).
 fn progress_bar() -> ProgressBar {
     let target = if std::io::stderr().is_terminal() {
@@ -252,10 +254,18 @@ fn progress_bar() -> ProgressBar {
         ProgressDrawTarget::hidden()
     };
     let bar = ProgressBar::with_draw_target(Some(0), target);
-    if let Ok(style) =
-        ProgressStyle::with_template("{msg:4} [{bar:40}] {pos}/{len} 行 {elapsed_precise}")
-    {
+    if let Ok(style) = ProgressStyle::with_template(BAR_TEMPLATE) {
         bar.set_style(style.progress_chars("=> "));
     }
     bar
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bar_template_is_valid() {
+        assert!(ProgressStyle::with_template(BAR_TEMPLATE).is_ok());
+    }
 }
