@@ -2,6 +2,7 @@
 
 mod calendar_cmd;
 mod demo;
+mod import_cmd;
 mod loadgen;
 mod settings;
 mod train;
@@ -52,6 +53,8 @@ enum Command {
     Eval(train::EvalArgs),
     /// Accounts: `zhili user add NAME --role ROLE [--org CODE]` prints a one-time password.
     User(user_cmd::UserArgs),
+    /// Import a petition export (Excel/CSV) or a 12345 batch file as events, `--as` a user.
+    Import(import_cmd::ImportArgs),
 }
 
 #[derive(Debug, Args)]
@@ -125,6 +128,7 @@ fn main() -> std::process::ExitCode {
             Command::Train(args) => train::train(args),
             Command::Eval(args) => train::eval(args),
             Command::User(args) => user_cmd::run(args).await,
+            Command::Import(args) => import_cmd::run(args).await,
         }
     });
     match result {

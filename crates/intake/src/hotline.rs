@@ -4,8 +4,11 @@
 //! idempotency key: a push retried after a timeout finds the first event.
 
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use zhili_domain::event::RawLocation;
-use zhili_domain::{Channel, RawNewEvent, RawReporter};
+use zhili_domain::{Channel, NewEvent, RawNewEvent, RawReporter};
+
+use crate::{FileError, Numbered, RowError, decode_text};
 
 /// One work order as the call centre sends it.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -111,10 +114,88 @@ pub fn field_name(intake_field: &str) -> String {
     }
 }
 
+/// Reads a batch file of orders for back-loading history: JSON Lines (one order per
+/// line, blank lines ignored) or one JSON array. Each order comes with the line it
+/// starts on, or the reason it is refused; a file that is not JSON at all (a broken
+/// array) is refused whole.
+pub fn read_batch(bytes: &[u8]) -> Result<Vec<Numbered<Order12345>>, FileError> {
+    let text = decode_text(bytes)?;
+    if text.trim().is_empty() {
+        return Err(FileError::Empty);
+    }
+    if text.trim_start().starts_with('[') {
+        let items: Vec<&RawValue> = serde_json::from_str(&text).map_err(|e| FileError::Json {
+            line: e.line(),
+            message: e.to_string(),
+        })?;
+        let base = text.as_ptr() as usize;
+        Ok(items
+            .into_iter()
+            .map(|item| {
+                // A borrowed RawValue is a slice of `text`: its offset gives its line.
+                let offset = (item.get().as_ptr() as usize).saturating_sub(base);
+                let line = 1 + text
+                    .get(..offset)
+                    .map_or(0, |before| before.matches('\n').count());
+                order(line, item.get())
+            })
+            .collect())
+    } else {
+        Ok(text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+            .map(|(i, l)| order(i + 1, l))
+            .collect())
+    }
+}
+
+/// A batch file's orders as checked events of the hotline channel, each with its
+/// line; field names in errors are the order's own.
+pub fn batch_events(bytes: &[u8], default_crs: &str) -> Result<Vec<Numbered<NewEvent>>, FileError> {
+    Ok(read_batch(bytes)?
+        .into_iter()
+        .map(|r| {
+            let (line, o) = r?;
+            NewEvent::parse(o.into_raw(default_crs))
+                .map(|e| (line, e))
+                .map_err(|e| RowError::new(line, field_name(&e.field), e.message))
+        })
+        .collect())
+}
+
+fn order(line: usize, json: &str) -> Result<(usize, Order12345), RowError> {
+    let de = &mut serde_json::Deserializer::from_str(json);
+    let o: Order12345 = serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let message = inner.to_string();
+        if inner.is_syntax() || inner.is_eof() {
+            return RowError::new(line, "JSON", format!("不是有效的 JSON：{message}"));
+        }
+        // serde names the offending key in backticks for unknown and missing fields.
+        let named = message.split('`').nth(1).unwrap_or("").to_string();
+        if message.starts_with("unknown field") {
+            RowError::new(line, named, "未知字段")
+        } else if message.starts_with("missing field") {
+            RowError::new(line, named, "缺少必填字段")
+        } else if path == "." {
+            RowError::new(line, "JSON", "每一行须是一个工单对象 {…}")
+        } else {
+            RowError::new(line, path, format!("取值类型不正确：{message}"))
+        }
+    })?;
+    if o.order_no.trim().is_empty() {
+        // Without its number a back-loaded order could not be recognised when the
+        // same file is imported again.
+        return Err(RowError::new(line, "order_no", "工单编号不能为空"));
+    }
+    Ok((line, o))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use zhili_domain::NewEvent;
 
     fn order() -> Order12345 {
         Order12345 {
@@ -155,5 +236,61 @@ mod tests {
         let r: Result<Order12345, _> =
             serde_json::from_str(r#"{"order_no":"1","content":"x","colour":"red"}"#);
         assert!(r.is_err());
+    }
+
+    #[test]
+    fn a_json_lines_batch_gives_each_order_its_line() {
+        let file = concat!(
+            r#"{"order_no":"H-1","content":"路灯不亮","township":"330281002"}"#,
+            "\n\n",
+            r#"{"order_no":"H-2","content":"噪音","colour":"red"}"#,
+            "\n",
+            r#"{"order_no":"H-3"}"#,
+            "\n",
+            "not json\n",
+            r#"{"order_no":"H-5","content":"x","lon":"east"}"#,
+            "\n",
+            r#"{"order_no":"H-6","content":"井盖缺失","caller_phone":"123"}"#,
+            "\n",
+            r#"{"order_no":" ","content":"x"}"#,
+        );
+        let r = batch_events(file.as_bytes(), "gcj02").unwrap();
+        assert_eq!(r.len(), 7);
+        let (line, ev) = r[0].as_ref().unwrap();
+        assert_eq!(*line, 1);
+        assert_eq!(ev.township_code.as_deref(), Some("330281002"));
+        let errs: Vec<(usize, String)> = r[1..]
+            .iter()
+            .map(|x| {
+                let e = x.as_ref().unwrap_err();
+                (e.row, e.field.clone())
+            })
+            .collect();
+        assert_eq!(
+            errs,
+            [
+                (3, "colour".to_string()),
+                (4, "content".to_string()),
+                (5, "JSON".to_string()),
+                (6, "lon".to_string()),
+                (7, "caller_phone".to_string()),
+                (8, "order_no".to_string()),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_json_array_batch_gives_each_order_the_line_it_starts_on() {
+        let file = "[\n  {\"order_no\": \"A-1\", \"content\": \"路灯不亮\"},\n  {\n    \"order_no\": \"A-2\"\n  }\n]\n";
+        let r = read_batch(file.as_bytes()).unwrap();
+        assert_eq!(r[0].as_ref().unwrap().0, 2);
+        let e = r[1].as_ref().unwrap_err();
+        assert_eq!((e.row, e.field.as_str()), (3, "content"));
+        let broken = read_batch(b"[{\"order_no\": \"A-1\",\n").unwrap_err();
+        assert!(
+            matches!(broken, FileError::Json { line: 2, .. }),
+            "{broken}"
+        );
+        assert_eq!(read_batch(b"  \n").unwrap_err(), FileError::Empty);
     }
 }
