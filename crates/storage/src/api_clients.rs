@@ -462,14 +462,24 @@ mod tests {
             assert_eq!(c.actor.username, "open311-fixmystreet");
             let found = store.api_client_by_key_hash(HASH).await.unwrap().unwrap();
             assert_eq!(found.id, c.id);
-            assert!(store.api_client_by_key_hash(&"b".repeat(64)).await.unwrap().is_none());
+            assert!(
+                store
+                    .api_client_by_key_hash(&"b".repeat(64))
+                    .await
+                    .unwrap()
+                    .is_none()
+            );
             // Names are unique, and the account cannot log in with any password.
             assert!(matches!(
-                store.create_api_client("fixmystreet", &"c".repeat(64), &cli(), now).await,
+                store
+                    .create_api_client("fixmystreet", &"c".repeat(64), &cli(), now)
+                    .await,
                 Err(StoreError::Duplicate { .. })
             ));
             assert!(matches!(
-                store.create_api_client("bad name", &"c".repeat(64), &cli(), now).await,
+                store
+                    .create_api_client("bad name", &"c".repeat(64), &cli(), now)
+                    .await,
                 Err(StoreError::Invalid { .. })
             ));
             let user = store
@@ -491,7 +501,9 @@ mod tests {
                 .unwrap();
             assert!(store.api_client_by_key_hash(HASH).await.unwrap().is_some());
             assert!(matches!(
-                store.set_api_client_active("nobody", false, &cli(), now).await,
+                store
+                    .set_api_client_active("nobody", false, &cli(), now)
+                    .await,
                 Err(StoreError::NotFound)
             ));
         }
