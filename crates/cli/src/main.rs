@@ -3,6 +3,7 @@
 mod calendar_cmd;
 mod demo;
 mod loadgen;
+mod open311_cmd;
 mod settings;
 mod train;
 mod user_cmd;
@@ -52,6 +53,8 @@ enum Command {
     Eval(train::EvalArgs),
     /// Accounts: `zhili user add NAME --role ROLE [--org CODE]` prints a one-time password.
     User(user_cmd::UserArgs),
+    /// Open311 clients: `zhili open311 add-client NAME` prints a one-time API key.
+    Open311(open311_cmd::Open311Args),
 }
 
 #[derive(Debug, Args)]
@@ -125,6 +128,7 @@ fn main() -> std::process::ExitCode {
             Command::Train(args) => train::train(args),
             Command::Eval(args) => train::eval(args),
             Command::User(args) => user_cmd::run(args).await,
+            Command::Open311(args) => open311_cmd::run(args).await,
         }
     });
     match result {
