@@ -903,14 +903,14 @@ async fn status_follows_the_lifecycle_and_filters_select() {
         assert_eq!(all.len(), 2);
         assert_eq!(
             ids(t.get("/open311/v2/requests.json?status=open").await.json()),
-            [open_id.clone()]
+            [open_id]
         );
         assert_eq!(
             ids(t
                 .get("/open311/v2/requests.json?status=closed")
                 .await
                 .json()),
-            [done_id.clone()]
+            [done_id]
         );
         assert_eq!(
             ids(t

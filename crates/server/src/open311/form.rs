@@ -179,7 +179,7 @@ impl RequestForm {
     }
 
     /// The request as the one intake's wire form.
-    pub fn into_raw(
+    pub fn to_raw(
         &self,
         service_name: &str,
         external_id: String,
@@ -325,7 +325,7 @@ mod tests {
             long: Some("121.155".into()),
             ..Default::default()
         };
-        let raw = f.into_raw("噪音扰民", "k".into()).unwrap();
+        let raw = f.to_raw("噪音扰民", "k".into()).unwrap();
         assert_eq!(raw.reporter.as_ref().and_then(|r| r.phone.clone()), None);
         assert!(raw.text.contains("联系电话：111111111"));
         assert!(raw.text.contains("联系邮箱：smit333@sfgov.edu"));
@@ -333,7 +333,7 @@ mod tests {
             phone: Some("138 1234 5678".into()),
             ..f
         };
-        let raw = good.into_raw("噪音扰民", "k".into()).unwrap();
+        let raw = good.to_raw("噪音扰民", "k".into()).unwrap();
         assert!(raw.reporter.and_then(|r| r.phone).is_some());
         assert!(!raw.text.contains(PHONE_PREFIX));
     }
