@@ -1,6 +1,7 @@
 //! `zhili open311 add-client` and a real `zhili serve` over a socket: the printed key
 //! is the only way to post, a FixMyStreet-shaped form (sent twice, as its retries
-//! do) makes one event that can be followed, and a revoked key stops working.
+//! do) makes one event that can be followed, and a revoked key stops working. Runs
+//! on PostgreSQL when ZHILI_TEST_PG is set, else on SQLite.
 
 mod common;
 
@@ -8,11 +9,13 @@ use std::process::Command;
 
 use serde_json::Value;
 use zhili_storage::Store;
-use zhili_storage::testing::with_small_city;
+use zhili_storage::testing::{fresh_postgres_url, with_small_city};
 
-fn zhili(dir: &std::path::Path, args: &[&str]) -> (bool, String) {
+fn zhili(url: &str, dir: &std::path::Path, args: &[&str]) -> (bool, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_zhili"))
         .args(args)
+        .arg("--database-url")
+        .arg(url)
         .arg("--data-dir")
         .arg(dir)
         .env("RUST_LOG", "warn")
@@ -28,14 +31,17 @@ async fn an_issued_key_posts_over_a_socket_until_revoked() {
     let dir = std::env::temp_dir().join(format!("zhili-open311-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    let url = format!("sqlite:{}", dir.join("zhili.db").display());
+    let url = match fresh_postgres_url().await {
+        Some(pg) => pg,
+        None => format!("sqlite:{}", dir.join("zhili.db").display()),
+    };
     {
         let store = Store::connect(&url).await.unwrap();
         store.migrate().await.unwrap();
         with_small_city(&store, &zhili_server::hash_password(common::PASSWORD)).await;
         store.close().await;
     }
-    let (ok, text) = zhili(&dir, &["open311", "add-client", "fixmystreet"]);
+    let (ok, text) = zhili(&url, &dir, &["open311", "add-client", "fixmystreet"]);
     assert!(ok, "{text}");
     let key = text
         .lines()
@@ -45,12 +51,12 @@ async fn an_issued_key_posts_over_a_socket_until_revoked() {
         })
         .expect("a key line");
     assert!(key.starts_with("zo311-") && key.len() > 60, "{text}");
-    let (ok, text) = zhili(&dir, &["open311", "add-client", "fixmystreet"]);
+    let (ok, text) = zhili(&url, &dir, &["open311", "add-client", "fixmystreet"]);
     assert!(
         !ok && text.contains("already exists"),
         "a name is taken once: {text}"
     );
-    let (ok, text) = zhili(&dir, &["open311", "list-clients"]);
+    let (ok, text) = zhili(&url, &dir, &["open311", "list-clients"]);
     assert!(
         ok && text.contains("fixmystreet") && text.contains("有效"),
         "{text}"
@@ -111,7 +117,7 @@ async fn an_issued_key_posts_over_a_socket_until_revoked() {
             .contains("every night")
     );
 
-    let (ok, text) = zhili(&dir, &["open311", "revoke-client", "fixmystreet"]);
+    let (ok, text) = zhili(&url, &dir, &["open311", "revoke-client", "fixmystreet"]);
     assert!(ok, "{text}");
     let res = c
         .post(format!("{base}/open311/v2/requests.json"))
