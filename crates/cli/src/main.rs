@@ -4,6 +4,7 @@ mod calendar_cmd;
 mod demo;
 mod import_cmd;
 mod loadgen;
+mod open311_cmd;
 mod settings;
 mod train;
 mod user_cmd;
@@ -55,6 +56,8 @@ enum Command {
     User(user_cmd::UserArgs),
     /// Import a petition export (Excel/CSV) or a 12345 batch file as events, `--as` a user.
     Import(import_cmd::ImportArgs),
+    /// Open311 clients: `zhili open311 add-client NAME` prints a one-time API key.
+    Open311(open311_cmd::Open311Args),
 }
 
 #[derive(Debug, Args)]
@@ -129,6 +132,7 @@ fn main() -> std::process::ExitCode {
             Command::Eval(args) => train::eval(args),
             Command::User(args) => user_cmd::run(args).await,
             Command::Import(args) => import_cmd::run(args).await,
+            Command::Open311(args) => open311_cmd::run(args).await,
         }
     });
     match result {
