@@ -356,12 +356,11 @@ impl ChatIntake<'_> {
         let images =
             serde_json::to_string(&m.images).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         in_tx!(self.store, Write, |tx| {
-            let area: Option<(i64, Option<i64>)> = sqlx::query_as(
-                "SELECT township_id, grid_id FROM chat_groups WHERE group_id = $1",
-            )
-            .bind(&m.group_id)
-            .fetch_optional(&mut *tx)
-            .await?;
+            let area: Option<(i64, Option<i64>)> =
+                sqlx::query_as("SELECT township_id, grid_id FROM chat_groups WHERE group_id = $1")
+                    .bind(&m.group_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
             // ON CONFLICT: a concurrent retry waits for this one and then finds it.
             let inserted: Option<i64> = sqlx::query_scalar(
                 "INSERT INTO chat_messages (group_id, message_id, group_name, township_id, \
@@ -431,7 +430,10 @@ impl ChatRepo<'_> {
         if self.may_handle() {
             Ok(())
         } else {
-            Err(StoreError::invalid("actor", "只有指挥中心（室）可以处理圈群消息"))
+            Err(StoreError::invalid(
+                "actor",
+                "只有指挥中心（室）可以处理圈群消息",
+            ))
         }
     }
 
@@ -440,7 +442,8 @@ impl ChatRepo<'_> {
         let mut cond = Sql::new("WHERE ");
         cond.append(scope_sql(self.scope));
         if let Some(s) = filter.status {
-            cond.push(" AND m.status = ").arg(Arg::Text(s.code().into()));
+            cond.push(" AND m.status = ")
+                .arg(Arg::Text(s.code().into()));
         }
         let mut count = Sql::new("SELECT COUNT(*) FROM chat_messages m ");
         count.append(cond.clone());
@@ -519,9 +522,10 @@ impl ChatRepo<'_> {
             Ok::<_, StoreError>((row, workers > 0))
         })?;
         let events = self.store.events_for(&self.actor);
-        if let (Some(event_id), ChatStatus::Promoted) =
-            (row.event_id, ChatStatus::parse(&row.status).unwrap_or(ChatStatus::New))
-        {
+        if let (Some(event_id), ChatStatus::Promoted) = (
+            row.event_id,
+            ChatStatus::parse(&row.status).unwrap_or(ChatStatus::New),
+        ) {
             let event = events.get(event_id).await?;
             return Ok(Promoted {
                 message: view(row)?,
@@ -616,7 +620,11 @@ impl ChatRepo<'_> {
     /// Marks the message as chit-chat. Dismissing twice changes nothing; a message
     /// already made an event cannot be dismissed. A dismissed one can still be
     /// promoted, should the operator think again.
-    pub async fn dismiss(&self, id: i64, now: DateTime<Utc>) -> Result<ChatMessageView, StoreError> {
+    pub async fn dismiss(
+        &self,
+        id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<ChatMessageView, StoreError> {
         self.refuse_readers()?;
         let scope = self.scope;
         let acting = Acting::from(&self.actor);
@@ -704,9 +712,9 @@ impl ChatRepo<'_> {
                         .ok_or_else(|| {
                             StoreError::invalid("grid", format!("未知网格编码 {code}"))
                         })?;
-                    let t = g
-                        .township_id
-                        .ok_or_else(|| StoreError::Corrupt(format!("grid {code} without township")))?;
+                    let t = g.township_id.ok_or_else(|| {
+                        StoreError::Corrupt(format!("grid {code} without township"))
+                    })?;
                     let t = org_by_id(&mut tx, t)
                         .await?
                         .ok_or_else(|| StoreError::Corrupt(format!("township of grid {code}")))?;
@@ -717,10 +725,7 @@ impl ChatRepo<'_> {
                         .await?
                         .filter(|o| o.kind == OrgKind::Township)
                         .ok_or_else(|| {
-                            StoreError::invalid(
-                                "township",
-                                format!("未知乡镇（街道）编码 {code}"),
-                            )
+                            StoreError::invalid("township", format!("未知乡镇（街道）编码 {code}"))
                         })?;
                     (t, None)
                 }
@@ -728,10 +733,7 @@ impl ChatRepo<'_> {
             if let ChatScope::Township(own) = scope {
                 if township.id != OrgId(own) {
                     let field = if grid.is_some() { "grid" } else { "township" };
-                    return Err(StoreError::invalid(
-                        field,
-                        "只能登记到本乡镇（街道）的区域",
-                    ));
+                    return Err(StoreError::invalid(field, "只能登记到本乡镇（街道）的区域"));
                 }
                 let current: Option<i64> =
                     sqlx::query_scalar("SELECT township_id FROM chat_groups WHERE group_id = $1")
@@ -821,5 +823,97 @@ mod tests {
             assert_eq!(ChatStatus::parse(s.code()), Some(*s));
         }
         assert_eq!(ChatStatus::parse("deleted"), None);
+    }
+
+    async fn actor(store: &Store, username: &str) -> Actor {
+        store
+            .user_by_username(username)
+            .await
+            .unwrap()
+            .unwrap()
+            .actor
+    }
+
+    async fn audits(store: &Store, action: &str) -> i64 {
+        let count = async {
+            in_tx!(store, Read, |tx| {
+                sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM audit_log WHERE action = $1")
+                    .bind(action)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(StoreError::from)
+            })
+        };
+        count.await.unwrap()
+    }
+
+    fn message(id: &str) -> NewChatMessage {
+        NewChatMessage {
+            group_id: "sb1@chatroom".into(),
+            group_name: "舜北1网格群".into(),
+            message_id: id.into(),
+            sender_name: PersonName::parse("王五").unwrap(),
+            sender_phone: None,
+            text: "楼道里堆满杂物".into(),
+            images: vec![],
+            sent_at: Utc::now(),
+        }
+    }
+
+    #[tokio::test]
+    async fn every_change_is_audited_and_concurrent_promotes_make_one_event() {
+        for store in crate::testing::fresh_stores().await {
+            crate::testing::with_small_city(&store, "x").await;
+            let now = Utc::now();
+            let sys = actor(&store, "sys110").await;
+            let fengshan = actor(&store, "fengshan").await;
+            let city = actor(&store, "city").await;
+            assert!(store.chat_intake(&fengshan).is_none());
+            assert!(store.chat_for(&sys).is_none());
+            let room = store.chat_for(&fengshan).unwrap();
+            room.register_group(
+                "sb1@chatroom",
+                &GroupArea {
+                    grid: Some("33028100200101".into()),
+                    township: None,
+                },
+                now,
+            )
+            .await
+            .unwrap();
+            let intake = store.chat_intake(&sys).unwrap();
+            let a = intake.receive(&message("a"), now).await.unwrap();
+            let again = intake.receive(&message("a"), now).await.unwrap();
+            assert_eq!((a.id, a.created, again.created), (a.id, true, false));
+            let b = intake.receive(&message("b"), now).await.unwrap();
+            assert_eq!(audits(&store, "chat.receive").await, 2);
+            assert_eq!(audits(&store, "chat.register_group").await, 1);
+
+            // The command room and the city press 转为事件 at the same moment.
+            let city_room = store.chat_for(&city).unwrap();
+            let p = Promotion::default();
+            let (x, y) = tokio::join!(
+                room.promote(a.id, &p, now),
+                city_room.promote(a.id, &p, now)
+            );
+            let (x, y) = (x.unwrap(), y.unwrap());
+            let id = |o: &CreateOutcome| match o {
+                CreateOutcome::Created(d) | CreateOutcome::Existing(d) => d.id,
+            };
+            assert_eq!(id(&x.outcome), id(&y.outcome));
+            assert_eq!(x.message.event.as_ref().map(|e| e.id), Some(id(&x.outcome)));
+            assert_eq!(audits(&store, "chat.promote").await, 1);
+            assert_eq!(audits(&store, "event.create").await, 1);
+
+            room.dismiss(b.id, now).await.unwrap();
+            room.dismiss(b.id, now).await.unwrap();
+            assert_eq!(audits(&store, "chat.dismiss").await, 1);
+            let grid1 = store.chat_for(&actor(&store, "grid1").await).unwrap();
+            assert!(!grid1.may_handle());
+            assert!(matches!(
+                grid1.dismiss(b.id, now).await,
+                Err(StoreError::Invalid { .. })
+            ));
+        }
     }
 }

@@ -13,9 +13,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use zhili_domain::{PersonName, Phone};
 use zhili_storage::CreateOutcome;
-use zhili_storage::chat::{
-    ChatFilter, ChatRepo, ChatStatus, GroupArea, NewChatMessage, Promotion,
-};
+use zhili_storage::chat::{ChatFilter, ChatRepo, ChatStatus, GroupArea, NewChatMessage, Promotion};
 
 use super::JsonBody;
 use crate::AppState;
@@ -73,10 +71,12 @@ fn chat_id(field: &str, v: &str, colon_ok: bool) -> Result<String, ApiError> {
         return Err(ApiError::invalid(field, "不能为空"));
     }
     if v.chars().count() > ID_MAX {
-        return Err(ApiError::invalid(field, format!("不能超过 {ID_MAX} 个字符")));
+        return Err(ApiError::invalid(
+            field,
+            format!("不能超过 {ID_MAX} 个字符"),
+        ));
     }
-    if v
-        .chars()
+    if v.chars()
         .any(|c| c.is_whitespace() || c.is_control() || (!colon_ok && c == ':'))
     {
         let extra = if colon_ok { "" } else { "或冒号" };
@@ -104,9 +104,9 @@ impl WebhookMessage {
             .map_err(|e| ApiError::invalid("sender.name", e.to_string()))?;
         let sender_phone = match self.sender.phone.as_deref().map(str::trim) {
             None | Some("") => None,
-            Some(p) => {
-                Some(Phone::parse(p).map_err(|e| ApiError::invalid("sender.phone", e.to_string()))?)
-            }
+            Some(p) => Some(
+                Phone::parse(p).map_err(|e| ApiError::invalid("sender.phone", e.to_string()))?,
+            ),
         };
         if self.images.len() > IMAGES_MAX {
             return Err(ApiError::invalid(
@@ -130,10 +130,16 @@ impl WebhookMessage {
         }
         let text = self.text.trim();
         if text.is_empty() && images.is_empty() {
-            return Err(ApiError::invalid("text", "文字内容不能为空（纯图片消息须附 images）"));
+            return Err(ApiError::invalid(
+                "text",
+                "文字内容不能为空（纯图片消息须附 images）",
+            ));
         }
         if text.chars().count() > TEXT_MAX {
-            return Err(ApiError::invalid("text", format!("不能超过 {TEXT_MAX} 个字符")));
+            return Err(ApiError::invalid(
+                "text",
+                format!("不能超过 {TEXT_MAX} 个字符"),
+            ));
         }
         let sent_at = DateTime::parse_from_rfc3339(self.sent_at.trim())
             .map_err(|_| {
@@ -234,7 +240,10 @@ async fn list(
     let status = match q.status.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         None => None,
         Some(s) => Some(ChatStatus::parse(s).ok_or_else(|| {
-            ApiError::invalid("status", "可选：new（待处理）、promoted（已转为事件）、dismissed（已忽略）")
+            ApiError::invalid(
+                "status",
+                "可选：new（待处理）、promoted（已转为事件）、dismissed（已忽略）",
+            )
         })?),
     };
     let filter = ChatFilter {
@@ -386,12 +395,18 @@ mod tests {
             (Box::new(|m| m.message_id = " ".into()), "message_id"),
             (Box::new(|m| m.group_name = "".into()), "group_name"),
             (Box::new(|m| m.sender.name = "".into()), "sender.name"),
-            (Box::new(|m| m.sender.phone = Some("123".into())), "sender.phone"),
+            (
+                Box::new(|m| m.sender.phone = Some("123".into())),
+                "sender.phone",
+            ),
             (Box::new(|m| m.text = "  ".into()), "text"),
             (Box::new(|m| m.text = "字".repeat(5001)), "text"),
             (Box::new(|m| m.images = vec!["a b".into()]), "images[0]"),
             (Box::new(|m| m.images = vec!["x".into(); 10]), "images"),
-            (Box::new(|m| m.sent_at = "2026-05-01 08:30".into()), "sent_at"),
+            (
+                Box::new(|m| m.sent_at = "2026-05-01 08:30".into()),
+                "sent_at",
+            ),
         ];
         for (mutate, field) in cases {
             let mut m = msg();
