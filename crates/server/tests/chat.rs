@@ -398,9 +398,12 @@ async fn each_area_sees_and_handles_only_its_own_groups() {
         let idn = r["id"].as_i64().unwrap();
         assert_eq!(messages(&app, &fengshan, "").await["total"], 2);
         assert_eq!(messages(&app, &city, "").await["total"], 3);
-        let (s, v) = promote(&app, &city, idn, None).await;
-        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
-        assert_eq!(v["error"]["field"], "grid");
+        for body in [None, Some(json!({"grid": " "}))] {
+            let (s, v) = promote(&app, &city, idn, body).await;
+            assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+            assert_eq!(v["error"]["field"], "grid");
+        }
+        assert_eq!(event_total(&app, &city).await, 0);
         // Registered later, its waiting messages follow it to the township.
         let (s, g) = register(
             &app,

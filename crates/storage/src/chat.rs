@@ -534,7 +534,13 @@ impl ChatRepo<'_> {
         }
         let images: Vec<String> = serde_json::from_str(&row.images)
             .map_err(|e| StoreError::Corrupt(format!("images of chat message {}: {e}", row.id)))?;
-        let grid = p.grid.clone().or_else(|| row.grid_code.clone());
+        let grid = p
+            .grid
+            .as_deref()
+            .map(str::trim)
+            .filter(|g| !g.is_empty())
+            .map(str::to_string)
+            .or_else(|| row.grid_code.clone());
         if grid.is_none() && row.township_code.is_none() {
             return Err(StoreError::invalid(
                 "grid",

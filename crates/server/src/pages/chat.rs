@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use chrono::Utc;
 use serde::Deserialize;
-use zhili_domain::{OrgKind, Priority};
+use zhili_domain::{OrgKind, Priority, Role};
 use zhili_storage::chat::{ChatFilter, ChatMessageView, ChatRepo, ChatStatus, Promotion};
 use zhili_storage::{CreateOutcome, StoreError};
 
@@ -188,6 +188,10 @@ async fn list_page(
             leaf_category_groups(&cats, ""),
             grids
                 .into_iter()
+                // A township's room files events in its own grids only.
+                .filter(|g| {
+                    user.actor.role != Role::TownshipOperator || g.township_id == user.actor.org_id
+                })
                 .map(|g| Opt::new(g.code.clone(), format!("{}（{}）", g.name, g.code), ""))
                 .collect(),
         )
