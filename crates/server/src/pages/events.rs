@@ -127,7 +127,7 @@ fn category_filter_groups(cats: &[Category], current: &str) -> Vec<OptGroup> {
 }
 
 /// 小类 (categories without children) grouped under their 大类, for reporting.
-fn leaf_category_groups(cats: &[Category], current: &str) -> Vec<OptGroup> {
+pub(super) fn leaf_category_groups(cats: &[Category], current: &str) -> Vec<OptGroup> {
     let has_children = |c: &Category| cats.iter().any(|x| x.parent_id == Some(c.id));
     let mut groups: Vec<OptGroup> = cats
         .iter()

@@ -13,6 +13,8 @@ pub struct Header {
     pub role_label: &'static str,
     pub csrf: String,
     pub can_report: bool,
+    /// Has a chat-group message list (圈群消息) in the navigation.
+    pub sees_chat: bool,
 }
 
 impl Header {
@@ -22,6 +24,7 @@ impl Header {
             role_label: actor.role.label_zh(),
             csrf: csrf.to_string(),
             can_report: actor.can_report_events(),
+            sees_chat: zhili_storage::chat::can_view_chat(actor),
         }
     }
 }
