@@ -740,6 +740,18 @@ impl EventRepo<'_> {
         new: &NewEvent,
         now: DateTime<Utc>,
     ) -> Result<CreateOutcome, StoreError> {
+        self.create_with_photos(new, &[], now).await
+    }
+
+    /// [`EventRepo::create`] with photos taken by the reporter, stored in the same
+    /// transaction: a photo that cannot be stored leaves no event behind. An event
+    /// that already existed (same channel and external id) gets no photos.
+    pub async fn create_with_photos(
+        &self,
+        new: &NewEvent,
+        photos: &[crate::attachments::Photo],
+        now: DateTime<Utc>,
+    ) -> Result<CreateOutcome, StoreError> {
         if !self.actor.can_report_events() {
             return Err(StoreError::invalid("actor", "监督账号只读，不能上报事件"));
         }
@@ -764,9 +776,13 @@ impl EventRepo<'_> {
             )
             .await
             {
-                Ok(Ok(id)) => detail(&mut tx, actor, id)
-                    .await
-                    .map(|d| d.map(|d| CreateOutcome::Created(Box::new(d)))),
+                Ok(Ok(id)) => {
+                    crate::attachments::attach_to_new_event(&mut tx, &acting, id, photos, now)
+                        .await?;
+                    detail(&mut tx, actor, id)
+                        .await
+                        .map(|d| d.map(|d| CreateOutcome::Created(Box::new(d))))
+                }
                 Ok(Err(existing)) => Ok(Some(existing_outcome(&mut tx, actor, existing).await?)),
                 Err(e) => Err(e),
             }
