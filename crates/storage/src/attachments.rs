@@ -186,10 +186,8 @@ pub(crate) struct Insert<'a> {
 /// as `backend::Tx`, kept here so that photos stay in one file).
 pub(crate) trait AttachTx: Tx {
     /// Serialises uploads to one event, so that two at once cannot pass the limit.
-    fn lock_event(
-        &mut self,
-        event_id: i64,
-    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+    fn lock_event(&mut self, event_id: i64)
+    -> impl Future<Output = Result<(), sqlx::Error>> + Send;
     fn event_facts(
         &mut self,
         event_id: i64,
@@ -325,7 +323,10 @@ macro_rules! impl_attach_tx {
 
 // SQLite has one writer at a time (BEGIN IMMEDIATE) and needs no row lock.
 impl_attach_tx!(sqlx::Sqlite, "");
-impl_attach_tx!(sqlx::Postgres, "SELECT id FROM events WHERE id = $1 FOR UPDATE");
+impl_attach_tx!(
+    sqlx::Postgres,
+    "SELECT id FROM events WHERE id = $1 FOR UPDATE"
+);
 
 /// Stores `photo` on `event_id` with its audit record, unless the same bytes are
 /// there already. The caller has checked the uploader's right.

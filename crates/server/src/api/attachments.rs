@@ -102,10 +102,12 @@ fn photo_error(e: PhotoError) -> ApiError {
 
 fn part_error(e: PartError) -> ApiError {
     match e {
-        PartError::TooLarge => {
-            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", too_large_message())
-                .field("photo")
-        }
+        PartError::TooLarge => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            too_large_message(),
+        )
+        .field("photo"),
         PartError::Malformed => ApiError::new(
             StatusCode::BAD_REQUEST,
             "malformed_multipart",
@@ -204,7 +206,11 @@ async fn list(
     ApiActor(actor): ApiActor,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let l = state.store.attachments_for(&actor).list(id_of(&id)?).await?;
+    let l = state
+        .store
+        .attachments_for(&actor)
+        .list(id_of(&id)?)
+        .await?;
     Ok(axum::Json(ListView {
         items: l.items.into_iter().map(Item::from).collect(),
         may_upload: l.may_upload,
@@ -231,7 +237,10 @@ async fn download(
         None | Some("public") => Variant::Public,
         Some("original") => Variant::Original,
         Some(_) => {
-            return Err(ApiError::invalid("variant", "可选：public（默认）, original"));
+            return Err(ApiError::invalid(
+                "variant",
+                "可选：public（默认）, original",
+            ));
         }
     };
     match state
@@ -241,10 +250,10 @@ async fn download(
         .await?
     {
         Some(file) => Ok(image_response(file)),
-        None => Err(ApiError::forbidden(
-            "原图含拍摄位置等信息，仅限处置该事件的人员和上传者查看",
-        )
-        .field("variant")),
+        None => Err(
+            ApiError::forbidden("原图含拍摄位置等信息，仅限处置该事件的人员和上传者查看")
+                .field("variant"),
+        ),
     }
 }
 
@@ -289,7 +298,10 @@ pub fn image_response(file: AttachmentFile) -> Response {
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
         ),
-        (header::CONTENT_DISPOSITION, disposition(&file.meta.filename)),
+        (
+            header::CONTENT_DISPOSITION,
+            disposition(&file.meta.filename),
+        ),
         (
             header::CACHE_CONTROL,
             HeaderValue::from_static(match file.variant {

@@ -91,7 +91,8 @@ impl FromRequest<AppState> for PageForm {
                 let filename = field.file_name().map(str::to_string);
                 match read_part(&mut field).await {
                     // A file input left empty sends an empty part without a name.
-                    Ok(bytes) if bytes.is_empty() && filename.as_deref().unwrap_or("").is_empty() => {}
+                    Ok(bytes)
+                        if bytes.is_empty() && filename.as_deref().unwrap_or("").is_empty() => {}
                     Ok(_) if photo.is_some() => return Err(bad_form()),
                     Ok(bytes) => photo = Some(Upload { filename, bytes }),
                     Err(PartError::TooLarge) => {
@@ -188,8 +189,14 @@ pub async fn upload(
         Ok(Some(p)) => p,
         Ok(None) => {
             let message = "请选择要上传的照片".to_string();
-            return render_detail(&state, &user, id, StatusCode::UNPROCESSABLE_ENTITY, Some(message))
-                .await;
+            return render_detail(
+                &state,
+                &user,
+                id,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some(message),
+            )
+            .await;
         }
         Err(e) => {
             return render_detail(&state, &user, id, photo_status(&e), Some(photo_message(&e)))
@@ -199,7 +206,14 @@ pub async fn upload(
     match uploader.add(&photo, Utc::now()).await {
         Ok(_) => Redirect::to(&format!("/events/{id}?done=photo#photos")).into_response(),
         Err(StoreError::Invalid { message, .. }) => {
-            render_detail(&state, &user, id, StatusCode::UNPROCESSABLE_ENTITY, Some(message)).await
+            render_detail(
+                &state,
+                &user,
+                id,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some(message),
+            )
+            .await
         }
         Err(StoreError::NotFound) => not_found(Some(user.header())),
         Err(e) => {

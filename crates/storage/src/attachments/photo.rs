@@ -435,10 +435,7 @@ pub(crate) mod tests {
             ],
         );
         // A trailing second image, as phones append, with its own EXIF.
-        with_meta.extend_from_slice(&with_segments(
-            &plain,
-            &[segment(0xE1, &exif_with_gps())],
-        ));
+        with_meta.extend_from_slice(&with_segments(&plain, &[segment(0xE1, &exif_with_gps())]));
         let p = Photo::parse(with_meta.clone(), Some("现场.JPG")).unwrap();
         assert_eq!(p.kind(), PhotoKind::Jpeg);
         assert_eq!(p.original(), with_meta.as_slice());
@@ -446,13 +443,7 @@ pub(crate) mod tests {
         let public = p.public();
         assert!(public.starts_with(&[0xFF, 0xD8]));
         assert!(public.ends_with(&[0xFF, 0xD9]));
-        for gone in [
-            &b"Exif"[..],
-            b"xmpmeta",
-            b"IPTC",
-            b"shot at home",
-            b"MPF\0",
-        ] {
+        for gone in [&b"Exif"[..], b"xmpmeta", b"IPTC", b"shot at home", b"MPF\0"] {
             assert!(!contains(public, gone), "{}", String::from_utf8_lossy(gone));
         }
         assert!(
@@ -475,7 +466,10 @@ pub(crate) mod tests {
     #[test]
     fn broken_or_unknown_files_are_refused_without_panicking() {
         let plain = jpeg();
-        assert_eq!(Photo::parse(Vec::new(), None).unwrap_err(), PhotoError::Empty);
+        assert_eq!(
+            Photo::parse(Vec::new(), None).unwrap_err(),
+            PhotoError::Empty
+        );
         let cut = plain[..plain.len() / 2].to_vec();
         assert_eq!(Photo::parse(cut, None).unwrap_err(), PhotoError::Corrupt);
         for n in 0..plain.len() {
@@ -607,10 +601,7 @@ pub(crate) mod tests {
             sanitise_filename(Some("C:\\Users\\张三\\IMG_01.jpeg"), k),
             "IMG_01.jpg"
         );
-        assert_eq!(
-            sanitise_filename(Some("../../etc/passwd"), k),
-            "passwd.jpg"
-        );
+        assert_eq!(sanitise_filename(Some("../../etc/passwd"), k), "passwd.jpg");
         assert_eq!(
             sanitise_filename(Some("a\"b<script>\r\n.jpg"), k),
             "a_b_script___.jpg"
