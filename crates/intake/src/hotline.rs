@@ -73,12 +73,13 @@ impl Order12345 {
             }),
             (None, None) => None,
         };
-        let reporter =
-            (self.caller_name.is_some() || self.caller_phone.is_some()).then(|| RawReporter {
+        let reporter = (self.caller_name.is_some() || self.caller_phone.is_some()).then(|| {
+            RawReporter {
                 kind: "citizen".into(),
                 name: self.caller_name,
                 phone: self.caller_phone,
-            });
+            }
+        });
         RawNewEvent {
             channel: Channel::Hotline12345.code().into(),
             external_id: Some(self.order_no),
