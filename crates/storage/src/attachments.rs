@@ -114,6 +114,8 @@ pub(crate) struct EventFacts {
 struct Relation {
     may_upload: bool,
     sees_originals: bool,
+    /// Would be an uploader, but the event is archived.
+    closed_to_uploader: bool,
 }
 
 /// Uploaders: the reporter, the operators of the event's area, the units handling it
@@ -129,9 +131,11 @@ fn relation(actor: &Actor, facts: &EventFacts, active_units: &[i64]) -> Relation
     let reporter = facts.reporter_user_id == Some(actor.user_id.0);
     let grid_worker = actor.role == Role::GridWorker && org.is_some() && org == facts.grid_id;
     let open = facts.status != Status::Closed.code();
+    let uploader = operator || handling_unit || reporter || grid_worker;
     Relation {
-        may_upload: open && (operator || handling_unit || reporter || grid_worker),
+        may_upload: open && uploader,
         sees_originals: operator || handling_unit || reporter,
+        closed_to_uploader: uploader && !open,
     }
 }
 
@@ -429,12 +433,16 @@ impl<'a> AttachmentRepo<'a> {
     }
 
     /// The right to add photos to `event_id`: `NotFound` when the actor cannot see
-    /// the event, `None` when they see it but may not add photos.
+    /// the event, `None` when they see it but may not add photos, `Invalid` when
+    /// they could but the event is archived.
     pub async fn uploader(&'a self, event_id: i64) -> Result<Option<Uploader<'a>>, StoreError> {
         self.visible(event_id).await?;
         let rel = in_tx!(self.store, Read, |tx| self
             .relation_in(&mut tx, event_id)
             .await)?;
+        if rel.closed_to_uploader {
+            return Err(StoreError::invalid("photo", "事件已归档，不能再添加照片"));
+        }
         Ok(rel.may_upload.then_some(Uploader {
             repo: self,
             event_id,
@@ -450,7 +458,6 @@ impl<'a> AttachmentRepo<'a> {
         variant: Variant,
         now: DateTime<Utc>,
     ) -> Result<Option<AttachmentFile>, StoreError> {
-        let actor = &self.actor;
         let row = in_tx!(self.store, Read, |tx| tx
             .attachment_row(id)
             .await
@@ -458,35 +465,52 @@ impl<'a> AttachmentRepo<'a> {
         .ok_or(StoreError::NotFound)?;
         let event_id = row.event_id;
         self.visible(event_id).await?;
-        let acting = Acting::from(actor);
-        in_tx!(self.store, Write, |tx| {
-            let rel = self.relation_in(&mut tx, event_id).await?;
-            let m = meta(row.clone(), actor, rel)?;
-            if variant == Variant::Original {
-                if !m.original_available {
-                    return Ok(None);
-                }
-                tx.insert_audit(&AuditRecord {
-                    at: now,
-                    actor_id: acting.user_id,
-                    actor_name: acting.name.clone(),
-                    action: "attachment.read_original".into(),
-                    object_type: "attachment",
-                    object_id: Some(id.to_string()),
-                    detail: Some(serde_json::json!({ "event_id": event_id })),
-                })
-                .await?;
+        // Only reading an original writes (its audit record).
+        match variant {
+            Variant::Public => in_tx!(self.store, Read, |tx| {
+                self.file_in(&mut tx, row, variant, now).await
+            }),
+            Variant::Original => in_tx!(self.store, Write, |tx| {
+                self.file_in(&mut tx, row, variant, now).await
+            }),
+        }
+    }
+
+    async fn file_in<T: AttachTx>(
+        &self,
+        tx: &mut T,
+        row: MetaRow,
+        variant: Variant,
+        now: DateTime<Utc>,
+    ) -> Result<Option<AttachmentFile>, StoreError> {
+        let (id, event_id) = (row.id, row.event_id);
+        let rel = self.relation_in(tx, event_id).await?;
+        let m = meta(row, &self.actor, rel)?;
+        if variant == Variant::Original {
+            if !m.original_available {
+                return Ok(None);
             }
-            let bytes = tx
-                .attachment_bytes(id, variant)
-                .await?
-                .ok_or(StoreError::NotFound)?;
-            Ok(Some(AttachmentFile {
-                meta: m,
-                variant,
-                bytes,
-            }))
-        })
+            let acting = Acting::from(&self.actor);
+            tx.insert_audit(&AuditRecord {
+                at: now,
+                actor_id: acting.user_id,
+                actor_name: acting.name,
+                action: "attachment.read_original".into(),
+                object_type: "attachment",
+                object_id: Some(id.to_string()),
+                detail: Some(serde_json::json!({ "event_id": event_id })),
+            })
+            .await?;
+        }
+        let bytes = tx
+            .attachment_bytes(id, variant)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        Ok(Some(AttachmentFile {
+            meta: m,
+            variant,
+            bytes,
+        }))
     }
 }
 
@@ -538,6 +562,93 @@ mod tests {
         }
     }
 
+    async fn audited(store: &Store, action: &str) -> i64 {
+        let sql = "SELECT COUNT(*) FROM audit_log WHERE action = $1";
+        match &store.pool {
+            crate::Pool::Sqlite(p) => sqlx::query_scalar(sql).bind(action).fetch_one(p).await,
+            crate::Pool::Postgres(p) => sqlx::query_scalar(sql).bind(action).fetch_one(p).await,
+        }
+        .expect("audit count")
+    }
+
+    fn new_event(text: &str) -> zhili_domain::NewEvent {
+        let raw: zhili_domain::RawNewEvent = serde_json::from_value(serde_json::json!({
+            "channel": "patrol",
+            "text": text,
+            "grid": "33028100200101",
+        }))
+        .expect("raw event");
+        zhili_domain::NewEvent::parse(raw).expect("valid event")
+    }
+
+    #[tokio::test]
+    async fn photos_come_with_the_event_in_one_transaction_and_leave_audit_records() {
+        for store in crate::testing::fresh_stores().await {
+            crate::testing::with_small_city(&store, "x").await;
+            let user = |name: &'static str| {
+                let store = store.clone();
+                async move { store.user_by_username(name).await.unwrap().unwrap().actor }
+            };
+            let (grid1, city) = (user("grid1").await, user("city").await);
+            let photos: Vec<Photo> = (0..10u8)
+                .map(|i| {
+                    let mut jpeg = photo::tests::jpeg();
+                    // A comment makes each original different; it is not in the public copy.
+                    jpeg.splice(2..2, [0xFF, 0xFE, 0, 3, i]);
+                    Photo::parse(jpeg, Some("p.jpg")).unwrap()
+                })
+                .collect();
+            let events = store.events_for(&grid1);
+            let now = Utc::now();
+            // Ten photos: the tenth is refused, and with it the whole report.
+            let err = events
+                .create_with_photos(&new_event("十张照片"), &photos, now)
+                .await
+                .unwrap_err();
+            assert!(matches!(err, StoreError::Invalid { ref field, .. } if field == "photo"));
+            let filter = crate::EventFilter {
+                page: 1,
+                per_page: 10,
+                ..Default::default()
+            };
+            assert_eq!(
+                store.events_for(&city).list(&filter).await.unwrap().total,
+                0
+            );
+            assert_eq!(audited(&store, "attachment.upload").await, 0);
+
+            let created = events
+                .create_with_photos(&new_event("两张照片"), &photos[..2], now)
+                .await
+                .unwrap();
+            let crate::CreateOutcome::Created(d) = created else {
+                panic!("a new event")
+            };
+            let list = store.attachments_for(&city).list(d.id).await.unwrap();
+            assert_eq!(list.items.len(), 2);
+            assert!(list.items.iter().all(|m| m.original_available));
+            assert_eq!(audited(&store, "attachment.upload").await, 2);
+
+            let first = list.items[0].id;
+            let file = store
+                .attachments_for(&city)
+                .open(first, Variant::Original, now)
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(file.bytes, photos[0].original());
+            assert_eq!(audited(&store, "attachment.read_original").await, 1);
+            let public = store
+                .attachments_for(&city)
+                .open(first, Variant::Public, now)
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(public.bytes, photos[0].public());
+            assert_eq!(audited(&store, "attachment.read_original").await, 1);
+        }
+    }
+
     #[test]
     fn who_may_add_photos_and_who_sees_originals() {
         let facts = EventFacts {
@@ -574,5 +685,7 @@ mod tests {
         };
         let r = relation(&actor(Role::CityOperator, None, 1), &closed, &units);
         assert_eq!((r.may_upload, r.sees_originals), (false, true));
+        assert!(r.closed_to_uploader);
+        assert!(!relation(&actor(Role::Oversight, None, 1), &closed, &units).closed_to_uploader);
     }
 }

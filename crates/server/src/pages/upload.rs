@@ -180,6 +180,10 @@ pub async fn upload(
             );
         }
         Err(StoreError::NotFound) => return not_found(Some(user.header())),
+        Err(StoreError::Invalid { message, .. }) => {
+            let status = StatusCode::UNPROCESSABLE_ENTITY;
+            return render_detail(&state, &user, id, status, Some(message)).await;
+        }
         Err(e) => {
             tracing::error!(error = ?e, "photo upload page");
             return internal(Some(user.header()));
