@@ -527,6 +527,15 @@ async fn photos_need_a_login_and_the_event_in_scope() {
         assert_eq!(r.status, StatusCode::NOT_FOUND);
         let r = call(&app, "GET", "/api/v1/attachments/abc", Some(&t), None).await;
         assert_eq!(r.status, StatusCode::NOT_FOUND);
+        let doc = call(&app, "GET", "/api/openapi.json", None, None)
+            .await
+            .json();
+        for path in [
+            "/api/v1/events/{id}/attachments",
+            "/api/v1/attachments/{id}",
+        ] {
+            assert!(doc["paths"][path].is_object(), "{path} documented");
+        }
     }
 }
 
