@@ -92,9 +92,13 @@ pub fn app(state: AppState) -> Router {
         .merge(open311::routes())
         .route("/healthz", get(health))
         .route("/metrics", get(metrics_layer::render))
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        // Photo uploads bring their own, larger limit: merged after the layer above,
+        // which applies only to the routes added before it.
+        .merge(api::attachments::upload_routes())
+        .merge(pages::upload_routes())
         .fallback(not_found)
         .layer(axum::middleware::from_fn(metrics_layer::track))
-        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),

@@ -807,7 +807,19 @@ impl EventRepo<'_> {
         new: &NewEvent,
         now: DateTime<Utc>,
     ) -> Result<CreateOutcome, StoreError> {
-        let stored = self.store(new, now).await?;
+        self.create_with_photos(new, &[], now).await
+    }
+
+    /// [`EventRepo::create`] with photos taken by the reporter, stored in the same
+    /// transaction: a photo that cannot be stored leaves no event behind. An event
+    /// that already existed (same channel and external id) gets no photos.
+    pub async fn create_with_photos(
+        &self,
+        new: &NewEvent,
+        photos: &[crate::attachments::Photo],
+        now: DateTime<Utc>,
+    ) -> Result<CreateOutcome, StoreError> {
+        let stored = self.submit(new, photos, now).await?;
         let actor = &self.actor;
         in_tx!(self.store, Read, |tx| {
             if stored.created {
@@ -825,6 +837,15 @@ impl EventRepo<'_> {
     /// channels whose answer is an acknowledgement (and for speed, see
     /// `group_commit`).
     pub async fn store(&self, new: &NewEvent, now: DateTime<Utc>) -> Result<Stored, StoreError> {
+        self.submit(new, &[], now).await
+    }
+
+    async fn submit(
+        &self,
+        new: &NewEvent,
+        photos: &[crate::attachments::Photo],
+        now: DateTime<Utc>,
+    ) -> Result<Stored, StoreError> {
         if !self.actor.can_report_events() {
             return Err(StoreError::invalid("actor", "监督账号只读，不能上报事件"));
         }
@@ -832,6 +853,7 @@ impl EventRepo<'_> {
             .store_new(Job {
                 actor: self.actor.clone(),
                 new: new.clone(),
+                photos: photos.to_vec(),
                 now,
             })
             .await

@@ -18,6 +18,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::{Mutex, mpsc, oneshot};
 use zhili_domain::{Actor, NewEvent, Role};
 
+use crate::attachments::{AttachTx, attach_to_new_event};
 use crate::backend::Tx;
 use crate::events::{Acting, Intake, create, row_in_scope};
 use crate::{Store, StoreError, in_tx};
@@ -34,6 +35,8 @@ pub struct Stored {
 pub(crate) struct Job {
     pub actor: Actor,
     pub new: NewEvent,
+    /// Taken with the report; stored with the event or not at all.
+    pub photos: Vec<crate::attachments::Photo>,
     pub now: DateTime<Utc>,
 }
 
@@ -182,7 +185,7 @@ impl Store {
 
 /// Stores one job: `Ok(answer)` when the transaction is still sound, where the
 /// answer may be a refusal that wrote nothing; `Err` when it may not be.
-async fn store_one<T: Tx>(
+async fn store_one<T: Tx + AttachTx>(
     tx: &mut T,
     intake: &Intake<'_>,
     job: &Job,
@@ -202,11 +205,16 @@ async fn store_one<T: Tx>(
     )
     .await
     {
-        Ok(Ok((id, number))) => Ok(Ok(Stored {
-            id,
-            number,
-            created: true,
-        })),
+        Ok(Ok((id, number))) => {
+            // A photo refused here comes after the event's writes: the `?` ends
+            // the batch, and alone this job gets the refusal.
+            attach_to_new_event(tx, &Acting::from(actor), id, &job.photos, job.now).await?;
+            Ok(Ok(Stored {
+                id,
+                number,
+                created: true,
+            }))
+        }
         Ok(Err(id)) => Ok(existing(tx, actor, id).await),
         // `create` checks everything before its first write.
         Err(e @ StoreError::Invalid { .. }) => Ok(Err(e)),

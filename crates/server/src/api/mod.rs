@@ -1,7 +1,7 @@
 //! The JSON API, `/api/v1/…`. Every route but login needs a Bearer token; every
 //! event query goes through a repository built for the caller.
 
-mod attachments;
+pub mod attachments;
 mod body;
 mod channels;
 mod chat;

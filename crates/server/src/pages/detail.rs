@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use chrono::Utc;
 use serde::Deserialize;
 use zhili_domain::{Action, ActionKind, InformChannel, OrgId, OrgKind, RejectReason, Satisfaction};
+use zhili_storage::attachments::AttachmentList;
 use zhili_storage::{EventDetail, Org, StoreError};
 
 use super::forms::FormData;
@@ -304,6 +305,47 @@ struct DetailPage {
     actions: Vec<ActionForm>,
     error: Option<String>,
     done: Option<&'static str>,
+    photos: PhotosView,
+}
+
+/// The event's photos and, for those who may add one, the upload form.
+struct PhotosView {
+    items: Vec<PhotoItem>,
+    may_upload: bool,
+    left: i64,
+    max_mb: usize,
+    error: Option<String>,
+}
+
+struct PhotoItem {
+    url: String,
+    original_url: Option<String>,
+    filename: String,
+    uploaded_at: String,
+    uploader: Option<&'static str>,
+}
+
+fn photos_view(list: AttachmentList, error: Option<String>) -> PhotosView {
+    let count = i64::try_from(list.items.len()).unwrap_or(i64::MAX);
+    PhotosView {
+        may_upload: list.may_upload,
+        left: (list.max_photos - count).max(0),
+        max_mb: list.max_bytes / (1024 * 1024),
+        error,
+        items: list
+            .items
+            .into_iter()
+            .map(|m| PhotoItem {
+                url: format!("/attachments/{}", m.id),
+                original_url: m
+                    .original_available
+                    .then(|| format!("/attachments/{}?original=1", m.id)),
+                filename: m.filename,
+                uploaded_at: china_time(m.uploaded_at),
+                uploader: m.uploader_role.map(|r| r.label),
+            })
+            .collect(),
+    }
 }
 
 /// An action that failed, to show again with its message and input.
@@ -414,6 +456,29 @@ async fn detail_page(
     failure: Option<Failure<'_>>,
     done: Option<&'static str>,
 ) -> Response {
+    detail_page_with(state, user, id, status, failure, done, None).await
+}
+
+/// The event page after a photo upload failed with `photo_error`.
+pub(super) async fn render_detail(
+    state: &AppState,
+    user: &PageUser,
+    id: i64,
+    status: StatusCode,
+    photo_error: Option<String>,
+) -> Response {
+    detail_page_with(state, user, id, status, None, None, photo_error).await
+}
+
+async fn detail_page_with(
+    state: &AppState,
+    user: &PageUser,
+    id: i64,
+    status: StatusCode,
+    failure: Option<Failure<'_>>,
+    done: Option<&'static str>,
+    photo_error: Option<String>,
+) -> Response {
     let header = user.header();
     let d = match state.store.events_for(&user.actor).get(id).await {
         Ok(d) => d,
@@ -449,7 +514,15 @@ async fn detail_page(
     } else {
         Vec::new()
     };
+    let photos = match state.store.attachments_for(&user.actor).list(id).await {
+        Ok(list) => photos_view(list, photo_error),
+        Err(e) => {
+            tracing::error!(error = ?e, "photos of the event page");
+            return internal(Some(header));
+        }
+    };
     let view = DetailPage {
+        photos,
         header: Some(header),
         csrf: user.csrf.clone(),
         e: EventView::new(&d),
@@ -490,8 +563,10 @@ pub async fn detail(
     let done = params
         .ok()
         .and_then(|Query(p)| p.done)
-        .and_then(|c| ActionKind::parse(&c))
-        .map(ActionKind::label_zh);
+        .and_then(|c| match c.as_str() {
+            "photo" => Some("添加照片"),
+            _ => ActionKind::parse(&c).map(ActionKind::label_zh),
+        });
     detail_page(&state, &user, id, StatusCode::OK, None, done).await
 }
 

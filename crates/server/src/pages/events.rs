@@ -15,6 +15,7 @@ use zhili_storage::{Category, CreateOutcome, EventSummary, Org, StoreError};
 
 use super::forms::FormData;
 use super::session::PageUser;
+use super::upload::{PageForm, photo_message, photo_status};
 use super::view::{Header, Opt, OptGroup, china_time, error_page, internal, render, url_encode};
 use crate::AppState;
 use crate::error::ApiError;
@@ -283,6 +284,7 @@ struct FieldErrors {
     reporter_name: Option<String>,
     reporter_phone: Option<String>,
     location: Option<String>,
+    photo: Option<String>,
     /// Anything not tied to one field.
     general: Option<String>,
 }
@@ -302,6 +304,7 @@ impl FieldErrors {
             "reporter.name" | "reporter_name" => &mut e.reporter_name,
             "reporter.phone" | "reporter_phone" => &mut e.reporter_phone,
             "location" | "lon" | "lat" => &mut e.location,
+            "photo" => &mut e.photo,
             _ => &mut e.general,
         };
         *slot = Some(message);
@@ -322,6 +325,7 @@ impl FieldErrors {
             ("f-reporter-name", &self.reporter_name),
             ("f-reporter-phone", &self.reporter_phone),
             ("f-lon", &self.location),
+            ("f-photo", &self.photo),
         ]
         .into_iter()
         .find_map(|(id, m)| m.as_deref().map(|m| (id, m)))
@@ -343,6 +347,8 @@ struct NewInput {
     reporter_phone: String,
     lon: String,
     lat: String,
+    /// A photo came with the failed submission: browsers cannot keep it in the form.
+    photo_sent: bool,
 }
 
 impl NewInput {
@@ -385,6 +391,7 @@ impl NewInput {
             reporter_phone: f.value("reporter_phone"),
             lon: f.value("lon"),
             lat: f.value("lat"),
+            photo_sent: false,
         }
     }
 
@@ -551,14 +558,16 @@ pub async fn new_form(State(state): State<AppState>, user: PageUser) -> Response
     new_page(&state, &user, StatusCode::OK, None, FieldErrors::default()).await
 }
 
-pub async fn create(State(state): State<AppState>, user: PageUser, form: FormData) -> Response {
-    if let Some(r) = user.csrf_rejection(&form) {
+pub async fn create(State(state): State<AppState>, user: PageUser, mut page: PageForm) -> Response {
+    let form = &page.fields;
+    if let Some(r) = user.csrf_rejection(form) {
         return r;
     }
     if !user.actor.can_report_events() {
         return read_only(&user);
     }
-    let input = NewInput::from_form(&form);
+    let mut input = NewInput::from_form(form);
+    input.photo_sent = page.photo.is_some() || page.photo_too_large;
     let invalid = StatusCode::UNPROCESSABLE_ENTITY;
     let raw = match input.to_raw() {
         Ok(r) => r,
@@ -577,10 +586,18 @@ pub async fn create(State(state): State<AppState>, user: PageUser, form: FormDat
             return new_page(&state, &user, invalid, Some(input), errors).await;
         }
     };
+    // Checked before anything is stored: a refused photo leaves no event behind.
+    let photos = match page.checked_photo().await {
+        Ok(p) => Vec::from_iter(p),
+        Err(e) => {
+            let errors = FieldErrors::one("photo", photo_message(&e));
+            return new_page(&state, &user, photo_status(&e), Some(input), errors).await;
+        }
+    };
     match state
         .store
         .events_for(&user.actor)
-        .create(&new, Utc::now())
+        .create_with_photos(&new, &photos, Utc::now())
         .await
     {
         Ok(CreateOutcome::Created(d) | CreateOutcome::Existing(d)) => {

@@ -8,7 +8,7 @@ use axum::response::Response;
 
 use super::view::error_page;
 
-pub struct FormData(Vec<(String, String)>);
+pub struct FormData(pub(super) Vec<(String, String)>);
 
 impl FormData {
     #[cfg(test)]

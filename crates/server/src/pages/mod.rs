@@ -9,6 +9,7 @@ mod events;
 mod forms;
 mod login;
 mod session;
+mod upload;
 mod view;
 
 use axum::Router;
@@ -21,18 +22,33 @@ use crate::AppState;
 pub use session::PageUser;
 
 const APP_CSS: &str = include_str!("../../static/app.css");
+/// Fills the report form's position from the device; the form works without it.
+const LOCATE_JS: &str = include_str!("../../static/locate.js");
 
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(login::root))
         .route("/login", get(login::page).post(login::submit))
         .route("/logout", post(login::logout))
-        .route("/events", get(events::list).post(events::create))
+        .route("/events", get(events::list))
         .route("/events/new", get(events::new_form))
         .route("/events/{id}", get(detail::detail))
         .route("/events/{id}/actions", post(detail::act))
+        .route("/attachments/{id}", get(upload::image))
         .route("/static/app.css", get(css))
+        .route("/static/locate.js", get(locate_js))
         .merge(chat::routes())
+}
+
+/// The forms that may carry a photo, with the upload body limit; merged into the
+/// app outside the app-wide limit (see `crate::app`).
+pub fn upload_routes() -> Router<AppState> {
+    Router::new()
+        .route("/events", post(events::create))
+        .route("/events/{id}/attachments", post(upload::upload))
+        .layer(axum::extract::DefaultBodyLimit::max(
+            crate::api::attachments::UPLOAD_BODY_LIMIT,
+        ))
 }
 
 /// A page path that does not exist gets the HTML 404 page.
@@ -48,6 +64,18 @@ async fn css() -> Response {
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
         APP_CSS,
+    )
+        .into_response()
+}
+
+async fn locate_js() -> Response {
+    (
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        LOCATE_JS,
     )
         .into_response()
 }
