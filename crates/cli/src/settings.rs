@@ -26,6 +26,9 @@ pub const KEYS: &[&str] = &[
     "outbox_lease_secs",
     "background_work",
     "hotline_12345_crs",
+    "province_law_enforcement_url",
+    "province_market_supervision_url",
+    "province_token",
 ];
 
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
@@ -57,6 +60,14 @@ pub struct Settings {
     /// The coordinate system of 12345 work orders that do not name one
     /// (wgs84, gcj02 or bd09; the call centre's map is usually GCJ-02).
     pub hotline_12345_crs: String,
+    /// The province's mobile law-enforcement platform (H8), which follows the
+    /// dispatches of 综合执法 events (docs/connectors.md); unset: they wait.
+    pub province_law_enforcement_url: Option<String>,
+    /// The province's "Internet + supervision" platform (互联网+监管), which follows
+    /// the dispatches of 市场监管 events; unset: they wait.
+    pub province_market_supervision_url: Option<String>,
+    /// Bearer token for both province platforms.
+    pub province_token: Option<String>,
 }
 
 /// What the command line said; `None` (or `false` for `demo`) leaves the lower layers be.
@@ -175,14 +186,33 @@ impl Settings {
             std::process::id()
         ));
         cfg.lease = chrono::Duration::seconds(i64::from(self.outbox_lease_secs.max(1)));
-        if let Some(url) = &self.exchange_110_url {
-            cfg.connectors.insert(
-                zhili_storage::TOPIC_110.to_string(),
-                std::sync::Arc::new(zhili_server::worker::HttpConnector::new(
-                    url.clone(),
-                    self.exchange_110_token.clone(),
-                )),
-            );
+        let receivers = [
+            (
+                zhili_storage::TOPIC_110,
+                &self.exchange_110_url,
+                &self.exchange_110_token,
+            ),
+            (
+                zhili_storage::TOPIC_LAW_ENFORCEMENT,
+                &self.province_law_enforcement_url,
+                &self.province_token,
+            ),
+            (
+                zhili_storage::TOPIC_MARKET_SUPERVISION,
+                &self.province_market_supervision_url,
+                &self.province_token,
+            ),
+        ];
+        for (topic, url, token) in receivers {
+            if let Some(url) = url {
+                cfg.connectors.insert(
+                    topic.to_string(),
+                    std::sync::Arc::new(zhili_server::worker::HttpConnector::new(
+                        url.clone(),
+                        token.clone(),
+                    )),
+                );
+            }
         }
         cfg
     }

@@ -7,6 +7,7 @@ pub mod codes;
 pub mod event;
 pub mod ids;
 pub mod lifecycle;
+pub mod mask;
 pub mod values;
 
 pub use actor::{Actor, Capacities, Scope};
@@ -17,4 +18,5 @@ pub use codes::{
 pub use event::{NewEvent, NewEventError, RawNewEvent, RawReporter, event_number};
 pub use ids::{CategoryId, EventId, OrgId, UserId};
 pub use lifecycle::{Action, ActionKind, EventState, LifecycleError, Outcome, Status};
+pub use mask::mask_in_text;
 pub use values::{EventText, GeoPoint, PersonName, Phone, ValueError, mask_name, mask_phone};

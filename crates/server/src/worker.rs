@@ -19,8 +19,6 @@ pub enum DeliveryError {
     Unreachable(String),
     #[error("receiver answered {status}: {body}")]
     Refused { status: u16, body: String },
-    #[error("no connector for topic {0}")]
-    NoConnector(String),
 }
 
 pub type Delivery<'a> = Pin<Box<dyn Future<Output = Result<String, DeliveryError>> + Send + 'a>>;
@@ -111,19 +109,18 @@ impl WorkerConfig {
 /// delivered. Deliveries of one batch run concurrently.
 pub async fn tick(store: &Store, cfg: &WorkerConfig) -> Result<usize, zhili_storage::StoreError> {
     let now = Utc::now();
-    let msgs = store
-        .lease_outbox(&cfg.instance, now, cfg.lease, cfg.batch)
-        .await?;
     let mut set = tokio::task::JoinSet::new();
-    for msg in msgs {
-        let connector = cfg.connectors.get(&msg.topic).cloned();
-        set.spawn(async move {
-            let result = match &connector {
-                Some(c) => c.deliver(&msg).await,
-                None => Err(DeliveryError::NoConnector(msg.topic.clone())),
-            };
-            (msg, result)
-        });
+    for (topic, connector) in &cfg.connectors {
+        let msgs = store
+            .lease_outbox(&cfg.instance, topic, now, cfg.lease, cfg.batch)
+            .await?;
+        for msg in msgs {
+            let connector = connector.clone();
+            set.spawn(async move {
+                let result = connector.deliver(&msg).await;
+                (msg, result)
+            });
+        }
     }
     let mut delivered = 0;
     while let Some(joined) = set.join_next().await {

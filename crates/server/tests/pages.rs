@@ -747,7 +747,13 @@ async fn the_command_room_sees_a_failing_110_exchange_on_its_list_page() {
         // A delivery attempt fails (110 unreachable).
         let now = chrono::Utc::now();
         let msgs = store
-            .lease_outbox("test", now, chrono::Duration::seconds(60), 10)
+            .lease_outbox(
+                "test",
+                zhili_storage::TOPIC_110,
+                now,
+                chrono::Duration::seconds(60),
+                10,
+            )
             .await
             .unwrap();
         assert_eq!(msgs.len(), 1);

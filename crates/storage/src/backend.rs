@@ -322,6 +322,7 @@ pub(crate) trait Tx: Send + Sized {
     fn lease_outbox(
         &mut self,
         owner: &str,
+        topic: &str,
         now: DateTime<Utc>,
         until: DateTime<Utc>,
         limit: i64,
@@ -713,13 +714,14 @@ macro_rules! impl_tx {
             async fn lease_outbox(
                 &mut self,
                 owner: &str,
+                topic: &str,
                 now: DateTime<Utc>,
                 until: DateTime<Utc>,
                 limit: i64,
             ) -> Result<Vec<OutboxRow>, sqlx::Error> {
                 sqlx::query_as(concat!(
                     "UPDATE outbox SET lease_owner = $1, lease_until = $2 WHERE id IN (",
-                    "SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= $3 ",
+                    "SELECT id FROM outbox WHERE status = 'pending' AND topic = $5 AND next_attempt_at <= $3 ",
                     "AND (lease_until IS NULL OR lease_until < $3) ORDER BY id LIMIT $4 ",
                     $skip_locked,
                     ") RETURNING id, topic, dedup_key, event_id, payload, attempts, created_at"
@@ -728,6 +730,7 @@ macro_rules! impl_tx {
                 .bind(until)
                 .bind(now)
                 .bind(limit)
+                .bind(topic)
                 .fetch_all(&mut **self)
                 .await
             }

@@ -702,6 +702,9 @@ async fn act_on<T: Tx>(
         } => {
             let assisting: Vec<i64> = assisting_units.iter().map(|u| u.0).collect();
             tx.link_units(row.id, lead_unit.0, &assisting, now).await?;
+            if !ctx.replay {
+                crate::outbox::to_province(tx, row, *lead_unit, handle_due_at, now).await?;
+            }
         }
         Action::Return { .. } => tx.unlink_units(row.id).await?,
         _ => {}

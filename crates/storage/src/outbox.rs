@@ -11,6 +11,63 @@ use crate::{Store, StoreError, in_tx};
 
 /// Topic of matters handed to 110 (D3).
 pub const TOPIC_110: &str = "exchange_110.transfer";
+/// Dispatches of 综合执法 events, for the province's mobile law-enforcement
+/// platform (H8); docs/connectors.md.
+pub const TOPIC_LAW_ENFORCEMENT: &str = "province.law_enforcement";
+/// Dispatches of 市场监管 events, for the province's "Internet + supervision"
+/// platform (互联网+监管, H8); docs/connectors.md.
+pub const TOPIC_MARKET_SUPERVISION: &str = "province.market_supervision";
+
+/// The province platform that follows events of a platform (四平台) up, if any.
+pub fn province_topic(platform: zhili_domain::Platform) -> Option<&'static str> {
+    match platform {
+        zhili_domain::Platform::LawEnforcement => Some(TOPIC_LAW_ENFORCEMENT),
+        zhili_domain::Platform::MarketSupervision => Some(TOPIC_MARKET_SUPERVISION),
+        _ => None,
+    }
+}
+
+/// A dispatch the province's platform must know of goes into the outbox with it.
+/// The province needs the case, not the citizen: no reporter name or phone, and
+/// phone and ID numbers inside the text masked. Each dispatch is its own message
+/// (a re-dispatch after a return is news there too), keyed by the event's version.
+pub(crate) async fn to_province<T: Tx>(
+    tx: &mut T,
+    row: &crate::backend::EventRow,
+    lead_unit: zhili_domain::OrgId,
+    handle_due_at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let Some(code) = &row.category_code else {
+        return Ok(());
+    };
+    let Some((category, _)) = crate::reference::category_by_code(tx, code).await? else {
+        return Ok(());
+    };
+    let Some(topic) = province_topic(category.platform) else {
+        return Ok(());
+    };
+    let unit = crate::reference::org_by_id(tx, lead_unit).await?;
+    let message_id = format!("zhili-{}-{}-d{}", topic, row.number, row.version + 1);
+    let payload = serde_json::json!({
+        "message_id": message_id,
+        "event_number": row.number,
+        "platform": category.platform.code(),
+        "category": { "code": category.code, "name": category.name },
+        "text": zhili_domain::mask_in_text(&row.text),
+        "address": row.address,
+        "location": match (row.lon, row.lat) {
+            (Some(lon), Some(lat)) => serde_json::json!({ "lon": lon, "lat": lat, "crs": "wgs84" }),
+            _ => serde_json::Value::Null,
+        },
+        "township": row.township_name,
+        "lead_unit": unit.map(|u| serde_json::json!({ "code": u.code, "name": u.name })),
+        "reported_at": row.reported_at,
+        "dispatched_at": now,
+        "handle_due_at": handle_due_at,
+    });
+    enqueue(tx, topic, &message_id, Some(row.id), &payload, now).await
+}
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct OutboxMessage {
@@ -56,17 +113,20 @@ fn receipt_entry(topic: &str) -> Option<(&'static str, &'static str)> {
 }
 
 impl Store {
-    /// Leases due messages to `owner` for `lease`; another instance takes them over
-    /// only after the lease runs out (when this one died mid-delivery).
+    /// Leases due messages of `topic` to `owner` for `lease`; another instance takes
+    /// them over only after the lease runs out (when this one died mid-delivery).
+    /// By topic, so that an instance leases only what it has a connector for, and
+    /// messages for a receiver not configured yet wait instead of failing.
     pub async fn lease_outbox(
         &self,
         owner: &str,
+        topic: &str,
         now: DateTime<Utc>,
         lease: chrono::Duration,
         limit: i64,
     ) -> Result<Vec<OutboxMessage>, StoreError> {
         let rows = in_tx!(self, Write, |tx| tx
-            .lease_outbox(owner, now, now + lease, limit)
+            .lease_outbox(owner, topic, now, now + lease, limit)
             .await
             .map_err(StoreError::from))?;
         rows.into_iter()

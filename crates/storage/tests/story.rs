@@ -559,7 +559,7 @@ async fn the_outbox_leases_each_message_to_one_worker_and_settles_once() {
             let store = store.clone();
             tasks.push(tokio::spawn(async move {
                 store
-                    .lease_outbox(&format!("w{w}"), t0, lease, 5)
+                    .lease_outbox(&format!("w{w}"), zhili_storage::TOPIC_110, t0, lease, 5)
                     .await
                     .unwrap()
             }));
@@ -574,7 +574,7 @@ async fn the_outbox_leases_each_message_to_one_worker_and_settles_once() {
         // Nothing is left to lease while the leases hold.
         assert!(
             store
-                .lease_outbox("late", t0, lease, 50)
+                .lease_outbox("late", zhili_storage::TOPIC_110, t0, lease, 50)
                 .await
                 .unwrap()
                 .is_empty()
@@ -582,7 +582,10 @@ async fn the_outbox_leases_each_message_to_one_worker_and_settles_once() {
 
         // After the leases run out (the workers "died"), a new worker takes over.
         let later = t0 + chrono::Duration::seconds(61);
-        let msgs = store.lease_outbox("w9", later, lease, 50).await.unwrap();
+        let msgs = store
+            .lease_outbox("w9", zhili_storage::TOPIC_110, later, lease, 50)
+            .await
+            .unwrap();
         assert_eq!(msgs.len(), 12);
         let first = &msgs[0];
         assert_eq!(first.topic, TOPIC_110);
@@ -599,13 +602,16 @@ async fn the_outbox_leases_each_message_to_one_worker_and_settles_once() {
         assert_eq!(h.last_error.as_deref(), Some("connection refused"));
         assert!(
             store
-                .lease_outbox("w8", later, lease, 50)
+                .lease_outbox("w8", zhili_storage::TOPIC_110, later, lease, 50)
                 .await
                 .unwrap()
                 .is_empty()
         );
         let retry_at = later + backoff(0);
-        let again = store.lease_outbox("w8", retry_at, lease, 50).await.unwrap();
+        let again = store
+            .lease_outbox("w8", zhili_storage::TOPIC_110, retry_at, lease, 50)
+            .await
+            .unwrap();
         assert_eq!(
             again.iter().map(|m| m.id).collect::<Vec<_>>(),
             vec![first.id]
@@ -767,5 +773,75 @@ async fn replayed_history_sends_nothing_out_again() {
         let list = city.list(&EventFilter::default()).await.unwrap();
         assert_eq!(list.items[0].status.code, "transferred");
         assert_eq!(store.outbox_health().await.unwrap().pending, 0);
+    }
+}
+
+#[tokio::test]
+async fn dispatches_of_law_enforcement_events_go_to_the_province_without_the_reporter() {
+    for store in fresh_stores().await {
+        with_small_city(&store, "x").await;
+        let fengshan = store.events_for(&actor(&store, "fengshan").await);
+        let zhujian = store.events_for(&actor(&store, "zhujian").await);
+        let e = created(
+            &store,
+            "fengshan",
+            &report(
+                "小区里违章搭建，请联系我 13812345678",
+                "33028100200101",
+                None,
+            ),
+        )
+        .await;
+        let zj = unit_id(&store, "D-ZJ").await;
+        let dispatch = Action::Dispatch {
+            lead_unit: zj,
+            assisting_units: vec![],
+            note: None,
+        };
+        let t0 = Utc::now();
+        fengshan
+            .act(e.id, &Action::Accept { note: None }, t0)
+            .await
+            .unwrap();
+        fengshan.act(e.id, &dispatch, t0).await.unwrap();
+        // Waiting for the province; nothing for 110.
+        let lease = chrono::Duration::seconds(60);
+        let none_for_110 = store
+            .lease_outbox("w", zhili_storage::TOPIC_110, t0, lease, 10)
+            .await
+            .unwrap();
+        assert!(none_for_110.is_empty());
+        let msgs = store
+            .lease_outbox("w", zhili_storage::TOPIC_LAW_ENFORCEMENT, t0, lease, 10)
+            .await
+            .unwrap();
+        assert_eq!(msgs.len(), 1);
+        let p = &msgs[0].payload;
+        assert_eq!(p["event_number"], e.number.as_str());
+        assert_eq!(p["lead_unit"]["code"], "D-ZJ");
+        assert_eq!(p["category"]["code"], "0101");
+        assert!(p.get("reporter").is_none(), "{p}");
+        assert!(!p.to_string().contains("13812345678"), "{p}");
+        assert!(p["text"].as_str().unwrap().contains("138****5678"), "{p}");
+        assert_eq!(p["message_id"], msgs[0].dedup_key.as_str());
+        // Returned and dispatched again: news for the province, a second message.
+        zhujian
+            .act(
+                e.id,
+                &Action::Return {
+                    reason: "不属本单位职责".into(),
+                },
+                t0,
+            )
+            .await
+            .unwrap();
+        fengshan.act(e.id, &dispatch, t0).await.unwrap();
+        let later = t0 + chrono::Duration::seconds(61);
+        let again = store
+            .lease_outbox("w", zhili_storage::TOPIC_LAW_ENFORCEMENT, later, lease, 10)
+            .await
+            .unwrap();
+        assert_eq!(again.len(), 2);
+        assert_ne!(again[0].dedup_key, again[1].dedup_key);
     }
 }

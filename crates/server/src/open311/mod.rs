@@ -6,7 +6,6 @@
 
 mod form;
 pub mod format;
-pub mod mask;
 
 use std::sync::Arc;
 
@@ -466,7 +465,7 @@ fn public_description(r: &PublicRequest) -> String {
     } else {
         r.text.clone()
     };
-    mask::mask_public(&text)
+    zhili_domain::mask_in_text(&text)
 }
 
 fn media_url(r: &PublicRequest) -> Option<String> {
@@ -484,7 +483,11 @@ fn media_url(r: &PublicRequest) -> Option<String> {
 fn request_obj(r: &PublicRequest) -> Obj {
     let status_notes = match (&r.result, is_closed(r.status)) {
         (Some(result), true) if r.status != Status::Rejected => {
-            format!("{}：{}", r.status.label_zh(), mask::mask_public(result))
+            format!(
+                "{}：{}",
+                r.status.label_zh(),
+                zhili_domain::mask_in_text(result)
+            )
         }
         _ => r.status.label_zh().to_string(),
     };
@@ -528,7 +531,7 @@ fn request_obj(r: &PublicRequest) -> Obj {
             Val::text(china(r.closed_at.unwrap_or(r.updated_at))),
         )
         .with("expected_datetime", Val::opt(r.handle_due_at.map(china)))
-        .with("address", Val::text(mask::mask_public(&address)))
+        .with("address", Val::text(zhili_domain::mask_in_text(&address)))
         .with("address_id", Val::Str(None))
         .with("zipcode", Val::Str(None))
         .with("lat", lat)

@@ -1,4 +1,5 @@
-//! Masking of personal data inside free text that the public feed shows. Reporters
+//! Masking of personal data inside free text, for whatever shows the text to
+//! someone with no need for it: the public feed, the province's platforms. Reporters
 //! write their phone number or ID number into the description ("请联系我
 //! 13812345678"); the handlers need it, the public must not see it. Names cannot be
 //! found reliably in free text and are not attempted.
@@ -11,7 +12,7 @@
 /// like a phone number (`0574-62345678`, `138 1234 5678`) or a date (`2026-11-28`);
 /// other groups such as a flat number `12-3-1201` stay apart. Full-width digits
 /// (１３８…) count as digits.
-pub fn mask_public(text: &str) -> String {
+pub fn mask_in_text(text: &str) -> String {
     mask_numbers(&mask_emails(text))
 }
 
@@ -144,22 +145,22 @@ mod tests {
     #[test]
     fn phones_and_id_numbers_are_masked() {
         assert_eq!(
-            mask_public("请联系我13812345678，谢谢"),
+            mask_in_text("请联系我13812345678，谢谢"),
             "请联系我138****5678，谢谢"
         );
-        assert_eq!(mask_public("电话 138-1234-5678"), "电话 138****5678");
-        assert_eq!(mask_public("电话 138 1234 5678。"), "电话 138****5678。");
-        assert_eq!(mask_public("座机0574-62345678"), "座机057*****5678");
-        assert_eq!(mask_public("座机62345678"), "座机****5678");
+        assert_eq!(mask_in_text("电话 138-1234-5678"), "电话 138****5678");
+        assert_eq!(mask_in_text("电话 138 1234 5678。"), "电话 138****5678。");
+        assert_eq!(mask_in_text("座机0574-62345678"), "座机057*****5678");
+        assert_eq!(mask_in_text("座机62345678"), "座机****5678");
         assert_eq!(
-            mask_public("身份证330281199001011234"),
+            mask_in_text("身份证330281199001011234"),
             "身份证330***********1234"
         );
         assert_eq!(
-            mask_public("身份证33028119900101123X号"),
+            mask_in_text("身份证33028119900101123X号"),
             "身份证330***********123X号"
         );
-        assert_eq!(mask_public("１３８１２３４５６７８"), "１３８****５６７８");
+        assert_eq!(mask_in_text("１３８１２３４５６７８"), "１３８****５６７８");
     }
 
     #[test]
@@ -172,18 +173,18 @@ mod tests {
             "噪音持续了3个小时，约80分贝",
             "2026年11月28日",
         ] {
-            assert_eq!(mask_public(keep), keep);
+            assert_eq!(mask_in_text(keep), keep);
         }
     }
 
     #[test]
     fn emails_are_masked() {
         assert_eq!(
-            mask_public("邮箱 wang.xm@example.com。"),
+            mask_in_text("邮箱 wang.xm@example.com。"),
             "邮箱 w***@example.com。"
         );
-        assert_eq!(mask_public("a@b"), "a@b");
-        assert_eq!(mask_public("@@x.y @"), "@@x.y @");
-        assert_eq!(mask_public("x@a.cn 和 y@b.cn"), "x***@a.cn 和 y***@b.cn");
+        assert_eq!(mask_in_text("a@b"), "a@b");
+        assert_eq!(mask_in_text("@@x.y @"), "@@x.y @");
+        assert_eq!(mask_in_text("x@a.cn 和 y@b.cn"), "x***@a.cn 和 y***@b.cn");
     }
 }
