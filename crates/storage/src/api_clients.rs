@@ -12,7 +12,7 @@ use crate::backend::Tx;
 use crate::events::Acting;
 use crate::records::{AuditRecord, NewUser};
 use crate::reference::{unique, user_from_row};
-use crate::sql::{Arg, Sql};
+use crate::sql::{Arg, Sql, bind_all};
 use crate::{Store, StoreError, in_tx};
 
 /// An Open311 client with the user it acts as.
@@ -154,21 +154,6 @@ const PUBLIC_SELECT: &str = "SELECT e.id, e.number, e.channel, e.status, e.text,
  t.name AS township_name, v.name AS village_name, u.name AS lead_unit_name \
  FROM events e JOIN orgs t ON t.id = e.township_id LEFT JOIN orgs v ON v.id = e.village_id \
  LEFT JOIN categories c ON c.id = e.category_id LEFT JOIN orgs u ON u.id = e.lead_unit_id ";
-
-/// Binds a built statement's values in order (the storage-wide `Sql` arguments).
-macro_rules! bind_args {
-    ($q:expr, $args:expr) => {{
-        let mut q = $q;
-        for a in $args {
-            q = match a {
-                Arg::I64(v) => q.bind(v),
-                Arg::Text(v) => q.bind(v),
-                Arg::Time(v) => q.bind(v),
-            };
-        }
-        q
-    }};
-}
 
 fn in_list<T>(q: &mut Sql, items: &[T], arg: impl Fn(&T) -> Arg) {
     q.push("(");
@@ -398,7 +383,7 @@ impl Store {
     ) -> Result<Vec<PublicRequest>, StoreError> {
         let q = public_query(filter);
         let (rows, results) = in_tx!(self, Read, |tx| {
-            let rows = bind_args!(
+            let rows = bind_all!(
                 sqlx::query_as::<_, PublicRow>(sqlx::AssertSqlSafe(q.text.clone())),
                 q.args.clone()
             )
@@ -412,7 +397,7 @@ impl Store {
                 );
                 in_list(&mut n, &ids, |i| Arg::I64(*i));
                 n.push(" ORDER BY event_id, seq");
-                let notes = bind_args!(
+                let notes = bind_all!(
                     sqlx::query_as::<_, (i64, Option<String>)>(sqlx::AssertSqlSafe(n.text)),
                     n.args
                 )

@@ -8,7 +8,7 @@ use std::future::Future;
 use chrono::{DateTime, Utc};
 use sqlx::AssertSqlSafe;
 
-use crate::sql::{Arg, Sql};
+use crate::sql::{Arg, Sql, bind_all};
 
 /// Raw rows as stored; turned into domain types by the modules above.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -265,17 +265,38 @@ pub(crate) trait Tx: Send + Sized {
         token_hash: &str,
     ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
 
-    fn next_counter(&mut self, name: &str)
-    -> impl Future<Output = Result<i64, sqlx::Error>> + Send;
+    /// Takes the next `by` values of a named counter; returns the last of them.
+    fn next_counter(
+        &mut self,
+        name: &str,
+        by: i64,
+    ) -> impl Future<Output = Result<i64, sqlx::Error>> + Send;
+    /// The ids of the events stored under these external ids of one channel.
+    fn events_by_external_ids(
+        &mut self,
+        channel: &str,
+        external_ids: &[&str],
+    ) -> impl Future<Output = Result<Vec<(String, i64)>, sqlx::Error>> + Send;
+    /// New events in one statement (a group commit's or an import's); returns
+    /// (id, number) of each, in no particular order.
+    fn insert_events(
+        &mut self,
+        events: &[EventInsert],
+    ) -> impl Future<Output = Result<Vec<(i64, String)>, sqlx::Error>> + Send;
+    /// The first timeline entry (seq 1) of new events, in one statement.
+    fn insert_first_timelines(
+        &mut self,
+        entries: &[TimelineInsert],
+    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+    fn insert_audits(
+        &mut self,
+        records: &[crate::records::AuditRecord],
+    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
     fn event_by_external_id(
         &mut self,
         channel: &str,
         external_id: &str,
     ) -> impl Future<Output = Result<Option<i64>, sqlx::Error>> + Send;
-    fn insert_event(
-        &mut self,
-        e: &EventInsert,
-    ) -> impl Future<Output = Result<i64, sqlx::Error>> + Send;
     fn update_event_state(
         &mut self,
         u: &StateUpdate<'_>,
@@ -358,20 +379,6 @@ pub(crate) trait Tx: Send + Sized {
         &mut self,
         a: &crate::records::AuditRecord,
     ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
-}
-
-macro_rules! bind_all {
-    ($q:expr, $args:expr) => {{
-        let mut q = $q;
-        for a in $args {
-            q = match a {
-                Arg::I64(v) => q.bind(v),
-                Arg::Text(v) => q.bind(v),
-                Arg::Time(v) => q.bind(v),
-            };
-        }
-        q
-    }};
 }
 
 macro_rules! impl_tx {
@@ -528,16 +535,163 @@ macro_rules! impl_tx {
                     .map(|_| ())
             }
 
-            async fn next_counter(&mut self, name: &str) -> Result<i64, sqlx::Error> {
+            async fn next_counter(&mut self, name: &str, by: i64) -> Result<i64, sqlx::Error> {
                 // The row lock (PostgreSQL) or the write lock (SQLite) makes this
                 // atomic across processes: no two events get the same number.
                 sqlx::query_scalar(
-                    "INSERT INTO counters (name, value) VALUES ($1, 1) \
-                     ON CONFLICT (name) DO UPDATE SET value = counters.value + 1 RETURNING value",
+                    "INSERT INTO counters (name, value) VALUES ($1, $2) \
+                     ON CONFLICT (name) DO UPDATE SET value = counters.value + $2 RETURNING value",
                 )
                 .bind(name)
+                .bind(by)
                 .fetch_one(&mut **self)
                 .await
+            }
+
+            async fn events_by_external_ids(&mut self, channel: &str, external_ids: &[&str]) -> Result<Vec<(String, i64)>, sqlx::Error> {
+                let mut out = Vec::new();
+                for chunk in external_ids.chunks(500) {
+                    let mut q = Sql::new("SELECT external_id, id FROM events WHERE channel = ");
+                    q.arg(Arg::Text(channel.to_string())).push(" AND external_id IN (");
+                    for (i, ext) in chunk.iter().enumerate() {
+                        if i > 0 {
+                            q.push(", ");
+                        }
+                        q.arg(Arg::Text(ext.to_string()));
+                    }
+                    q.push(")");
+                    let rows: Vec<(String, i64)> =
+                        bind_all!(sqlx::query_as(AssertSqlSafe(q.text)), q.args)
+                            .fetch_all(&mut **self)
+                            .await?;
+                    out.extend(rows);
+                }
+                Ok(out)
+            }
+
+            async fn insert_events(&mut self, events: &[EventInsert]) -> Result<Vec<(i64, String)>, sqlx::Error> {
+                let mut out = Vec::with_capacity(events.len());
+                // 26 values a row: 100 rows stay far below either backend's limit.
+                for chunk in events.chunks(100) {
+                    let mut q = Sql::new(
+                        "INSERT INTO events (number, channel, external_id, reporter_kind, reporter_name, reporter_phone, \
+                         reporter_user_id, text, address, lon, lat, category_id, township_id, village_id, grid_id, \
+                         priority, status, lead_unit_id, state, reported_at, updated_at, closed_at, created_by, version, \
+                         handle_due_at, feedback_due_at, deadline_estimated) VALUES ",
+                    );
+                    for (i, e) in chunk.iter().enumerate() {
+                        q.push(if i == 0 { "(" } else { ", (" });
+                        for (j, a) in [
+                            Arg::Text(e.number.clone()),
+                            Arg::Text(e.channel.clone()),
+                            Arg::OptText(e.external_id.clone()),
+                            Arg::Text(e.reporter_kind.clone()),
+                            Arg::OptText(e.reporter_name.clone()),
+                            Arg::OptText(e.reporter_phone.clone()),
+                            Arg::OptI64(e.reporter_user_id),
+                            Arg::Text(e.text.clone()),
+                            Arg::OptText(e.address.clone()),
+                            Arg::F64(e.lon),
+                            Arg::F64(e.lat),
+                            Arg::OptI64(e.category_id),
+                            Arg::I64(e.township_id),
+                            Arg::OptI64(e.village_id),
+                            Arg::OptI64(e.grid_id),
+                            Arg::Text(e.priority.clone()),
+                            Arg::Text(e.status.clone()),
+                            Arg::OptI64(e.lead_unit_id),
+                            Arg::Text(e.state.clone()),
+                            Arg::Time(e.reported_at),
+                            Arg::Time(e.updated_at),
+                            Arg::OptTime(e.closed_at),
+                            Arg::OptI64(e.created_by),
+                        ]
+                        .into_iter()
+                        .enumerate()
+                        {
+                            if j > 0 {
+                                q.push(", ");
+                            }
+                            q.arg(a);
+                        }
+                        q.push(", 0, ");
+                        q.arg(Arg::OptTime(e.handle_due_at))
+                            .push(", ")
+                            .arg(Arg::OptTime(e.feedback_due_at))
+                            .push(", ")
+                            .arg(Arg::Bool(e.deadline_estimated))
+                            .push(")");
+                    }
+                    q.push(" RETURNING id, number");
+                    let rows: Vec<(i64, String)> =
+                        bind_all!(sqlx::query_as(AssertSqlSafe(q.text)), q.args)
+                            .fetch_all(&mut **self)
+                            .await?;
+                    out.extend(rows);
+                }
+                Ok(out)
+            }
+
+            async fn insert_first_timelines(&mut self, entries: &[TimelineInsert]) -> Result<(), sqlx::Error> {
+                for chunk in entries.chunks(200) {
+                    let mut q = Sql::new(
+                        "INSERT INTO timeline (event_id, seq, at, actor_id, actor_name, action, from_status, to_status, note, data) VALUES ",
+                    );
+                    for (i, t) in chunk.iter().enumerate() {
+                        q.push(if i == 0 { "(" } else { ", (" });
+                        q.arg(Arg::I64(t.event_id))
+                            .push(", 1, ")
+                            .arg(Arg::Time(t.at))
+                            .push(", ")
+                            .arg(Arg::OptI64(t.actor_id))
+                            .push(", ")
+                            .arg(Arg::Text(t.actor_name.clone()))
+                            .push(", ")
+                            .arg(Arg::Text(t.action.clone()))
+                            .push(", ")
+                            .arg(Arg::OptText(t.from_status.clone()))
+                            .push(", ")
+                            .arg(Arg::Text(t.to_status.clone()))
+                            .push(", ")
+                            .arg(Arg::OptText(t.note.clone()))
+                            .push(", ")
+                            .arg(Arg::OptText(t.data.clone()))
+                            .push(")");
+                    }
+                    bind_all!(sqlx::query(AssertSqlSafe(q.text)), q.args)
+                        .execute(&mut **self)
+                        .await?;
+                }
+                Ok(())
+            }
+
+            async fn insert_audits(&mut self, records: &[crate::records::AuditRecord]) -> Result<(), sqlx::Error> {
+                for chunk in records.chunks(200) {
+                    let mut q = Sql::new(
+                        "INSERT INTO audit_log (at, actor_id, actor_name, action, object_type, object_id, detail) VALUES ",
+                    );
+                    for (i, a) in chunk.iter().enumerate() {
+                        q.push(if i == 0 { "(" } else { ", (" });
+                        q.arg(Arg::Time(a.at))
+                            .push(", ")
+                            .arg(Arg::OptI64(a.actor_id.map(|u| u.0)))
+                            .push(", ")
+                            .arg(Arg::Text(a.actor_name.clone()))
+                            .push(", ")
+                            .arg(Arg::Text(a.action.clone()))
+                            .push(", ")
+                            .arg(Arg::Text(a.object_type.to_string()))
+                            .push(", ")
+                            .arg(Arg::OptText(a.object_id.clone()))
+                            .push(", ")
+                            .arg(Arg::OptText(a.detail.as_ref().map(|d| d.to_string())))
+                            .push(")");
+                    }
+                    bind_all!(sqlx::query(AssertSqlSafe(q.text)), q.args)
+                        .execute(&mut **self)
+                        .await?;
+                }
+                Ok(())
             }
 
             async fn event_by_external_id(&mut self, channel: &str, external_id: &str) -> Result<Option<i64>, sqlx::Error> {
@@ -546,45 +700,6 @@ macro_rules! impl_tx {
                     .bind(external_id)
                     .fetch_optional(&mut **self)
                     .await
-            }
-
-            async fn insert_event(&mut self, e: &EventInsert) -> Result<i64, sqlx::Error> {
-                sqlx::query_scalar(
-                    "INSERT INTO events (number, channel, external_id, reporter_kind, reporter_name, reporter_phone, \
-                     reporter_user_id, text, address, lon, lat, category_id, township_id, village_id, grid_id, \
-                     priority, status, lead_unit_id, state, reported_at, updated_at, closed_at, created_by, version, \
-                     handle_due_at, feedback_due_at, deadline_estimated) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, \
-                     $20, $21, $22, $23, 0, $24, $25, $26) RETURNING id",
-                )
-                .bind(&e.number)
-                .bind(&e.channel)
-                .bind(&e.external_id)
-                .bind(&e.reporter_kind)
-                .bind(&e.reporter_name)
-                .bind(&e.reporter_phone)
-                .bind(e.reporter_user_id)
-                .bind(&e.text)
-                .bind(&e.address)
-                .bind(e.lon)
-                .bind(e.lat)
-                .bind(e.category_id)
-                .bind(e.township_id)
-                .bind(e.village_id)
-                .bind(e.grid_id)
-                .bind(&e.priority)
-                .bind(&e.status)
-                .bind(e.lead_unit_id)
-                .bind(&e.state)
-                .bind(e.reported_at)
-                .bind(e.updated_at)
-                .bind(e.closed_at)
-                .bind(e.created_by)
-                .bind(e.handle_due_at)
-                .bind(e.feedback_due_at)
-                .bind(e.deadline_estimated)
-                .fetch_one(&mut **self)
-                .await
             }
 
             async fn update_event_state(&mut self, u: &StateUpdate<'_>) -> Result<u64, sqlx::Error> {

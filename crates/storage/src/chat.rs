@@ -15,7 +15,7 @@ use crate::backend::Tx;
 use crate::events::{Acting, CreateOutcome};
 use crate::records::{AuditRecord, Coded, Named, Page};
 use crate::reference::{org_by_code, org_by_id};
-use crate::sql::{Arg, Sql};
+use crate::sql::{Arg, Sql, bind_all};
 use crate::{Store, StoreError, in_tx};
 
 /// Where a message stands.
@@ -232,15 +232,12 @@ fn scope_sql(scope: ChatScope) -> Sql {
 macro_rules! chat_rows {
     ($tx:ident, $sql:expr) => {{
         let sql: Sql = $sql;
-        let mut q = sqlx::query_as::<_, ChatRow>(sqlx::AssertSqlSafe(sql.text));
-        for a in sql.args {
-            q = match a {
-                Arg::I64(v) => q.bind(v),
-                Arg::Text(v) => q.bind(v),
-                Arg::Time(v) => q.bind(v),
-            };
-        }
-        q.fetch_all(&mut *$tx).await
+        bind_all!(
+            sqlx::query_as::<_, ChatRow>(sqlx::AssertSqlSafe(sql.text)),
+            sql.args
+        )
+        .fetch_all(&mut *$tx)
+        .await
     }};
 }
 
@@ -456,15 +453,12 @@ impl ChatRepo<'_> {
             .push(" OFFSET ")
             .arg(Arg::I64(i64::from(page - 1) * i64::from(per_page)));
         let (total, found) = in_tx!(self.store, Read, |tx| {
-            let mut q = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(count.text));
-            for a in count.args {
-                q = match a {
-                    Arg::I64(v) => q.bind(v),
-                    Arg::Text(v) => q.bind(v),
-                    Arg::Time(v) => q.bind(v),
-                };
-            }
-            let total = q.fetch_one(&mut *tx).await?;
+            let total = bind_all!(
+                sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(count.text)),
+                count.args
+            )
+            .fetch_one(&mut *tx)
+            .await?;
             let found = chat_rows!(tx, rows)?;
             Ok::<_, StoreError>((total, found))
         })?;

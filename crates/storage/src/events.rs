@@ -484,6 +484,34 @@ pub(crate) async fn create<T: Tx>(
     {
         return Ok(Err(id));
     }
+    let p = prepare(tx, intake, actor, acting, reporter_user_id, new, now).await?;
+    let mut stored = insert_prepared(tx, intake, vec![p]).await?;
+    stored
+        .pop()
+        .map(Ok)
+        .ok_or_else(|| StoreError::Corrupt("insert returned no event".into()))
+}
+
+/// A new event checked and placed, ready to insert but for its number. Making one
+/// reads but never writes, so a refusal leaves the transaction as it was.
+pub(crate) struct Prepared {
+    insert: EventInsert,
+    date: chrono::NaiveDate,
+    acting: Acting,
+    note: String,
+}
+
+/// Checks a new event against the reference data and the actor's area and works
+/// out its place and deadlines. Every refusal is `StoreError::Invalid`.
+pub(crate) async fn prepare<T: Tx>(
+    tx: &mut T,
+    intake: &Intake<'_>,
+    actor: Option<&Actor>,
+    acting: &Acting,
+    reporter_user_id: Option<i64>,
+    new: &NewEvent,
+    now: DateTime<Utc>,
+) -> Result<Prepared, StoreError> {
     let mut limit_days = None;
     let category_id = match &new.category_code {
         None => None,
@@ -520,13 +548,10 @@ pub(crate) async fn create<T: Tx>(
         }
     }
     let date = china_date(now);
-    let seq = tx
-        .next_counter(&format!("event:{}", date.format("%Y%m%d")))
-        .await?;
     let state = EventState::new();
     let due = crate::deadlines::compute(intake.cal, now, limit_days, 0);
     let insert = EventInsert {
-        number: event_number(intake.prefix, date, seq),
+        number: String::new(),
         channel: new.channel.code().into(),
         external_id: new.external_id.clone(),
         reporter_kind: new.reporter_kind.code().into(),
@@ -553,35 +578,86 @@ pub(crate) async fn create<T: Tx>(
         feedback_due_at: Some(due.feedback_by),
         deadline_estimated: due.estimated,
     };
-    let id = tx.insert_event(&insert).await.map_err(|e| match &e {
-        sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Duplicate {
-            field: "external_id".into(),
-        },
-        _ => StoreError::Database(e),
-    })?;
-    tx.insert_timeline(&TimelineInsert {
-        event_id: id,
-        at: now,
-        actor_id: acting.user_id.map(|u| u.0),
-        actor_name: acting.name.clone(),
-        action: "report".into(),
-        from_status: None,
-        to_status: state.status.code().into(),
-        note: Some(format!("经{}上报", new.channel.label_zh())),
-        data: None,
+    Ok(Prepared {
+        insert,
+        date,
+        acting: acting.clone(),
+        note: format!("经{}上报", new.channel.label_zh()),
     })
-    .await?;
-    tx.insert_audit(&AuditRecord {
-        at: now,
-        actor_id: acting.user_id,
-        actor_name: acting.name.clone(),
-        action: "event.create".into(),
-        object_type: "event",
-        object_id: Some(id.to_string()),
-        detail: Some(serde_json::json!({ "number": insert.number, "channel": insert.channel })),
-    })
-    .await?;
-    Ok(Ok((id, insert.number)))
+}
+
+/// Inserts prepared events, each with its number, first timeline entry and audit
+/// record, in a handful of statements whatever their count: numbers are taken from
+/// the day's counter in one step per day. Returns (id, number) in input order.
+pub(crate) async fn insert_prepared<T: Tx>(
+    tx: &mut T,
+    intake: &Intake<'_>,
+    mut items: Vec<Prepared>,
+) -> Result<Vec<(i64, String)>, StoreError> {
+    if items.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut dates: Vec<chrono::NaiveDate> = items.iter().map(|p| p.date).collect();
+    dates.sort();
+    dates.dedup();
+    for date in dates {
+        let k = items.iter().filter(|p| p.date == date).count() as i64;
+        let last = tx
+            .next_counter(&format!("event:{}", date.format("%Y%m%d")), k)
+            .await?;
+        let mut seq = last - k;
+        for p in items.iter_mut().filter(|p| p.date == date) {
+            seq += 1;
+            p.insert.number = event_number(intake.prefix, date, seq);
+        }
+    }
+    let inserts: Vec<EventInsert> = items.iter().map(|p| p.insert.clone()).collect();
+    let ids: HashMap<String, i64> = tx
+        .insert_events(&inserts)
+        .await
+        .map_err(|e| match &e {
+            sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Duplicate {
+                field: "external_id".into(),
+            },
+            _ => StoreError::Database(e),
+        })?
+        .into_iter()
+        .map(|(id, number)| (number, id))
+        .collect();
+    let mut stored = Vec::with_capacity(items.len());
+    let mut timeline = Vec::with_capacity(items.len());
+    let mut audit = Vec::with_capacity(items.len());
+    for p in items {
+        let id = *ids.get(&p.insert.number).ok_or_else(|| {
+            StoreError::Corrupt(format!("event {} not returned", p.insert.number))
+        })?;
+        timeline.push(TimelineInsert {
+            event_id: id,
+            at: p.insert.reported_at,
+            actor_id: p.acting.user_id.map(|u| u.0),
+            actor_name: p.acting.name.clone(),
+            action: "report".into(),
+            from_status: None,
+            to_status: p.insert.status.clone(),
+            note: Some(p.note),
+            data: None,
+        });
+        audit.push(AuditRecord {
+            at: p.insert.reported_at,
+            actor_id: p.acting.user_id,
+            actor_name: p.acting.name,
+            action: "event.create".into(),
+            object_type: "event",
+            object_id: Some(id.to_string()),
+            detail: Some(
+                serde_json::json!({ "number": p.insert.number, "channel": p.insert.channel }),
+            ),
+        });
+        stored.push((id, p.insert.number));
+    }
+    tx.insert_first_timelines(&timeline).await?;
+    tx.insert_audits(&audit).await?;
+    Ok(stored)
 }
 
 /// Checks the units of a dispatch: they exist, are units, and a township's own

@@ -1,26 +1,32 @@
 //! Group commit for new events. Every create is durable before it is acknowledged,
 //! and a durable commit costs an fsync; one transaction per event caps intake at a
 //! few hundred events a second. So creates that arrive together are stored together:
-//! writer tasks take whatever jobs are waiting (up to a batch limit), store them in
-//! one shared transaction, commit once, then answer every job. A job refused by a
-//! check (unknown category, out of area) has written nothing, so it fails alone and
-//! the batch goes on; any other failure (a write refused, the commit failing) drops
-//! the whole transaction and every job of the batch is retried on its own, so one
-//! bad job never fails the others. Round trips are what a batch costs (each SQLite
-//! statement is a hop to sqlx's connection thread), so no savepoints per job.
+//! writer tasks take whatever jobs are waiting (up to a batch limit) and store them
+//! in one transaction, then answer every job.
 //!
-//! Without group commit (tests, the CLI) each create is a batch of one: the same
-//! code, so there is one way to store an event.
+//! Inside the transaction the cost is round trips (each SQLite statement is a hop
+//! to sqlx's connection thread), so a batch is written in a handful of statements
+//! whatever its size: one lookup of the keys already stored, the checks of each job
+//! (reads, with the reference lookups cached per batch), the day's numbers taken in
+//! one step, then one multi-row insert each for events, timeline and audit.
+//!
+//! A job refused by a check (unknown category, out of area) has written nothing,
+//! so it fails alone and the batch goes on. Any other failure (a write refused, the
+//! commit failing) drops the whole transaction and every job of the batch is
+//! retried on its own, so one bad job never fails the others. Without group commit
+//! (tests, the CLI) each create is a batch of one: the same code, so there is one
+//! way to store an event.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use tokio::sync::{Mutex, mpsc, oneshot};
 use zhili_domain::{Actor, NewEvent, Role};
 
-use crate::attachments::{AttachTx, attach_to_new_event};
+use crate::attachments::attach_to_new_event;
 use crate::backend::Tx;
-use crate::events::{Acting, Intake, create, row_in_scope};
+use crate::events::{Acting, Intake, insert_prepared, prepare, row_in_scope};
 use crate::{Store, StoreError, in_tx};
 
 /// What a create stored, or found already stored under the same (channel, external id).
@@ -159,10 +165,102 @@ impl Store {
         let prefix = self.number_prefix.clone();
         let intake = Intake::new(&self.calendar, &prefix);
         in_tx!(self, Write, |tx| {
-            let mut results = Vec::with_capacity(jobs.len());
+            // Keys stored before this batch: one query per channel, not per job.
+            let mut known: HashMap<(&str, String), i64> = HashMap::new();
+            let mut by_channel: HashMap<&str, Vec<&str>> = HashMap::new();
             for job in jobs {
-                // The outer `?`: a failure after writing, which ends the batch.
-                results.push(store_one(&mut tx, &intake, job).await?);
+                if let Some(ext) = &job.new.external_id {
+                    by_channel
+                        .entry(job.new.channel.code())
+                        .or_default()
+                        .push(ext);
+                }
+            }
+            for (channel, ids) in by_channel {
+                for (ext, id) in tx.events_by_external_ids(channel, &ids).await? {
+                    known.insert((channel, ext), id);
+                }
+            }
+            // Check and place every job (reads only), then insert the new ones
+            // together.
+            let mut plans = Vec::with_capacity(jobs.len());
+            let mut prepared = Vec::new();
+            let mut owners = Vec::new();
+            let mut first_of_key: HashMap<(&str, &str), usize> = HashMap::new();
+            for (i, job) in jobs.iter().enumerate() {
+                let key = job
+                    .new
+                    .external_id
+                    .as_deref()
+                    .map(|ext| (job.new.channel.code(), ext));
+                if let Some((channel, ext)) = key {
+                    if let Some(id) = known.get(&(channel, ext.to_string())) {
+                        plans.push(Plan::Existing(*id));
+                        continue;
+                    }
+                    if let Some(k) = first_of_key.get(&(channel, ext)) {
+                        plans.push(Plan::SameAs(*k));
+                        continue;
+                    }
+                }
+                let actor = &job.actor;
+                // Citizens and grid workers report as themselves; operators type
+                // in others' reports.
+                let reporter_id = matches!(actor.role, Role::Citizen | Role::GridWorker)
+                    .then_some(actor.user_id.0);
+                let acting = Acting::from(actor);
+                match prepare(
+                    &mut tx,
+                    &intake,
+                    Some(actor),
+                    &acting,
+                    reporter_id,
+                    &job.new,
+                    job.now,
+                )
+                .await
+                {
+                    Ok(p) => {
+                        if let Some(k) = key {
+                            first_of_key.insert(k, prepared.len());
+                        }
+                        plans.push(Plan::New(prepared.len()));
+                        prepared.push(p);
+                        owners.push(i);
+                    }
+                    // Refused before any write: this job alone fails.
+                    Err(e @ StoreError::Invalid { .. }) => plans.push(Plan::Refused(e)),
+                    Err(e) => return Err(e),
+                }
+            }
+            let stored = insert_prepared(&mut tx, &intake, prepared).await?;
+            for (k, &i) in owners.iter().enumerate() {
+                let job = &jobs[i];
+                if !job.photos.is_empty() {
+                    // A photo refused after the writes ends the batch (`?`); alone,
+                    // this job then gets the refusal.
+                    attach_to_new_event(
+                        &mut tx,
+                        &Acting::from(&job.actor),
+                        stored[k].0,
+                        &job.photos,
+                        job.now,
+                    )
+                    .await?;
+                }
+            }
+            let mut results = Vec::with_capacity(jobs.len());
+            for (job, plan) in jobs.iter().zip(plans) {
+                results.push(match plan {
+                    Plan::New(k) => Ok(Stored {
+                        id: stored[k].0,
+                        number: stored[k].1.clone(),
+                        created: true,
+                    }),
+                    Plan::SameAs(k) => existing(&mut tx, &job.actor, stored[k].0).await,
+                    Plan::Existing(id) => existing(&mut tx, &job.actor, id).await,
+                    Plan::Refused(e) => Err(e),
+                });
             }
             Ok::<_, StoreError>(results)
         })
@@ -183,43 +281,15 @@ impl Store {
     }
 }
 
-/// Stores one job: `Ok(answer)` when the transaction is still sound, where the
-/// answer may be a refusal that wrote nothing; `Err` when it may not be.
-async fn store_one<T: Tx + AttachTx>(
-    tx: &mut T,
-    intake: &Intake<'_>,
-    job: &Job,
-) -> Result<Result<Stored, StoreError>, StoreError> {
-    let actor = &job.actor;
-    // Citizens and grid workers report as themselves; operators type in others' reports.
-    let reporter_id =
-        matches!(actor.role, Role::Citizen | Role::GridWorker).then_some(actor.user_id.0);
-    match create(
-        tx,
-        intake,
-        Some(actor),
-        &Acting::from(actor),
-        reporter_id,
-        &job.new,
-        job.now,
-    )
-    .await
-    {
-        Ok(Ok((id, number))) => {
-            // A photo refused here comes after the event's writes: the `?` ends
-            // the batch, and alone this job gets the refusal.
-            attach_to_new_event(tx, &Acting::from(actor), id, &job.photos, job.now).await?;
-            Ok(Ok(Stored {
-                id,
-                number,
-                created: true,
-            }))
-        }
-        Ok(Err(id)) => Ok(existing(tx, actor, id).await),
-        // `create` checks everything before its first write.
-        Err(e @ StoreError::Invalid { .. }) => Ok(Err(e)),
-        Err(e) => Err(e),
-    }
+/// What a batch does with each job.
+enum Plan {
+    /// Stored before this batch under the job's key.
+    Existing(i64),
+    /// Another job of this batch has the same key: the k-th new event.
+    SameAs(usize),
+    /// The k-th new event of the batch.
+    New(usize),
+    Refused(StoreError),
 }
 
 /// An earlier event under the same key: its number for an actor who may see it;

@@ -4,11 +4,38 @@
 
 use chrono::{DateTime, Utc};
 
+/// Binds a built statement's values in order, whichever backend the query is for.
+macro_rules! bind_all {
+    ($q:expr, $args:expr) => {{
+        let mut q = $q;
+        for a in $args {
+            q = match a {
+                Arg::I64(v) => q.bind(v),
+                Arg::Text(v) => q.bind(v),
+                Arg::Time(v) => q.bind(v),
+                Arg::F64(v) => q.bind(v),
+                Arg::Bool(v) => q.bind(v),
+                Arg::OptI64(v) => q.bind(v),
+                Arg::OptText(v) => q.bind(v),
+                Arg::OptTime(v) => q.bind(v),
+            };
+        }
+        q
+    }};
+}
+pub(crate) use bind_all;
+
 #[derive(Debug, Clone)]
 pub(crate) enum Arg {
     I64(i64),
     Text(String),
     Time(DateTime<Utc>),
+    // For multi-row inserts, where a column may be empty.
+    F64(Option<f64>),
+    Bool(bool),
+    OptI64(Option<i64>),
+    OptText(Option<String>),
+    OptTime(Option<DateTime<Utc>>),
 }
 
 #[derive(Debug, Clone, Default)]
