@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Event intake benchmark: POST /api/v1/events on SQLite and PostgreSQL, 1 and 16 clients.
+# Event intake benchmark: 12345 work orders (POST /api/v1/channels/12345/orders, the
+# whole pipeline: GCJ-02 → WGS-84, grid lookup, group commit) or the generic
+# POST /api/v1/events, on SQLite and PostgreSQL, at several client counts.
 #
 # Builds the release binary, and for every (backend, clients) pair runs RUNS times:
 # a fresh database, `zhili serve --demo` on a free loopback port (the demo creates the
@@ -11,6 +13,8 @@
 #   REQUESTS=2000     requests per run
 #   RUNS=3            runs per figure (the table shows the median)
 #   CLIENTS="1 16"    client counts
+#   CHANNEL=12345     12345 (work orders, as the call centre's account) or events
+#   RATE=             requests per second in total (open loop); unset: closed loop
 #   BACKENDS="sqlite postgres"
 #   PG_ADMIN="-h 127.0.0.1 -U postgres"       psql arguments to create/drop databases
 #   PG_BASE=postgres://postgres@127.0.0.1:5432 base URL of the PostgreSQL server
@@ -20,6 +24,11 @@ set -euo pipefail
 REQUESTS=${REQUESTS:-2000}
 RUNS=${RUNS:-3}
 CLIENTS=${CLIENTS:-"1 16"}
+CHANNEL=${CHANNEL:-12345}
+RATE=${RATE:-}
+if [ "$CHANNEL" = 12345 ]; then USERNAME=hotline12345; else USERNAME=fengshan; fi
+RATE_ARGS=()
+if [ -n "$RATE" ]; then RATE_ARGS=(--rate "$RATE"); fi
 BACKENDS=${BACKENDS:-"sqlite postgres"}
 PG_ADMIN=${PG_ADMIN:-"-h 127.0.0.1 -U postgres"}
 PG_BASE=${PG_BASE:-"postgres://postgres@127.0.0.1:5432"}
@@ -104,7 +113,8 @@ for backend in $BACKENDS; do
                     ;;
             esac
             echo "== $name: demo loaded in ${LOAD_SECS:-?} s, serving on $ADDR" >&2
-            "$BIN" loadgen --url "http://$ADDR" --username fengshan --password zhili-demo \
+            "$BIN" loadgen --url "http://$ADDR" --username "$USERNAME" --password zhili-demo \
+                --channel "$CHANNEL" "${RATE_ARGS[@]}" \
                 --clients "$clients" --requests "$REQUESTS" --json >"$WORK/$name.loadgen"
             sed '$d' "$WORK/$name.loadgen" >&2
             json=$(tail -n 1 "$WORK/$name.loadgen")

@@ -48,11 +48,24 @@ pub(crate) struct UserRow {
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub(crate) struct SessionRow {
-    pub user_id: i64,
     pub csrf_token: String,
     pub created_at: DateTime<Utc>,
     pub last_seen_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
+}
+
+/// A session with its user, read in one statement: every request needs both.
+/// Run on the pool without a transaction (see `Store::session`).
+pub(crate) const SESSION_BY_TOKEN: &str = "SELECT s.csrf_token, s.created_at, s.last_seen_at, s.expires_at, \
+     u.id, u.username, u.display_name, u.password_hash, u.role, u.org_id, u.active \
+     FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1";
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub(crate) struct SessionUserRow {
+    #[sqlx(flatten)]
+    pub session: SessionRow,
+    #[sqlx(flatten)]
+    pub user: UserRow,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -251,10 +264,6 @@ pub(crate) trait Tx: Send + Sized {
         now: DateTime<Utc>,
         expires_at: DateTime<Utc>,
     ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
-    fn session(
-        &mut self,
-        token_hash: &str,
-    ) -> impl Future<Output = Result<Option<SessionRow>, sqlx::Error>> + Send;
     fn touch_session(
         &mut self,
         token_hash: &str,
@@ -382,7 +391,7 @@ pub(crate) trait Tx: Send + Sized {
 }
 
 macro_rules! impl_tx {
-    ($db:ty, $skip_locked:literal) => {
+    ($db:ty, $skip_locked:literal, $bulk_text:path) => {
         impl<'c> Tx for sqlx::Transaction<'c, $db> {
             async fn commit(self) -> Result<(), sqlx::Error> {
                 sqlx::Transaction::commit(self).await
@@ -509,15 +518,6 @@ macro_rules! impl_tx {
                 .map(|_| ())
             }
 
-            async fn session(&mut self, token_hash: &str) -> Result<Option<SessionRow>, sqlx::Error> {
-                sqlx::query_as(
-                    "SELECT user_id, csrf_token, created_at, last_seen_at, expires_at FROM sessions WHERE token_hash = $1",
-                )
-                .bind(token_hash)
-                .fetch_optional(&mut **self)
-                .await
-            }
-
             async fn touch_session(&mut self, token_hash: &str, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
                 sqlx::query("UPDATE sessions SET last_seen_at = $2 WHERE token_hash = $1")
                     .bind(token_hash)
@@ -550,7 +550,7 @@ macro_rules! impl_tx {
 
             async fn events_by_external_ids(&mut self, channel: &str, external_ids: &[&str]) -> Result<Vec<(String, i64)>, sqlx::Error> {
                 let mut out = Vec::new();
-                for chunk in external_ids.chunks(500) {
+                for chunk in external_ids.chunks(200) {
                     let mut q = Sql::new("SELECT external_id, id FROM events WHERE channel = ");
                     q.arg(Arg::Text(channel.to_string())).push(" AND external_id IN (");
                     for (i, ext) in chunk.iter().enumerate() {
@@ -560,8 +560,10 @@ macro_rules! impl_tx {
                         q.arg(Arg::Text(ext.to_string()));
                     }
                     q.push(")");
+                    // Not kept prepared: the text differs with every batch size.
                     let rows: Vec<(String, i64)> =
-                        bind_all!(sqlx::query_as(AssertSqlSafe(q.text)), q.args)
+                        bind_all!(sqlx::query_as(AssertSqlSafe($bulk_text(q.text))), q.args)
+                            .persistent(false)
                             .fetch_all(&mut **self)
                             .await?;
                     out.extend(rows);
@@ -571,8 +573,9 @@ macro_rules! impl_tx {
 
             async fn insert_events(&mut self, events: &[EventInsert]) -> Result<Vec<(i64, String)>, sqlx::Error> {
                 let mut out = Vec::with_capacity(events.len());
-                // 26 values a row: 100 rows stay far below either backend's limit.
-                for chunk in events.chunks(100) {
+                // 26 values a row, 64 rows: far below either backend's limit on
+                // parameters.
+                for chunk in events.chunks(64) {
                     let mut q = Sql::new(
                         "INSERT INTO events (number, channel, external_id, reporter_kind, reporter_name, reporter_phone, \
                          reporter_user_id, text, address, lon, lat, category_id, township_id, village_id, grid_id, \
@@ -624,7 +627,8 @@ macro_rules! impl_tx {
                     }
                     q.push(" RETURNING id, number");
                     let rows: Vec<(i64, String)> =
-                        bind_all!(sqlx::query_as(AssertSqlSafe(q.text)), q.args)
+                        bind_all!(sqlx::query_as(AssertSqlSafe($bulk_text(q.text))), q.args)
+                            .persistent(false)
                             .fetch_all(&mut **self)
                             .await?;
                     out.extend(rows);
@@ -633,7 +637,7 @@ macro_rules! impl_tx {
             }
 
             async fn insert_first_timelines(&mut self, entries: &[TimelineInsert]) -> Result<(), sqlx::Error> {
-                for chunk in entries.chunks(200) {
+                for chunk in entries.chunks(128) {
                     let mut q = Sql::new(
                         "INSERT INTO timeline (event_id, seq, at, actor_id, actor_name, action, from_status, to_status, note, data) VALUES ",
                     );
@@ -658,7 +662,8 @@ macro_rules! impl_tx {
                             .arg(Arg::OptText(t.data.clone()))
                             .push(")");
                     }
-                    bind_all!(sqlx::query(AssertSqlSafe(q.text)), q.args)
+                    bind_all!(sqlx::query(AssertSqlSafe($bulk_text(q.text))), q.args)
+                        .persistent(false)
                         .execute(&mut **self)
                         .await?;
                 }
@@ -666,7 +671,7 @@ macro_rules! impl_tx {
             }
 
             async fn insert_audits(&mut self, records: &[crate::records::AuditRecord]) -> Result<(), sqlx::Error> {
-                for chunk in records.chunks(200) {
+                for chunk in records.chunks(128) {
                     let mut q = Sql::new(
                         "INSERT INTO audit_log (at, actor_id, actor_name, action, object_type, object_id, detail) VALUES ",
                     );
@@ -687,7 +692,8 @@ macro_rules! impl_tx {
                             .arg(Arg::OptText(a.detail.as_ref().map(|d| d.to_string())))
                             .push(")");
                     }
-                    bind_all!(sqlx::query(AssertSqlSafe(q.text)), q.args)
+                    bind_all!(sqlx::query(AssertSqlSafe($bulk_text(q.text))), q.args)
+                        .persistent(false)
                         .execute(&mut **self)
                         .await?;
                 }
@@ -937,7 +943,13 @@ macro_rules! impl_tx {
     };
 }
 
-// The one dialect difference in leasing: PostgreSQL skips rows another instance has
-// locked; SQLite has a single writer (BEGIN IMMEDIATE), so no lock clause is needed.
-impl_tx!(sqlx::Sqlite, "");
-impl_tx!(sqlx::Postgres, "FOR UPDATE SKIP LOCKED");
+// The dialect differences: in leasing, PostgreSQL skips rows another instance has
+// locked, while SQLite has a single writer (BEGIN IMMEDIATE) and needs no lock
+// clause; multi-row statements use anonymous `?` placeholders on SQLite (see
+// `sql::anonymous_placeholders`).
+impl_tx!(sqlx::Sqlite, "", crate::sql::anonymous_placeholders);
+impl_tx!(
+    sqlx::Postgres,
+    "FOR UPDATE SKIP LOCKED",
+    std::convert::identity
+);

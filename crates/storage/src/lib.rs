@@ -168,6 +168,9 @@ impl Store {
             Pool::Sqlite(
                 SqlitePoolOptions::new()
                     .max_connections(8)
+                    // A local file cannot drop like a network link; a ping before
+                    // every use is one more hop to the connection's thread.
+                    .test_before_acquire(false)
                     .connect_with(opts)
                     .await?,
             )

@@ -400,15 +400,29 @@ impl Store {
         now: DateTime<Utc>,
         idle: chrono::Duration,
     ) -> Result<Option<Session>, StoreError> {
-        let found = in_tx!(self, Read, |tx| {
-            let Some(s) = tx.session(token_hash).await? else {
-                return Ok(None);
-            };
-            let mut q = Sql::new("id = ");
-            q.arg(Arg::I64(s.user_id));
-            Ok::<_, StoreError>(tx.user_where(q).await?.map(|u| (s, u)))
-        })?;
-        let Some((s, u)) = found else { return Ok(None) };
+        // One statement on the pool, no transaction around it: every request
+        // comes through here, and each BEGIN or COMMIT is one more round trip.
+        let found: Option<crate::backend::SessionUserRow> = match &self.pool {
+            crate::Pool::Sqlite(p) => {
+                sqlx::query_as(crate::backend::SESSION_BY_TOKEN)
+                    .bind(token_hash)
+                    .fetch_optional(p)
+                    .await?
+            }
+            crate::Pool::Postgres(p) => {
+                sqlx::query_as(crate::backend::SESSION_BY_TOKEN)
+                    .bind(token_hash)
+                    .fetch_optional(p)
+                    .await?
+            }
+        };
+        let Some(crate::backend::SessionUserRow {
+            session: s,
+            user: u,
+        }) = found
+        else {
+            return Ok(None);
+        };
         let user = user_from_row(u)?;
         if !user.active || now >= s.expires_at || now - s.last_seen_at > idle {
             return Ok(None);

@@ -125,3 +125,34 @@ mod tests {
         assert_eq!(like_contains("50%_off"), "%50\\%\\_off%");
     }
 }
+
+/// `$1, $2, …` as anonymous `?` for SQLite, for statements whose placeholders
+/// appear once each, in order (multi-row inserts). sqlx finds a numbered SQLite
+/// parameter by name, in time quadratic in their count; anonymous ones are bound
+/// by position.
+pub(crate) fn anonymous_placeholders(text: String) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '$' && chars.peek().is_some_and(char::is_ascii_digit) {
+            while chars.peek().is_some_and(char::is_ascii_digit) {
+                chars.next();
+            }
+            out.push('?');
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod placeholder_tests {
+    #[test]
+    fn numbered_placeholders_become_anonymous() {
+        assert_eq!(
+            super::anonymous_placeholders("VALUES ($1, $2, 0, $3), ($4, $10)".into()),
+            "VALUES (?, ?, 0, ?), (?, ?)"
+        );
+    }
+}
