@@ -9,25 +9,11 @@ use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode, header};
 use serde_json::{Value, json};
 use tower::ServiceExt;
-use zhili_server::{AppState, ServerConfig, app, hash_password};
-use zhili_storage::testing::{fresh_stores, with_small_city};
 
-const PW: &str = "test-password";
+mod common;
+use common::{PW, apps, login};
+
 const GRID: &str = "33028100200101";
-
-async fn setups() -> Vec<Router> {
-    let hash = hash_password(PW);
-    let mut out = Vec::new();
-    for store in fresh_stores().await {
-        with_small_city(&store, &hash).await;
-        let state = AppState::new(store, ServerConfig::default())
-            .load()
-            .await
-            .unwrap();
-        out.push(app(state));
-    }
-    out
-}
 
 struct Resp {
     status: StatusCode,
@@ -84,19 +70,6 @@ async fn call(
         None => Body::empty(),
     };
     send(app, req.body(body).unwrap()).await
-}
-
-async fn login(app: &Router, user: &str) -> String {
-    let r = call(
-        app,
-        "POST",
-        "/api/v1/auth/login",
-        None,
-        Some(json!({"username": user, "password": PW})),
-    )
-    .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
-    r.json()["token"].as_str().unwrap().to_string()
 }
 
 const BOUNDARY: &str = "zhili-test-boundary-7d1f";
@@ -262,7 +235,7 @@ async fn new_event(app: &Router, text: &str) -> i64 {
 
 #[tokio::test]
 async fn a_photo_with_gps_is_listed_and_served_without_its_metadata_except_to_handlers() {
-    for app in setups().await {
+    for app in apps().await {
         let event = new_event(&app, "楼下烧烤店油烟很大").await;
         let grid1 = login(&app, "grid1").await;
         let original = with_gps(&jpeg(1));
@@ -377,7 +350,7 @@ async fn a_photo_with_gps_is_listed_and_served_without_its_metadata_except_to_ha
 
 #[tokio::test]
 async fn the_type_comes_from_the_bytes_and_bad_files_are_refused_by_field() {
-    for app in setups().await {
+    for app in apps().await {
         let event = new_event(&app, "路灯不亮").await;
         let t = login(&app, "fengshan").await;
 
@@ -462,7 +435,7 @@ async fn the_type_comes_from_the_bytes_and_bad_files_are_refused_by_field() {
 
 #[tokio::test]
 async fn an_event_takes_nine_photos_and_refuses_the_tenth() {
-    for app in setups().await {
+    for app in apps().await {
         let event = new_event(&app, "河道垃圾").await;
         let t = login(&app, "grid1").await;
         for i in 0..9 {
@@ -490,7 +463,7 @@ async fn an_event_takes_nine_photos_and_refuses_the_tenth() {
 
 #[tokio::test]
 async fn photos_need_a_login_and_the_event_in_scope() {
-    for app in setups().await {
+    for app in apps().await {
         let event = new_event(&app, "噪音扰民").await;
         let grid1 = login(&app, "grid1").await;
         let r = upload(&app, &grid1, event, "a.jpg", &jpeg(1)).await;
@@ -623,7 +596,7 @@ async fn event_count(app: &Router) -> i64 {
 
 #[tokio::test]
 async fn the_report_form_takes_a_photo_and_stores_nothing_when_the_photo_is_refused() {
-    for app in setups().await {
+    for app in apps().await {
         let b = page_login(&app, "grid1").await;
         let form = page_get(&app, "/events/new", &b.cookie).await.text();
         assert!(form.contains("enctype=\"multipart/form-data\""));

@@ -8,69 +8,14 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use serde_json::{Value, json};
 use tower::ServiceExt;
-use zhili_server::{AppState, ServerConfig, app, hash_password};
-use zhili_storage::testing::{fresh_stores, with_small_city};
 
-const PW: &str = "test-password";
+mod common;
+use common::{PW, apps, call, login};
+
 /// 舜北社区第1网格 (凤山街道) and its neighbour; 花园社区第1网格 is in 梨洲街道.
 const GRID1: &str = "33028100200101";
 const GRID2: &str = "33028100200102";
 const LIZHOU_GRID: &str = "33028100100101";
-
-async fn apps() -> Vec<Router> {
-    let hash = hash_password(PW);
-    let mut out = Vec::new();
-    for store in fresh_stores().await {
-        with_small_city(&store, &hash).await;
-        let state = AppState::new(store, ServerConfig::default())
-            .load()
-            .await
-            .unwrap();
-        out.push(app(state));
-    }
-    out
-}
-
-async fn call(
-    app: &Router,
-    method: &str,
-    uri: &str,
-    token: Option<&str>,
-    body: Option<&str>,
-) -> (StatusCode, Value) {
-    let mut req = Request::builder().method(method).uri(uri);
-    if let Some(t) = token {
-        req = req.header("authorization", format!("Bearer {t}"));
-    }
-    if body.is_some() {
-        req = req.header("content-type", "application/json");
-    }
-    let req = req
-        .body(Body::from(body.unwrap_or("").to_string()))
-        .unwrap();
-    let res = app.clone().oneshot(req).await.unwrap();
-    let status = res.status();
-    let bytes = axum::body::to_bytes(res.into_body(), 1 << 22)
-        .await
-        .unwrap();
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
-}
-
-async fn login(app: &Router, user: &str) -> String {
-    let (s, v) = call(
-        app,
-        "POST",
-        "/api/v1/auth/login",
-        None,
-        Some(&json!({"username": user, "password": PW}).to_string()),
-    )
-    .await;
-    assert_eq!(s, StatusCode::OK, "{v}");
-    v["token"].as_str().unwrap().to_string()
-}
 
 fn message(group: &str, id: &str, text: &str) -> Value {
     json!({

@@ -5,14 +5,11 @@
 //! own field names and store nothing.
 
 use axum::Router;
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
+use axum::http::StatusCode;
 use serde_json::{Value, json};
-use tower::ServiceExt;
-use zhili_server::{AppState, ServerConfig, app, hash_password};
-use zhili_storage::testing::{fresh_stores, with_small_city};
 
-const PW: &str = "test-password";
+mod common;
+use common::{apps, login};
 
 async fn call(
     app: &Router,
@@ -21,40 +18,14 @@ async fn call(
     token: Option<&str>,
     body: Option<Value>,
 ) -> (StatusCode, Value) {
-    let mut req = Request::builder().method(method).uri(uri);
-    if let Some(t) = token {
-        req = req.header("authorization", format!("Bearer {t}"));
-    }
-    if body.is_some() {
-        req = req.header("content-type", "application/json");
-    }
-    let body = body.map(|b| b.to_string()).unwrap_or_default();
-    let res = app
-        .clone()
-        .oneshot(req.body(Body::from(body)).unwrap())
-        .await
-        .unwrap();
-    let status = res.status();
-    let bytes = axum::body::to_bytes(res.into_body(), 1 << 22)
-        .await
-        .unwrap();
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
-}
-
-async fn login(app: &Router, user: &str) -> String {
-    let (s, v) = call(
+    common::call(
         app,
-        "POST",
-        "/api/v1/auth/login",
-        None,
-        Some(json!({"username": user, "password": PW})),
+        method,
+        uri,
+        token,
+        body.map(|b| b.to_string()).as_deref(),
     )
-    .await;
-    assert_eq!(s, StatusCode::OK, "{v}");
-    v["token"].as_str().unwrap().to_string()
+    .await
 }
 
 /// The middle of 舜北社区第2网格 (121.16–121.17 E, 30.00–30.01 N, WGS-84) as the
@@ -66,14 +37,7 @@ fn gcj02_point() -> (f64, f64) {
 
 #[tokio::test]
 async fn a_work_order_becomes_an_event_in_its_grid_once() {
-    let hash = hash_password(PW);
-    for store in fresh_stores().await {
-        with_small_city(&store, &hash).await;
-        let state = AppState::new(store.clone(), ServerConfig::default())
-            .load()
-            .await
-            .unwrap();
-        let app = app(state);
+    for app in apps().await {
         let token = login(&app, "sys110").await;
         let (lon, lat) = gcj02_point();
         let order = json!({
@@ -156,14 +120,7 @@ async fn a_work_order_becomes_an_event_in_its_grid_once() {
 
 #[tokio::test]
 async fn bad_work_orders_are_refused_by_their_own_field_names_and_store_nothing() {
-    let hash = hash_password(PW);
-    for store in fresh_stores().await {
-        with_small_city(&store, &hash).await;
-        let state = AppState::new(store.clone(), ServerConfig::default())
-            .load()
-            .await
-            .unwrap();
-        let app = app(state);
+    for app in apps().await {
         let token = login(&app, "sys110").await;
         let (lon, lat) = gcj02_point();
         let base = json!({
