@@ -155,32 +155,25 @@ const PUBLIC_SELECT: &str = "SELECT e.id, e.number, e.channel, e.status, e.text,
  FROM events e JOIN orgs t ON t.id = e.township_id LEFT JOIN orgs v ON v.id = e.village_id \
  LEFT JOIN categories c ON c.id = e.category_id LEFT JOIN orgs u ON u.id = e.lead_unit_id ";
 
-fn in_list<T>(q: &mut Sql, items: &[T], arg: impl Fn(&T) -> Arg) {
-    q.push("(");
-    for (i, item) in items.iter().enumerate() {
-        if i > 0 {
-            q.push(", ");
-        }
-        q.arg(arg(item));
-    }
-    q.push(")");
-}
-
 fn public_query(f: &PublicRequestFilter) -> Sql {
     let mut q = Sql::new(PUBLIC_SELECT);
     q.push("WHERE e.channel NOT IN ");
-    in_list(&mut q, NON_PUBLIC_CHANNELS, |c| Arg::Text(c.code().into()));
+    q.list(
+        NON_PUBLIC_CHANNELS
+            .iter()
+            .map(|c| Arg::Text(c.code().into())),
+    );
     if !f.numbers.is_empty() {
         q.push(" AND e.number IN ");
-        in_list(&mut q, &f.numbers, |n| Arg::Text(n.clone()));
+        q.list(f.numbers.iter().map(|n| Arg::Text(n.clone())));
     } else {
         if !f.categories.is_empty() {
             q.push(" AND c.code IN ");
-            in_list(&mut q, &f.categories, |c| Arg::Text(c.clone()));
+            q.list(f.categories.iter().map(|c| Arg::Text(c.clone())));
         }
         if !f.statuses.is_empty() {
             q.push(" AND e.status IN ");
-            in_list(&mut q, &f.statuses, |s| Arg::Text(s.code().into()));
+            q.list(f.statuses.iter().map(|s| Arg::Text(s.code().into())));
         }
         if let Some(from) = f.from {
             q.push(" AND e.reported_at >= ").arg(Arg::Time(from));
@@ -395,7 +388,7 @@ impl Store {
                 let mut n = Sql::new(
                     "SELECT event_id, note FROM timeline WHERE action = 'resolve' AND event_id IN ",
                 );
-                in_list(&mut n, &ids, |i| Arg::I64(*i));
+                n.list(ids.iter().map(|i| Arg::I64(*i)));
                 n.push(" ORDER BY event_id, seq");
                 let notes = bind_all!(
                     sqlx::query_as::<_, (i64, Option<String>)>(sqlx::AssertSqlSafe(n.text)),

@@ -290,7 +290,7 @@ pub(crate) trait Tx: Send + Sized {
     /// (id, number) of each, in no particular order.
     fn insert_events(
         &mut self,
-        events: &[EventInsert],
+        events: &[&EventInsert],
     ) -> impl Future<Output = Result<Vec<(i64, String)>, sqlx::Error>> + Send;
     /// The first timeline entry (seq 1) of new events, in one statement.
     fn insert_first_timelines(
@@ -552,14 +552,8 @@ macro_rules! impl_tx {
                 let mut out = Vec::new();
                 for chunk in external_ids.chunks(200) {
                     let mut q = Sql::new("SELECT external_id, id FROM events WHERE channel = ");
-                    q.arg(Arg::Text(channel.to_string())).push(" AND external_id IN (");
-                    for (i, ext) in chunk.iter().enumerate() {
-                        if i > 0 {
-                            q.push(", ");
-                        }
-                        q.arg(Arg::Text(ext.to_string()));
-                    }
-                    q.push(")");
+                    q.arg(Arg::Text(channel.to_string())).push(" AND external_id IN ");
+                    q.list(chunk.iter().map(|ext| Arg::Text(ext.to_string())));
                     // Not kept prepared: the text differs with every batch size.
                     let rows: Vec<(String, i64)> =
                         bind_all!(sqlx::query_as(AssertSqlSafe($bulk_text(q.text))), q.args)
@@ -571,7 +565,7 @@ macro_rules! impl_tx {
                 Ok(out)
             }
 
-            async fn insert_events(&mut self, events: &[EventInsert]) -> Result<Vec<(i64, String)>, sqlx::Error> {
+            async fn insert_events(&mut self, events: &[&EventInsert]) -> Result<Vec<(i64, String)>, sqlx::Error> {
                 let mut out = Vec::with_capacity(events.len());
                 // 26 values a row, 64 rows: far below either backend's limit on
                 // parameters.
@@ -582,9 +576,8 @@ macro_rules! impl_tx {
                          priority, status, lead_unit_id, state, reported_at, updated_at, closed_at, created_by, version, \
                          handle_due_at, feedback_due_at, deadline_estimated) VALUES ",
                     );
-                    for (i, e) in chunk.iter().enumerate() {
-                        q.push(if i == 0 { "(" } else { ", (" });
-                        for (j, a) in [
+                    q.rows(chunk.iter().map(|e| {
+                        [
                             Arg::Text(e.number.clone()),
                             Arg::Text(e.channel.clone()),
                             Arg::OptText(e.external_id.clone()),
@@ -608,23 +601,12 @@ macro_rules! impl_tx {
                             Arg::Time(e.updated_at),
                             Arg::OptTime(e.closed_at),
                             Arg::OptI64(e.created_by),
+                            Arg::I64(0),
+                            Arg::OptTime(e.handle_due_at),
+                            Arg::OptTime(e.feedback_due_at),
+                            Arg::Bool(e.deadline_estimated),
                         ]
-                        .into_iter()
-                        .enumerate()
-                        {
-                            if j > 0 {
-                                q.push(", ");
-                            }
-                            q.arg(a);
-                        }
-                        q.push(", 0, ");
-                        q.arg(Arg::OptTime(e.handle_due_at))
-                            .push(", ")
-                            .arg(Arg::OptTime(e.feedback_due_at))
-                            .push(", ")
-                            .arg(Arg::Bool(e.deadline_estimated))
-                            .push(")");
-                    }
+                    }));
                     q.push(" RETURNING id, number");
                     let rows: Vec<(i64, String)> =
                         bind_all!(sqlx::query_as(AssertSqlSafe($bulk_text(q.text))), q.args)
@@ -641,27 +623,20 @@ macro_rules! impl_tx {
                     let mut q = Sql::new(
                         "INSERT INTO timeline (event_id, seq, at, actor_id, actor_name, action, from_status, to_status, note, data) VALUES ",
                     );
-                    for (i, t) in chunk.iter().enumerate() {
-                        q.push(if i == 0 { "(" } else { ", (" });
-                        q.arg(Arg::I64(t.event_id))
-                            .push(", 1, ")
-                            .arg(Arg::Time(t.at))
-                            .push(", ")
-                            .arg(Arg::OptI64(t.actor_id))
-                            .push(", ")
-                            .arg(Arg::Text(t.actor_name.clone()))
-                            .push(", ")
-                            .arg(Arg::Text(t.action.clone()))
-                            .push(", ")
-                            .arg(Arg::OptText(t.from_status.clone()))
-                            .push(", ")
-                            .arg(Arg::Text(t.to_status.clone()))
-                            .push(", ")
-                            .arg(Arg::OptText(t.note.clone()))
-                            .push(", ")
-                            .arg(Arg::OptText(t.data.clone()))
-                            .push(")");
-                    }
+                    q.rows(chunk.iter().map(|t| {
+                        [
+                            Arg::I64(t.event_id),
+                            Arg::I64(1),
+                            Arg::Time(t.at),
+                            Arg::OptI64(t.actor_id),
+                            Arg::Text(t.actor_name.clone()),
+                            Arg::Text(t.action.clone()),
+                            Arg::OptText(t.from_status.clone()),
+                            Arg::Text(t.to_status.clone()),
+                            Arg::OptText(t.note.clone()),
+                            Arg::OptText(t.data.clone()),
+                        ]
+                    }));
                     bind_all!(sqlx::query(AssertSqlSafe($bulk_text(q.text))), q.args)
                         .persistent(false)
                         .execute(&mut **self)
@@ -675,23 +650,17 @@ macro_rules! impl_tx {
                     let mut q = Sql::new(
                         "INSERT INTO audit_log (at, actor_id, actor_name, action, object_type, object_id, detail) VALUES ",
                     );
-                    for (i, a) in chunk.iter().enumerate() {
-                        q.push(if i == 0 { "(" } else { ", (" });
-                        q.arg(Arg::Time(a.at))
-                            .push(", ")
-                            .arg(Arg::OptI64(a.actor_id.map(|u| u.0)))
-                            .push(", ")
-                            .arg(Arg::Text(a.actor_name.clone()))
-                            .push(", ")
-                            .arg(Arg::Text(a.action.clone()))
-                            .push(", ")
-                            .arg(Arg::Text(a.object_type.to_string()))
-                            .push(", ")
-                            .arg(Arg::OptText(a.object_id.clone()))
-                            .push(", ")
-                            .arg(Arg::OptText(a.detail.as_ref().map(|d| d.to_string())))
-                            .push(")");
-                    }
+                    q.rows(chunk.iter().map(|a| {
+                        [
+                            Arg::Time(a.at),
+                            Arg::OptI64(a.actor_id.map(|u| u.0)),
+                            Arg::Text(a.actor_name.clone()),
+                            Arg::Text(a.action.clone()),
+                            Arg::Text(a.object_type.to_string()),
+                            Arg::OptText(a.object_id.clone()),
+                            Arg::OptText(a.detail.as_ref().map(|d| d.to_string())),
+                        ]
+                    }));
                     bind_all!(sqlx::query(AssertSqlSafe($bulk_text(q.text))), q.args)
                         .persistent(false)
                         .execute(&mut **self)

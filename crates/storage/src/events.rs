@@ -611,7 +611,7 @@ pub(crate) async fn insert_prepared<T: Tx>(
             p.insert.number = event_number(intake.prefix, date, seq);
         }
     }
-    let inserts: Vec<EventInsert> = items.iter().map(|p| p.insert.clone()).collect();
+    let inserts: Vec<&EventInsert> = items.iter().map(|p| &p.insert).collect();
     let ids: HashMap<String, i64> = tx
         .insert_events(&inserts)
         .await

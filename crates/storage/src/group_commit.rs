@@ -166,7 +166,7 @@ impl Store {
         let intake = Intake::new(&self.calendar, &prefix);
         in_tx!(self, Write, |tx| {
             // Keys stored before this batch: one query per channel, not per job.
-            let mut known: HashMap<(&str, String), i64> = HashMap::new();
+            let mut known: HashMap<&str, HashMap<String, i64>> = HashMap::new();
             let mut by_channel: HashMap<&str, Vec<&str>> = HashMap::new();
             for job in jobs {
                 if let Some(ext) = &job.new.external_id {
@@ -177,9 +177,8 @@ impl Store {
                 }
             }
             for (channel, ids) in by_channel {
-                for (ext, id) in tx.events_by_external_ids(channel, &ids).await? {
-                    known.insert((channel, ext), id);
-                }
+                let found = tx.events_by_external_ids(channel, &ids).await?;
+                known.insert(channel, found.into_iter().collect());
             }
             // Check and place every job (reads only), then insert the new ones
             // together.
@@ -194,7 +193,7 @@ impl Store {
                     .as_deref()
                     .map(|ext| (job.new.channel.code(), ext));
                 if let Some((channel, ext)) = key {
-                    if let Some(id) = known.get(&(channel, ext.to_string())) {
+                    if let Some(id) = known.get(channel).and_then(|k| k.get(ext)) {
                         plans.push(Plan::Existing(*id));
                         continue;
                     }

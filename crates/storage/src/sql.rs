@@ -65,6 +65,33 @@ impl Sql {
         self
     }
 
+    /// `($a, $b, …)`: a parenthesised list of placeholders, for `IN` and `VALUES`.
+    pub fn list(&mut self, args: impl IntoIterator<Item = Arg>) -> &mut Self {
+        self.text.push('(');
+        for (i, a) in args.into_iter().enumerate() {
+            if i > 0 {
+                self.text.push_str(", ");
+            }
+            self.arg(a);
+        }
+        self.text.push(')');
+        self
+    }
+
+    /// `(…), (…), …`: the rows of a multi-row `VALUES`.
+    pub fn rows<R: IntoIterator<Item = Arg>>(
+        &mut self,
+        rows: impl IntoIterator<Item = R>,
+    ) -> &mut Self {
+        for (i, row) in rows.into_iter().enumerate() {
+            if i > 0 {
+                self.text.push_str(", ");
+            }
+            self.list(row);
+        }
+        self
+    }
+
     /// Appends another piece (a WHERE condition, say) with its own `$n` numbering
     /// shifted to follow ours.
     pub fn append(&mut self, other: Sql) -> &mut Self {
