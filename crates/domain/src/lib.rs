@@ -17,6 +17,6 @@ pub use codes::{
 };
 pub use event::{NewEvent, NewEventError, RawNewEvent, RawReporter, event_number};
 pub use ids::{CategoryId, EventId, OrgId, UserId};
-pub use lifecycle::{Action, ActionKind, EventState, LifecycleError, Outcome, Status};
+pub use lifecycle::{Action, ActionKind, EventState, Level, LifecycleError, Outcome, Status};
 pub use mask::mask_in_text;
 pub use values::{EventText, GeoPoint, PersonName, Phone, ValueError, mask_name, mask_phone};

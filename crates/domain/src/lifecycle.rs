@@ -25,6 +25,28 @@ coded_enum!(Status {
     Transferred = "transferred" / "已移交110",
 });
 
+coded_enum!(
+    /// The rung of the escalation ladder an event is run at (grid → township → city).
+    /// An event comes in at its township's command room; one that stays unhandled past
+    /// its limit there, or needs powers the township lacks, moves up with its history.
+    Level {
+        Grid = "grid" / "网格",
+        Township = "township" / "乡镇（街道）",
+        City = "city" / "市",
+    }
+);
+
+impl Level {
+    /// The next rung up, or `None` at the top.
+    pub fn up(self) -> Option<Level> {
+        match self {
+            Level::Grid => Some(Level::Township),
+            Level::Township => Some(Level::City),
+            Level::City => None,
+        }
+    }
+}
+
 coded_enum!(ActionKind {
     Accept = "accept" / "受理",
     Reject = "reject" / "不予受理",
@@ -45,6 +67,7 @@ coded_enum!(ActionKind {
     Resume = "resume" / "恢复",
     Supervise = "supervise" / "督办",
     TransferTo110 = "transfer_110" / "移交110",
+    Escalate = "escalate" / "升级",
 });
 
 /// Who may take an action at all, whatever the state.
@@ -61,7 +84,9 @@ impl ActionKind {
         use ActionKind::*;
         match self {
             Accept | Reject | Dispatch | VerifyPass | VerifyFail | Inform | Close
-            | ApproveExtension | DenyExtension | Suspend | Resume | TransferTo110 => Who::Operator,
+            | ApproveExtension | DenyExtension | Suspend | Resume | TransferTo110 | Escalate => {
+                Who::Operator
+            }
             Sign | Return | Resolve | RequestExtension => Who::LeadUnit,
             Rate | Reopen => Who::OperatorOrReporter,
             Supervise => Who::Supervisor,
@@ -160,6 +185,11 @@ pub enum Action {
     TransferTo110 {
         reason: String,
     },
+    /// Up one rung of the escalation ladder: by an operator whose level lacks the
+    /// powers, or by the deadline sweep when the event is overdue.
+    Escalate {
+        reason: String,
+    },
 }
 
 impl Action {
@@ -185,6 +215,7 @@ impl Action {
             Action::Resume { .. } => K::Resume,
             Action::Supervise { .. } => K::Supervise,
             Action::TransferTo110 { .. } => K::TransferTo110,
+            Action::Escalate { .. } => K::Escalate,
         }
     }
 
@@ -206,7 +237,8 @@ impl Action {
             | Action::RequestExtension { reason, .. }
             | Action::DenyExtension { reason }
             | Action::Suspend { reason }
-            | Action::TransferTo110 { reason } => Some(reason),
+            | Action::TransferTo110 { reason }
+            | Action::Escalate { reason } => Some(reason),
             Action::Resolve { result, .. } => Some(result),
             Action::Rate { comment, .. } => comment.as_deref(),
             Action::Supervise { note } => Some(note),
@@ -238,7 +270,8 @@ impl Action {
             | Action::Reopen { reason }
             | Action::DenyExtension { reason }
             | Action::Suspend { reason }
-            | Action::TransferTo110 { reason } => required("reason", reason),
+            | Action::TransferTo110 { reason }
+            | Action::Escalate { reason } => required("reason", reason),
             Action::Supervise { note } => required("note", note),
             Action::Resolve { result, photos } => {
                 required("result", result)?;
@@ -310,6 +343,13 @@ pub struct EventState {
     pub satisfaction: Option<Satisfaction>,
     pub return_count: u32,
     pub rework_count: u32,
+    /// The rung the event is run at; older stored states predate the ladder.
+    #[serde(default = "Level::starting")]
+    pub level: Level,
+    /// Working days the event spent suspended: they move its handling deadline. Counted
+    /// by storage on resume, which knows the calendar.
+    #[serde(default)]
+    pub suspended_days: u32,
 }
 
 impl EventState {
@@ -324,6 +364,8 @@ impl EventState {
             satisfaction: None,
             return_count: 0,
             rework_count: 0,
+            level: Level::starting(),
+            suspended_days: 0,
         }
     }
 
@@ -351,6 +393,13 @@ impl EventState {
             Resume => s == S::Suspended,
             Supervise => s != S::Closed,
             TransferTo110 => matches!(s, S::Reported | S::Accepted),
+            Escalate => {
+                self.level.up().is_some()
+                    && matches!(
+                        s,
+                        S::Reported | S::Accepted | S::Dispatched | S::Handling | S::Suspended
+                    )
+            }
         }
     }
 
@@ -440,6 +489,10 @@ impl EventState {
             }
             Action::Supervise { .. } => {}
             Action::TransferTo110 { .. } => next.status = S::Transferred,
+            Action::Escalate { .. } => {
+                // `fits` guarantees a rung above.
+                next.level = self.level.up().unwrap_or(self.level);
+            }
         }
         Ok(Outcome {
             from: self.status,
@@ -477,6 +530,13 @@ impl EventState {
             return Err("lead unit also assisting".into());
         }
         Ok(())
+    }
+}
+
+impl Level {
+    /// Where a new event is run: its township's command room.
+    pub fn starting() -> Level {
+        Level::Township
     }
 }
 

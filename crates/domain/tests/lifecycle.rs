@@ -83,6 +83,9 @@ fn sample(kind: ActionKind) -> Action {
         ActionKind::TransferTo110 => Action::TransferTo110 {
             reason: s("涉及打架斗殴，属警情"),
         },
+        ActionKind::Escalate => Action::Escalate {
+            reason: s("需市级部门协调"),
+        },
     }
 }
 
@@ -105,6 +108,7 @@ fn expected(state_name: &str) -> (&'static [ActionKind], Vec<(ActionKind, Status
                 (A::Accept, Status::Accepted),
                 (A::Reject, Status::Rejected),
                 (A::Supervise, Status::Reported),
+                (A::Escalate, Status::Reported),
                 (A::TransferTo110, Status::Transferred),
             ],
         ),
@@ -114,6 +118,7 @@ fn expected(state_name: &str) -> (&'static [ActionKind], Vec<(ActionKind, Status
                 (A::Dispatch, Status::Dispatched),
                 (A::Suspend, Status::Suspended),
                 (A::Supervise, Status::Accepted),
+                (A::Escalate, Status::Accepted),
                 (A::TransferTo110, Status::Transferred),
             ],
         ),
@@ -136,6 +141,7 @@ fn expected(state_name: &str) -> (&'static [ActionKind], Vec<(ActionKind, Status
                 (A::Return, Status::Accepted),
                 (A::Suspend, Status::Suspended),
                 (A::Supervise, Status::Dispatched),
+                (A::Escalate, Status::Dispatched),
             ],
         ),
         "handling" => (
@@ -146,6 +152,7 @@ fn expected(state_name: &str) -> (&'static [ActionKind], Vec<(ActionKind, Status
                 (A::RequestExtension, Status::Handling),
                 (A::Suspend, Status::Suspended),
                 (A::Supervise, Status::Handling),
+                (A::Escalate, Status::Handling),
             ],
         ),
         "handling+ext" => (
@@ -156,6 +163,7 @@ fn expected(state_name: &str) -> (&'static [ActionKind], Vec<(ActionKind, Status
                 (A::DenyExtension, Status::Handling),
                 (A::Suspend, Status::Suspended),
                 (A::Supervise, Status::Handling),
+                (A::Escalate, Status::Handling),
             ],
         ),
         "resolved" => (
@@ -222,6 +230,7 @@ fn expected(state_name: &str) -> (&'static [ActionKind], Vec<(ActionKind, Status
             vec![
                 (A::Resume, Status::Accepted),
                 (A::Supervise, Status::Suspended),
+                (A::Escalate, Status::Suspended),
             ],
         ),
         other => panic!("no such case {other}"),
@@ -289,6 +298,33 @@ fn the_refusal_names_state_and_allowed_actions_in_chinese() {
     let msg = err.to_string();
     assert!(msg.contains("上报"), "{msg}");
     assert!(msg.contains("受理(accept)"), "{msg}");
+}
+
+#[test]
+fn escalation_climbs_one_rung_at_a_time_and_stops_at_the_city() {
+    let s = run(&[A::Accept]);
+    assert_eq!(s.level, zhili_domain::Level::Township);
+    let up = s.apply(&operator(), &sample(A::Escalate)).unwrap();
+    assert_eq!(up.state.level, zhili_domain::Level::City);
+    assert_eq!(up.to, Status::Accepted, "escalating keeps the status");
+    assert!(matches!(
+        up.state.apply(&operator(), &sample(A::Escalate)),
+        Err(LifecycleError::NotAllowed { .. })
+    ));
+    assert_eq!(
+        s.apply(&lead(), &sample(A::Escalate)),
+        Err(LifecycleError::Forbidden {
+            action: A::Escalate
+        })
+    );
+}
+
+#[test]
+fn states_stored_before_the_ladder_read_as_township_level() {
+    let old = r#"{"status":"accepted","lead_unit":null,"assisting_units":[],"suspended_from":null,"pending_extension":null,"extension_days":0,"satisfaction":null,"return_count":0,"rework_count":0}"#;
+    let s: EventState = serde_json::from_str(old).unwrap();
+    assert_eq!(s.level, zhili_domain::Level::Township);
+    assert_eq!(s.suspended_days, 0);
 }
 
 #[test]

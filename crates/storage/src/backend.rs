@@ -108,6 +108,32 @@ pub(crate) struct EventRow {
     pub handle_due_at: Option<DateTime<Utc>>,
     pub feedback_due_at: Option<DateTime<Utc>>,
     pub deadline_estimated: bool,
+    pub accept_due_at: Option<DateTime<Utc>>,
+    pub accept_warn_at: Option<DateTime<Utc>>,
+    pub handle_warn_at: Option<DateTime<Utc>>,
+    pub feedback_warn_at: Option<DateTime<Utc>>,
+    pub followup_due_at: Option<DateTime<Utc>>,
+    pub followup_warn_at: Option<DateTime<Utc>>,
+}
+
+impl EventRow {
+    /// The deadlines as stored.
+    pub fn deadlines(&self) -> crate::deadlines::Deadlines {
+        use crate::deadlines::Due;
+        let due = |at: Option<DateTime<Utc>>, warn: Option<DateTime<Utc>>| {
+            at.map(|at| Due {
+                at,
+                warn_at: warn.unwrap_or(at),
+            })
+        };
+        crate::deadlines::Deadlines {
+            accept: due(self.accept_due_at, self.accept_warn_at),
+            handle: due(self.handle_due_at, self.handle_warn_at),
+            feedback: due(self.feedback_due_at, self.feedback_warn_at),
+            followup: due(self.followup_due_at, self.followup_warn_at),
+            estimated: self.deadline_estimated,
+        }
+    }
 }
 
 pub(crate) const EVENT_SELECT: &str = "SELECT e.id, e.number, e.channel, e.external_id, \
@@ -118,7 +144,9 @@ pub(crate) const EVENT_SELECT: &str = "SELECT e.id, e.number, e.channel, e.exter
  e.grid_id, g.code AS grid_code, g.name AS grid_name, \
  e.category_id, c.code AS category_code, c.name AS category_name, \
  e.lead_unit_id, u.code AS lead_unit_code, u.name AS lead_unit_name, \
- c.limit_days AS category_limit_days, e.handle_due_at, e.feedback_due_at, e.deadline_estimated \
+ c.limit_days AS category_limit_days, e.handle_due_at, e.feedback_due_at, e.deadline_estimated, \
+ e.accept_due_at, e.accept_warn_at, e.handle_warn_at, e.feedback_warn_at, e.followup_due_at, \
+ e.followup_warn_at \
  FROM events e JOIN orgs t ON t.id = e.township_id \
  LEFT JOIN orgs v ON v.id = e.village_id LEFT JOIN orgs g ON g.id = e.grid_id \
  LEFT JOIN categories c ON c.id = e.category_id LEFT JOIN orgs u ON u.id = e.lead_unit_id ";
@@ -167,9 +195,7 @@ pub(crate) struct EventInsert {
     pub updated_at: DateTime<Utc>,
     pub closed_at: Option<DateTime<Utc>>,
     pub created_by: Option<i64>,
-    pub handle_due_at: Option<DateTime<Utc>>,
-    pub feedback_due_at: Option<DateTime<Utc>>,
-    pub deadline_estimated: bool,
+    pub deadlines: crate::deadlines::Deadlines,
 }
 
 #[derive(Debug, Clone)]
@@ -214,8 +240,8 @@ pub(crate) struct StateUpdate<'a> {
     pub state: &'a str,
     pub at: DateTime<Utc>,
     pub closed_at: Option<DateTime<Utc>>,
-    pub handle_due_at: Option<DateTime<Utc>>,
-    pub deadline_estimated: bool,
+    pub deadlines: crate::deadlines::Deadlines,
+    pub level: &'a str,
 }
 
 /// The statements, one method each. Implemented for both backends' transactions.
@@ -387,6 +413,41 @@ pub(crate) trait Tx: Send + Sized {
     fn insert_audit(
         &mut self,
         a: &crate::records::AuditRecord,
+    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+
+    /// (event id, deadline) pairs a built `SELECT e.id, e.<due> FROM events e …` finds.
+    fn due_pairs(
+        &mut self,
+        sql: Sql,
+    ) -> impl Future<Output = Result<Vec<(i64, DateTime<Utc>)>, sqlx::Error>> + Send;
+    /// Records that a warning fired; `None` when it had fired already (by this or
+    /// another instance): the unique key makes each warning fire once.
+    fn insert_alert(
+        &mut self,
+        event_id: i64,
+        clock: &str,
+        level: &str,
+        due_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Option<i64>, sqlx::Error>> + Send;
+    fn insert_notification(
+        &mut self,
+        n: &crate::warnings::NewNotification,
+    ) -> impl Future<Output = Result<i64, sqlx::Error>> + Send;
+    /// Phone and e-mail of the active users a notice for `org_id` reaches.
+    fn notice_contacts(
+        &mut self,
+        org_id: i64,
+    ) -> impl Future<Output = Result<Vec<(Option<String>, Option<String>)>, sqlx::Error>> + Send;
+    fn notifications_where(
+        &mut self,
+        sql: Sql,
+    ) -> impl Future<Output = Result<Vec<crate::warnings::NotificationRow>, sqlx::Error>> + Send;
+    fn mark_notification_read(
+        &mut self,
+        id: i64,
+        user_id: i64,
+        now: DateTime<Utc>,
     ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
 }
 
@@ -567,14 +628,15 @@ macro_rules! impl_tx {
 
             async fn insert_events(&mut self, events: &[&EventInsert]) -> Result<Vec<(i64, String)>, sqlx::Error> {
                 let mut out = Vec::with_capacity(events.len());
-                // 26 values a row, 64 rows: far below either backend's limit on
+                // 31 values a row, 64 rows: far below either backend's limit on
                 // parameters.
                 for chunk in events.chunks(64) {
                     let mut q = Sql::new(
                         "INSERT INTO events (number, channel, external_id, reporter_kind, reporter_name, reporter_phone, \
                          reporter_user_id, text, address, lon, lat, category_id, township_id, village_id, grid_id, \
                          priority, status, lead_unit_id, state, reported_at, updated_at, closed_at, created_by, version, \
-                         handle_due_at, feedback_due_at, deadline_estimated) VALUES ",
+                         handle_due_at, feedback_due_at, deadline_estimated, accept_due_at, accept_warn_at, \
+                         handle_warn_at, feedback_warn_at) VALUES ",
                     );
                     q.rows(chunk.iter().map(|e| {
                         [
@@ -602,9 +664,13 @@ macro_rules! impl_tx {
                             Arg::OptTime(e.closed_at),
                             Arg::OptI64(e.created_by),
                             Arg::I64(0),
-                            Arg::OptTime(e.handle_due_at),
-                            Arg::OptTime(e.feedback_due_at),
-                            Arg::Bool(e.deadline_estimated),
+                            Arg::OptTime(e.deadlines.handle.map(|d| d.at)),
+                            Arg::OptTime(e.deadlines.feedback.map(|d| d.at)),
+                            Arg::Bool(e.deadlines.estimated),
+                            Arg::OptTime(e.deadlines.accept.map(|d| d.at)),
+                            Arg::OptTime(e.deadlines.accept.map(|d| d.warn_at)),
+                            Arg::OptTime(e.deadlines.handle.map(|d| d.warn_at)),
+                            Arg::OptTime(e.deadlines.feedback.map(|d| d.warn_at)),
                         ]
                     }));
                     q.push(" RETURNING id, number");
@@ -681,7 +747,8 @@ macro_rules! impl_tx {
                 // Optimistic: the version read must still be the version stored.
                 sqlx::query(
                     "UPDATE events SET status = $3, lead_unit_id = $4, state = $5, updated_at = $6, \
-                     closed_at = $7, handle_due_at = $8, deadline_estimated = $9, version = version + 1 \
+                     closed_at = $7, handle_due_at = $8, deadline_estimated = $9, handle_warn_at = $10, \
+                     followup_due_at = $11, followup_warn_at = $12, level = $13, version = version + 1 \
                      WHERE id = $1 AND version = $2",
                 )
                 .bind(u.id)
@@ -691,8 +758,12 @@ macro_rules! impl_tx {
                 .bind(u.state)
                 .bind(u.at)
                 .bind(u.closed_at)
-                .bind(u.handle_due_at)
-                .bind(u.deadline_estimated)
+                .bind(u.deadlines.handle.map(|d| d.at))
+                .bind(u.deadlines.estimated)
+                .bind(u.deadlines.handle.map(|d| d.warn_at))
+                .bind(u.deadlines.followup.map(|d| d.at))
+                .bind(u.deadlines.followup.map(|d| d.warn_at))
+                .bind(u.level)
                 .execute(&mut **self)
                 .await
                 .map(|r| r.rows_affected())
@@ -904,6 +975,80 @@ macro_rules! impl_tx {
                 .bind(a.object_type)
                 .bind(&a.object_id)
                 .bind(a.detail.as_ref().map(|d| d.to_string()))
+                .execute(&mut **self)
+                .await
+                .map(|_| ())
+            }
+
+            async fn due_pairs(&mut self, sql: Sql) -> Result<Vec<(i64, DateTime<Utc>)>, sqlx::Error> {
+                bind_all!(sqlx::query_as(AssertSqlSafe(sql.text)), sql.args)
+                    .fetch_all(&mut **self)
+                    .await
+            }
+
+            async fn insert_alert(
+                &mut self,
+                event_id: i64,
+                clock: &str,
+                level: &str,
+                due_at: DateTime<Utc>,
+                now: DateTime<Utc>,
+            ) -> Result<Option<i64>, sqlx::Error> {
+                sqlx::query_scalar(
+                    "INSERT INTO deadline_alerts (event_id, clock, level, due_at, fired_at) \
+                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING id",
+                )
+                .bind(event_id)
+                .bind(clock)
+                .bind(level)
+                .bind(due_at)
+                .bind(now)
+                .fetch_optional(&mut **self)
+                .await
+            }
+
+            async fn insert_notification(&mut self, n: &crate::warnings::NewNotification) -> Result<i64, sqlx::Error> {
+                sqlx::query_scalar(
+                    "INSERT INTO notifications (event_id, org_id, kind, title, body, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+                )
+                .bind(n.event_id)
+                .bind(n.org_id)
+                .bind(n.kind)
+                .bind(&n.title)
+                .bind(&n.body)
+                .bind(n.at)
+                .fetch_one(&mut **self)
+                .await
+            }
+
+            async fn notice_contacts(&mut self, org_id: i64) -> Result<Vec<(Option<String>, Option<String>)>, sqlx::Error> {
+                // A notice to the city reaches its command centre and leaders, who
+                // belong to no org below the city.
+                sqlx::query_as(
+                    "SELECT u.phone, u.email FROM users u WHERE u.active AND (u.phone IS NOT NULL OR u.email IS NOT NULL) \
+                     AND (u.org_id = $1 OR (u.role IN ('city_operator', 'city_leader') \
+                     AND EXISTS (SELECT 1 FROM orgs o WHERE o.id = $1 AND o.kind = 'city'))) ORDER BY u.id",
+                )
+                .bind(org_id)
+                .fetch_all(&mut **self)
+                .await
+            }
+
+            async fn notifications_where(&mut self, sql: Sql) -> Result<Vec<crate::warnings::NotificationRow>, sqlx::Error> {
+                bind_all!(sqlx::query_as(AssertSqlSafe(sql.text)), sql.args)
+                    .fetch_all(&mut **self)
+                    .await
+            }
+
+            async fn mark_notification_read(&mut self, id: i64, user_id: i64, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
+                sqlx::query(
+                    "INSERT INTO notification_reads (notification_id, user_id, read_at) VALUES ($1, $2, $3) \
+                     ON CONFLICT DO NOTHING",
+                )
+                .bind(id)
+                .bind(user_id)
+                .bind(now)
                 .execute(&mut **self)
                 .await
                 .map(|_| ())

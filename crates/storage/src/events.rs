@@ -6,8 +6,9 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use zhili_domain::{
-    Action, ActionKind, Actor, Capacities, Channel, EventState, GeoPoint, NewEvent, OrgId, OrgKind,
-    Priority, ReporterKind, Role, Scope, Status, UserId, event_number, mask_name, mask_phone,
+    Action, ActionKind, Actor, Capacities, Channel, EventState, GeoPoint, Level, NewEvent, OrgId,
+    OrgKind, Priority, ReporterKind, Role, Scope, Status, UserId, event_number, mask_name,
+    mask_phone,
 };
 
 use crate::backend::{EventInsert, EventRow, StateUpdate, TimelineInsert, Tx};
@@ -82,7 +83,7 @@ impl Store {
         // An error leaves through `?`, dropping the transaction: nothing is stored.
         in_tx!(self, Write, |tx| {
             for h in events {
-                import_one(&mut tx, &self.calendar, &prefix, h, importer).await?;
+                import_one(&mut tx, self.deadline_rules(), &prefix, h, importer).await?;
             }
             Ok::<_, StoreError>(events.len())
         })
@@ -126,7 +127,7 @@ fn scope_sql(scope: Scope) -> Sql {
     q
 }
 
-fn parse_state(row: &EventRow) -> Result<EventState, StoreError> {
+pub(crate) fn parse_state(row: &EventRow) -> Result<EventState, StoreError> {
     serde_json::from_str(&row.state)
         .map_err(|e| StoreError::Corrupt(format!("state of event {}: {e}", row.id)))
 }
@@ -135,8 +136,11 @@ fn capacities(actor: &Actor, row: &EventRow, state: &EventState) -> Capacities {
     let org = actor.org_id;
     let handler = actor.role == Role::UnitHandler;
     Capacities {
+        // An event escalated to the city is run by the city command centre.
         operator: actor.role == Role::CityOperator
-            || (actor.role == Role::TownshipOperator && org == Some(OrgId(row.township_id))),
+            || (actor.role == Role::TownshipOperator
+                && org == Some(OrgId(row.township_id))
+                && state.level != Level::City),
         lead_unit: handler && org.is_some() && state.lead_unit == org,
         assisting_unit: handler && org.is_some_and(|o| state.assisting_units.contains(&o)),
         reporter: row.reporter_user_id == Some(actor.user_id.0),
@@ -213,6 +217,15 @@ async fn detail<T: Tx>(
                     code: "ack_110",
                     label: "110已接收",
                 },
+                // Written by the deadline sweep (see `warnings`).
+                "warn_yellow" => Coded {
+                    code: "warn_yellow",
+                    label: "黄色预警",
+                },
+                "warn_red" => Coded {
+                    code: "warn_red",
+                    label: "红色预警",
+                },
                 other => {
                     let k = ActionKind::parse(other).ok_or_else(|| corrupt("action", other))?;
                     Coded {
@@ -261,6 +274,7 @@ async fn detail<T: Tx>(
         })
         .collect();
     let s = summary(row.clone())?;
+    let deadlines = deadline_views(&row, &state);
     Ok(Some(EventDetail {
         id: row.id,
         number: s.number,
@@ -300,9 +314,32 @@ async fn detail<T: Tx>(
         handle_due_at: row.handle_due_at,
         feedback_due_at: row.feedback_due_at,
         deadlines_estimated: row.deadline_estimated,
+        level: Coded {
+            code: state.level.code(),
+            label: state.level.label_zh(),
+        },
+        deadlines,
         timeline,
         allowed_actions,
     }))
+}
+
+fn deadline_views(row: &EventRow, state: &EventState) -> Vec<DeadlineView> {
+    let d = row.deadlines();
+    crate::deadlines::Clock::ALL
+        .into_iter()
+        .filter_map(|c| {
+            d.get(c).map(|due| DeadlineView {
+                clock: Coded {
+                    code: c.code(),
+                    label: c.label_zh(),
+                },
+                due_at: due.at,
+                warn_at: due.warn_at,
+                running: c.runs_in(state.status),
+            })
+        })
+        .collect()
 }
 
 /// Where an event belongs: (township, village, grid), from the grid code, the
@@ -403,7 +440,7 @@ async fn area_from_address<T: Tx>(
 /// or import file share a few categories and grids, and each lookup saved is a
 /// round trip saved.
 pub(crate) struct Intake<'a> {
-    pub cal: &'a zhili_calendar::Calendar,
+    pub rules: crate::deadlines::Rules<'a>,
     pub prefix: &'a str,
     lookups: std::sync::Mutex<Lookups>,
 }
@@ -419,9 +456,9 @@ struct Lookups {
 type Area = (i64, Option<i64>, Option<i64>);
 
 impl<'a> Intake<'a> {
-    pub fn new(cal: &'a zhili_calendar::Calendar, prefix: &'a str) -> Self {
+    pub fn new(rules: crate::deadlines::Rules<'a>, prefix: &'a str) -> Self {
         Intake {
-            cal,
+            rules,
             prefix,
             lookups: Default::default(),
         }
@@ -549,7 +586,7 @@ pub(crate) async fn prepare<T: Tx>(
     }
     let date = china_date(now);
     let state = EventState::new();
-    let due = crate::deadlines::compute(intake.cal, now, limit_days, 0);
+    let deadlines = intake.rules.on_receipt(now, new.priority, limit_days);
     let insert = EventInsert {
         number: String::new(),
         channel: new.channel.code().into(),
@@ -574,9 +611,7 @@ pub(crate) async fn prepare<T: Tx>(
         updated_at: now,
         closed_at: None,
         created_by: acting.user_id.map(|u| u.0),
-        handle_due_at: due.handle_by,
-        feedback_due_at: Some(due.feedback_by),
-        deadline_estimated: due.estimated,
+        deadlines,
     };
     Ok(Prepared {
         insert,
@@ -691,12 +726,12 @@ async fn check_units<T: Tx>(tx: &mut T, row: &EventRow, action: &Action) -> Resu
 /// Performs one action on a row already read in this transaction.
 /// How an action is being taken: live, or replaying another system's history, in
 /// which case nothing is sent out again (it went out when it happened).
-struct ActContext<'a> {
-    cal: &'a zhili_calendar::Calendar,
-    replay: bool,
+pub(crate) struct ActContext<'a> {
+    pub rules: crate::deadlines::Rules<'a>,
+    pub replay: bool,
 }
 
-async fn act_on<T: Tx>(
+pub(crate) async fn act_on<T: Tx>(
     tx: &mut T,
     ctx: &ActContext<'_>,
     row: &EventRow,
@@ -706,22 +741,15 @@ async fn act_on<T: Tx>(
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     let state = parse_state(row)?;
-    let out = state.apply(caps, action)?;
+    let mut out = state.apply(caps, action)?;
     check_units(tx, row, action).await?;
     let closed_at = if out.to == Status::Closed {
         Some(now)
     } else {
         row.closed_at
     };
-    // An approved extension moves the handling deadline by its working days.
-    let (handle_due_at, deadline_estimated) = if out.state.extension_days != state.extension_days {
-        let limit = row.category_limit_days.and_then(|d| u32::try_from(d).ok());
-        let due =
-            crate::deadlines::compute(ctx.cal, row.reported_at, limit, out.state.extension_days);
-        (due.handle_by, due.estimated)
-    } else {
-        (row.handle_due_at, row.deadline_estimated)
-    };
+    let deadlines = moved_deadlines(tx, ctx, row, &state, &mut out.state, out.kind, now).await?;
+    let handle_due_at = deadlines.handle.map(|d| d.at);
     let state_json =
         serde_json::to_string(&out.state).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     let changed = tx
@@ -733,8 +761,8 @@ async fn act_on<T: Tx>(
             state: &state_json,
             at: now,
             closed_at,
-            handle_due_at,
-            deadline_estimated,
+            deadlines,
+            level: out.state.level.code(),
         })
         .await?;
     if changed == 0 {
@@ -811,6 +839,55 @@ async fn act_on<T: Tx>(
     Ok(())
 }
 
+/// The deadlines after an action, by the explicit rules of `crate::deadlines`: an
+/// approved extension and the working days spent suspended (counted on resume, into
+/// `next`) move the handling deadline; informing the reporter starts the follow-up
+/// clock. Every other action leaves them as they were.
+async fn moved_deadlines<T: Tx>(
+    tx: &mut T,
+    ctx: &ActContext<'_>,
+    row: &EventRow,
+    before: &EventState,
+    next: &mut EventState,
+    kind: ActionKind,
+    now: DateTime<Utc>,
+) -> Result<crate::deadlines::Deadlines, StoreError> {
+    let mut d = row.deadlines();
+    if kind == ActionKind::Resume {
+        let since = tx
+            .timeline(row.id)
+            .await?
+            .into_iter()
+            .rev()
+            .find(|t| t.action == ActionKind::Suspend.code())
+            .map(|t| t.at);
+        if let Some(since) = since {
+            next.suspended_days += ctx.rules.suspended_days(since, now);
+        }
+    }
+    if next.extension_days != before.extension_days || next.suspended_days != before.suspended_days
+    {
+        let priority =
+            Priority::parse(&row.priority).ok_or_else(|| corrupt("priority", &row.priority))?;
+        let limit = row.category_limit_days.and_then(|x| u32::try_from(x).ok());
+        if let Some((due, estimated)) = ctx.rules.handle(
+            row.reported_at,
+            priority,
+            limit,
+            next.extension_days + next.suspended_days,
+        ) {
+            d.handle = Some(due);
+            d.estimated |= estimated;
+        }
+    }
+    if kind == ActionKind::Inform {
+        let (due, estimated) = ctx.rules.followup(now);
+        d.followup = Some(due);
+        d.estimated |= estimated;
+    }
+    Ok(d)
+}
+
 pub(crate) async fn row_in_scope<T: Tx>(
     tx: &mut T,
     scope: Scope,
@@ -824,7 +901,7 @@ pub(crate) async fn row_in_scope<T: Tx>(
 
 async fn import_one<T: Tx>(
     tx: &mut T,
-    cal: &zhili_calendar::Calendar,
+    rules: crate::deadlines::Rules<'_>,
     prefix: &str,
     h: &HistoricalEvent,
     importer: &Acting,
@@ -839,7 +916,7 @@ async fn import_one<T: Tx>(
     let reporter_id = reporter.as_ref().map(|r| r.actor.user_id.0);
     let id = match create(
         tx,
-        &Intake::new(cal, prefix),
+        &Intake::new(rules, prefix),
         None,
         importer,
         reporter_id,
@@ -868,7 +945,10 @@ async fn import_one<T: Tx>(
             user_id: None,
             name: step.actor_name.clone(),
         };
-        let ctx = ActContext { cal, replay: true };
+        let ctx = ActContext {
+            rules,
+            replay: true,
+        };
         act_on(tx, &ctx, &row, &all, &acting, &step.action, step.at).await?;
     }
     Ok(())
@@ -958,7 +1038,7 @@ impl EventRepo<'_> {
                 .ok_or(StoreError::NotFound)?;
             let caps = capacities(actor, &row, &parse_state(&row)?);
             let ctx = ActContext {
-                cal: &self.store.calendar,
+                rules: self.store.deadline_rules(),
                 replay: false,
             };
             act_on(&mut tx, &ctx, &row, &caps, &acting, action, now).await?;

@@ -16,6 +16,7 @@ pub mod records;
 mod reference;
 mod sql;
 pub mod testing;
+pub mod warnings;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -34,6 +35,7 @@ pub use outbox::{
 };
 pub use records::*;
 pub use reference::{CategoryImport, OrgImport, ReferenceImport, UserImport};
+pub use warnings::{Notification, SweepReport, TOPIC_EMAIL, TOPIC_SMS};
 
 pub static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 pub static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -96,6 +98,8 @@ pub struct Store {
     /// Working days for deadlines: the shipped years plus those loaded into the
     /// database (see [`Store::load_calendar`]).
     calendar: std::sync::Arc<zhili_calendar::Calendar>,
+    /// Yellow warnings come when this share (%) of a clock's working time is used.
+    warn_percent: u8,
     /// Set when group commit runs: creates go to its writer tasks.
     group: Option<group_commit::Queue>,
 }
@@ -189,6 +193,7 @@ impl Store {
             pool,
             number_prefix: "ZL".into(),
             calendar: std::sync::Arc::new(zhili_calendar::Calendar::shipped().clone()),
+            warn_percent: deadlines::DEFAULT_WARN_PERCENT,
             group: None,
         })
     }
@@ -214,6 +219,21 @@ impl Store {
 
     pub fn calendar(&self) -> &zhili_calendar::Calendar {
         &self.calendar
+    }
+
+    /// Yellow warnings at `percent` (1–100) of a clock's working time; applies to
+    /// deadlines set from now on.
+    pub fn with_warn_percent(mut self, percent: u8) -> Self {
+        self.warn_percent = percent.clamp(1, 100);
+        self
+    }
+
+    /// The deadline rules with this store's settings.
+    pub fn deadline_rules(&self) -> deadlines::Rules<'_> {
+        deadlines::Rules {
+            cal: &self.calendar,
+            warn_percent: self.warn_percent,
+        }
     }
 
     pub fn backend(&self) -> Backend {

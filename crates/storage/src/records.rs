@@ -175,9 +175,22 @@ pub struct EventDetail {
     pub handle_due_at: Option<DateTime<Utc>>,
     pub feedback_due_at: Option<DateTime<Utc>>,
     pub deadlines_estimated: bool,
+    /// The rung of the escalation ladder it is run at.
+    pub level: Coded,
+    /// Every clock that has started, with its yellow time and whether it still runs.
+    pub deadlines: Vec<DeadlineView>,
     pub timeline: Vec<TimelineEntry>,
     /// What the viewer may do now.
     pub allowed_actions: Vec<Coded>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DeadlineView {
+    pub clock: Coded,
+    pub due_at: DateTime<Utc>,
+    pub warn_at: DateTime<Utc>,
+    /// False once the clock stopped (the step it times is done) or while suspended.
+    pub running: bool,
 }
 
 pub(crate) fn coded_channel(c: Channel) -> Coded {
