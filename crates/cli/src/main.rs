@@ -163,7 +163,8 @@ async fn open_store(s: &Settings) -> anyhow::Result<Store> {
     let store = Store::connect(&url)
         .await
         .with_context(|| format!("无法连接数据库 {shown}"))?
-        .with_number_prefix(s.number_prefix());
+        .with_number_prefix(s.number_prefix())
+        .with_warn_percent(s.deadline_warn_percent);
     store
         .migrate()
         .await

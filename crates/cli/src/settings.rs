@@ -29,6 +29,11 @@ pub const KEYS: &[&str] = &[
     "province_law_enforcement_url",
     "province_market_supervision_url",
     "province_token",
+    "sms_gateway_url",
+    "email_gateway_url",
+    "notice_token",
+    "deadline_warn_percent",
+    "deadline_sweep_secs",
 ];
 
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
@@ -68,6 +73,16 @@ pub struct Settings {
     pub province_market_supervision_url: Option<String>,
     /// Bearer token for both province platforms.
     pub province_token: Option<String>,
+    /// SMS and e-mail gateways for deadline notices (docs/connectors.md); unset: the
+    /// notices stay in the app and their messages wait in the outbox.
+    pub sms_gateway_url: Option<String>,
+    pub email_gateway_url: Option<String>,
+    /// Bearer token for both gateways.
+    pub notice_token: Option<String>,
+    /// Yellow warning when this share (%) of a clock's working time is used.
+    pub deadline_warn_percent: u8,
+    /// How often (seconds) the deadline sweep runs.
+    pub deadline_sweep_secs: u32,
 }
 
 /// What the command line said; `None` (or `false` for `demo`) leaves the lower layers be.
@@ -107,7 +122,12 @@ pub fn load(
         .set_default("secure_cookies", false)?
         .set_default("outbox_lease_secs", 60)?
         .set_default("background_work", true)?
-        .set_default("hotline_12345_crs", "gcj02")?;
+        .set_default("hotline_12345_crs", "gcj02")?
+        .set_default(
+            "deadline_warn_percent",
+            i64::from(zhili_storage::deadlines::DEFAULT_WARN_PERCENT),
+        )?
+        .set_default("deadline_sweep_secs", 30)?;
     if let Some(path) = file {
         if !path.is_file() {
             bail!("配置文件不存在: {}", path.display());
@@ -155,6 +175,15 @@ impl Settings {
         {
             bail!("database_url 须以 sqlite: 或 postgres:// 开头");
         }
+        if !(1..=100).contains(&self.deadline_warn_percent) {
+            bail!(
+                "deadline_warn_percent 须在 1–100 之间，现为 {}",
+                self.deadline_warn_percent
+            );
+        }
+        if self.deadline_sweep_secs == 0 {
+            bail!("deadline_sweep_secs 须大于 0");
+        }
         if zhili_domain::CoordSystem::parse(&self.hotline_12345_crs).is_none() {
             bail!(
                 "hotline_12345_crs 须为 wgs84、gcj02 或 bd09，现为 {:?}",
@@ -186,6 +215,7 @@ impl Settings {
             std::process::id()
         ));
         cfg.lease = chrono::Duration::seconds(i64::from(self.outbox_lease_secs.max(1)));
+        cfg.sweep_every = std::time::Duration::from_secs(u64::from(self.deadline_sweep_secs));
         let receivers = [
             (
                 zhili_storage::TOPIC_110,
@@ -201,6 +231,16 @@ impl Settings {
                 zhili_storage::TOPIC_MARKET_SUPERVISION,
                 &self.province_market_supervision_url,
                 &self.province_token,
+            ),
+            (
+                zhili_storage::TOPIC_SMS,
+                &self.sms_gateway_url,
+                &self.notice_token,
+            ),
+            (
+                zhili_storage::TOPIC_EMAIL,
+                &self.email_gateway_url,
+                &self.notice_token,
             ),
         ];
         for (topic, url, token) in receivers {

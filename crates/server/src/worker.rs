@@ -1,5 +1,6 @@
-//! Background work that any instance may do: delivering the outbox. Work is leased
-//! in the database, so several `zhili serve` processes share it without a
+//! Background work that any instance may do: delivering the outbox and sweeping
+//! deadlines. Outbox work is leased in the database and each deadline warning is
+//! unique there, so several `zhili serve` processes share the work without a
 //! coordinator, and a process that dies mid-delivery only delays its messages until
 //! its lease runs out.
 
@@ -91,6 +92,8 @@ pub struct WorkerConfig {
     pub batch: i64,
     /// Connector per outbox topic.
     pub connectors: HashMap<String, Arc<dyn Connector>>,
+    /// How often the deadline sweep runs (warnings, escalation).
+    pub sweep_every: Duration,
 }
 
 impl WorkerConfig {
@@ -101,6 +104,7 @@ impl WorkerConfig {
             lease: chrono::Duration::seconds(60),
             batch: 20,
             connectors: HashMap::new(),
+            sweep_every: Duration::from_secs(30),
         }
     }
 }
@@ -159,22 +163,44 @@ pub async fn tick(store: &Store, cfg: &WorkerConfig) -> Result<usize, zhili_stor
     Ok(delivered)
 }
 
-/// Runs rounds until `shutdown` resolves. Storage errors are logged and retried:
-/// background work must outlive a database restart.
+/// Runs rounds until `shutdown` resolves: outbox delivery every `poll` (when a
+/// connector is configured; otherwise messages wait in the outbox, visible as pending
+/// in its health, rather than piling up failed attempts) and the deadline sweep every
+/// `sweep_every`. Storage errors are logged and retried: background work must outlive
+/// a database restart.
 pub async fn run(store: Store, cfg: WorkerConfig, shutdown: impl Future<Output = ()>) {
     tokio::pin!(shutdown);
     if cfg.connectors.is_empty() {
-        // Nothing configured to deliver to: messages wait in the outbox (visible as
-        // pending in its health) rather than piling up failed attempts.
         tracing::info!("no outbound connector configured; outbox messages wait");
-        shutdown.await;
-        return;
     }
+    let mut next_sweep = tokio::time::Instant::now();
     loop {
-        match tick(&store, &cfg).await {
-            Ok(n) if n > 0 => tracing::debug!(delivered = n, "outbox round"),
-            Ok(_) => {}
-            Err(e) => tracing::error!(error = ?e, "outbox round failed"),
+        if !cfg.connectors.is_empty() {
+            match tick(&store, &cfg).await {
+                Ok(n) if n > 0 => tracing::debug!(delivered = n, "outbox round"),
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = ?e, "outbox round failed"),
+            }
+        }
+        if tokio::time::Instant::now() >= next_sweep {
+            match store.sweep_deadlines(Utc::now(), 200).await {
+                Ok(r) if r.yellow + r.red > 0 => {
+                    tracing::info!(
+                        yellow = r.yellow,
+                        red = r.red,
+                        escalated = r.escalated,
+                        "deadline sweep"
+                    );
+                    metrics::counter!("zhili_deadline_warnings_total", "level" => "yellow")
+                        .increment(r.yellow as u64);
+                    metrics::counter!("zhili_deadline_warnings_total", "level" => "red")
+                        .increment(r.red as u64);
+                    metrics::counter!("zhili_escalations_total").increment(r.escalated as u64);
+                }
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = ?e, "deadline sweep failed"),
+            }
+            next_sweep = tokio::time::Instant::now() + cfg.sweep_every;
         }
         tokio::select! {
             _ = &mut shutdown => break,

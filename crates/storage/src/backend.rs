@@ -230,6 +230,9 @@ pub(crate) struct OutboxHealthRow {
     pub last_error: Option<String>,
 }
 
+/// A staff member's (phone, e-mail) for notices.
+pub(crate) type Contact = (Option<String>, Option<String>);
+
 /// A lifecycle change to write, guarded by the version that was read.
 #[derive(Debug, Clone)]
 pub(crate) struct StateUpdate<'a> {
@@ -438,7 +441,7 @@ pub(crate) trait Tx: Send + Sized {
     fn notice_contacts(
         &mut self,
         org_id: i64,
-    ) -> impl Future<Output = Result<Vec<(Option<String>, Option<String>)>, sqlx::Error>> + Send;
+    ) -> impl Future<Output = Result<Vec<Contact>, sqlx::Error>> + Send;
     fn notifications_where(
         &mut self,
         sql: Sql,
@@ -1022,7 +1025,7 @@ macro_rules! impl_tx {
                 .await
             }
 
-            async fn notice_contacts(&mut self, org_id: i64) -> Result<Vec<(Option<String>, Option<String>)>, sqlx::Error> {
+            async fn notice_contacts(&mut self, org_id: i64) -> Result<Vec<Contact>, sqlx::Error> {
                 // A notice to the city reaches its command centre and leaders, who
                 // belong to no org below the city.
                 sqlx::query_as(

@@ -202,15 +202,12 @@ impl Store {
                         let fired = in_tx!(self, Write, |tx| {
                             fire(&mut tx, rules, *id, clock, alarm, *due, now).await
                         })?;
-                        match fired {
-                            Some(escalated) => {
-                                match alarm {
-                                    Alarm::Yellow => report.yellow += 1,
-                                    Alarm::Red => report.red += 1,
-                                }
-                                report.escalated += usize::from(escalated);
+                        if let Some(escalated) = fired {
+                            match alarm {
+                                Alarm::Yellow => report.yellow += 1,
+                                Alarm::Red => report.red += 1,
                             }
-                            None => {}
+                            report.escalated += usize::from(escalated);
                         }
                     }
                     if (found.len() as i64) < batch {
@@ -358,6 +355,15 @@ impl Store {
             ));
         }
         Ok(())
+    }
+}
+
+/// Whether the actor has notices at all (the pages show the link only then).
+pub fn receives_notices(actor: &Actor) -> bool {
+    match actor.role {
+        Role::CityOperator | Role::CityLeader => true,
+        Role::TownshipOperator | Role::UnitHandler | Role::GridWorker => actor.org_id.is_some(),
+        _ => false,
     }
 }
 

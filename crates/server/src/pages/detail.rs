@@ -47,6 +47,7 @@ fn text_field(kind: ActionKind) -> TextField {
         K::Resume => ("note", "恢复说明（选填）", false, false),
         K::Supervise => ("note", "督办意见", true, true),
         K::TransferTo110 => ("reason", "移交110的理由（警情说明）", true, true),
+        K::Escalate => ("reason", "升级理由（需上级协调的事项）", true, true),
     };
     TextField {
         name,
@@ -138,6 +139,7 @@ fn build_action(f: &FormData) -> Result<Action, BadInput> {
         K::DenyExtension => Action::DenyExtension { reason: text },
         K::Suspend => Action::Suspend { reason: text },
         K::Resume => Action::Resume { note: opt },
+        K::Escalate => Action::Escalate { reason: text },
         K::Supervise => Action::Supervise { note: text },
         K::TransferTo110 => Action::TransferTo110 { reason: text },
     })
@@ -196,8 +198,11 @@ struct EventView {
     reported_at: String,
     updated_at: String,
     closed_at: Option<String>,
-    handle_due: Option<String>,
-    feedback_due: Option<String>,
+    /// Every started clock: label, due text, and its warning class (ok, yellow, red,
+    /// done) for the colour.
+    deadlines: Vec<DeadlineRow>,
+    /// Set when the event runs above its township (the escalation ladder).
+    level: Option<&'static str>,
 }
 
 /// "2026-12-05 17:30（剩余 2 天 3 小时）" or "（已超期 5 小时）"; plain once the event is done.
@@ -271,28 +276,36 @@ impl EventView {
             reported_at: china_time(d.reported_at),
             updated_at: china_time(d.updated_at),
             closed_at: d.closed_at.map(china_time),
-            handle_due: d.handle_due_at.map(|t| {
-                let open = !matches!(
-                    d.status.code,
-                    "resolved"
-                        | "verified"
-                        | "informed"
-                        | "rated"
-                        | "closed"
-                        | "rejected"
-                        | "transferred"
-                );
-                due_text(t, open, d.deadlines_estimated)
-            }),
-            feedback_due: d.feedback_due_at.map(|t| {
-                let open = !matches!(
-                    d.status.code,
-                    "informed" | "rated" | "closed" | "transferred"
-                );
-                due_text(t, open, d.deadlines_estimated)
-            }),
+            deadlines: d
+                .deadlines
+                .iter()
+                .map(|x| {
+                    let now = chrono::Utc::now();
+                    let class = if !x.running {
+                        "done"
+                    } else if now >= x.due_at {
+                        "red"
+                    } else if now >= x.warn_at {
+                        "yellow"
+                    } else {
+                        "ok"
+                    };
+                    DeadlineRow {
+                        label: x.clock.label,
+                        text: due_text(x.due_at, x.running, d.deadlines_estimated),
+                        class,
+                    }
+                })
+                .collect(),
+            level: (d.level.code != "township").then_some(d.level.label),
         }
     }
+}
+
+struct DeadlineRow {
+    label: &'static str,
+    text: String,
+    class: &'static str,
 }
 
 #[derive(Template)]

@@ -15,15 +15,25 @@ pub const PW: &str = "test-password";
 
 /// The whole app over the small city, on SQLite and (with ZHILI_TEST_PG) PostgreSQL.
 pub async fn apps() -> Vec<Router> {
+    apps_with_stores()
+        .await
+        .into_iter()
+        .map(|(app, _)| app)
+        .collect()
+}
+
+/// [`apps`] with each app's store, for tests that also drive background work (the
+/// deadline sweep) at a time of their choosing.
+pub async fn apps_with_stores() -> Vec<(Router, zhili_storage::Store)> {
     let hash = hash_password(PW);
     let mut out = Vec::new();
     for store in fresh_stores().await {
         with_small_city(&store, &hash).await;
-        let state = AppState::new(store, ServerConfig::default())
+        let state = AppState::new(store.clone(), ServerConfig::default())
             .load()
             .await
             .unwrap();
-        out.push(app(state));
+        out.push((app(state), store));
     }
     out
 }
