@@ -181,6 +181,54 @@ impl fmt::Display for Problem {
     }
 }
 
+impl Problem {
+    /// The problem in Chinese, for the administrator's page.
+    pub fn message_zh(&self) -> String {
+        match self {
+            Problem::UnparsableDate { value } => format!("{value:?}：不是日期（应为 YYYY-MM-DD）"),
+            Problem::OutsideYear { date, year } => format!("{date}：不在 {year} 年内"),
+            Problem::OutsideCoveredYears { date, first, last } => {
+                format!("{date}：超出文件所列年份 {first}–{last}")
+            }
+            Problem::HolidayAndWorkday { date } => {
+                format!("{date}：同时列为节假日和调休上班日")
+            }
+            Problem::WorkdayNotOnWeekend { date } => format!(
+                "{date}：调休上班日须为周六或周日，此日为{}",
+                match date.weekday() {
+                    Weekday::Mon => "周一",
+                    Weekday::Tue => "周二",
+                    Weekday::Wed => "周三",
+                    Weekday::Thu => "周四",
+                    Weekday::Fri => "周五",
+                    Weekday::Sat => "周六",
+                    Weekday::Sun => "周日",
+                }
+            ),
+            Problem::DuplicateHoliday { date } => format!("{date}：节假日重复列出"),
+            Problem::DuplicateWorkday { date } => format!("{date}：调休上班日重复列出"),
+            Problem::UnknownDayType { date, value } => {
+                format!("{date}：类型 {value:?} 既不是 holiday 也不是 workday")
+            }
+            Problem::YearOutOfRange { year } => format!(
+                "{year}：年份不合理（{}–{}）",
+                YEAR_RANGE.start(),
+                YEAR_RANGE.end()
+            ),
+            Problem::NoHolidays { year } => format!("{year}：没有列出节假日"),
+            Problem::TooFewHolidays { year, count } => format!(
+                "{year}：只列出 {count} 个节假日，至少应有 {MIN_HOLIDAY_DATES} 个（文件不完整？）"
+            ),
+            Problem::TooManyHolidays { year, count } => format!(
+                "{year}：列出 {count} 个节假日，最多应有 {MAX_HOLIDAY_DATES} 个（文件有误？）"
+            ),
+            Problem::MissingFestival { year, festival } => {
+                format!("{year}：缺少{festival}假期")
+            }
+        }
+    }
+}
+
 fn weekday_name(w: Weekday) -> &'static str {
     match w {
         Weekday::Mon => "Monday",

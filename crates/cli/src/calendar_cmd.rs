@@ -127,16 +127,11 @@ async fn load(path: &Path, store_args: &crate::StoreArgs) -> anyhow::Result<Outc
     let settings = store_args.settings(store_args.flags())?;
     let store = crate::open_store(&settings).await?;
     let by = std::env::var("USER").unwrap_or_else(|_| "cli".into());
+    let recounted = store
+        .load_calendar_years(&years, &format!("{by}（命令行）"), chrono::Utc::now())
+        .await?;
     let mut out = String::new();
     for y in &years {
-        store
-            .put_calendar_year(
-                y.year(),
-                &y.to_json(),
-                &format!("{by}（命令行）"),
-                chrono::Utc::now(),
-            )
-            .await?;
         let _ = writeln!(
             out,
             "loaded: {} ({} holidays, {} make-up working days)",
@@ -144,6 +139,9 @@ async fn load(path: &Path, store_args: &crate::StoreArgs) -> anyhow::Result<Outc
             y.holidays().len(),
             y.workdays().len()
         );
+    }
+    if recounted > 0 {
+        let _ = writeln!(out, "recounted: {recounted} estimated deadlines");
     }
     store.close().await;
     Ok(Outcome::ok(out))

@@ -183,6 +183,10 @@ pub async fn run(store: Store, cfg: WorkerConfig, shutdown: impl Future<Output =
             }
         }
         if tokio::time::Instant::now() >= next_sweep {
+            // A year loaded on another instance applies here from this round on.
+            if let Err(e) = store.reload_calendar().await {
+                tracing::error!(error = ?e, "calendar reload failed");
+            }
             match store.sweep_deadlines(Utc::now(), 200).await {
                 Ok(r) if r.yellow + r.red > 0 => {
                     tracing::info!(

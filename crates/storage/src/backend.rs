@@ -452,6 +452,13 @@ pub(crate) trait Tx: Send + Sized {
         user_id: i64,
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+    /// Every deadline of an event, counted again; guarded by the version read.
+    fn update_deadlines(
+        &mut self,
+        id: i64,
+        version: i64,
+        d: &crate::deadlines::Deadlines,
+    ) -> impl Future<Output = Result<u64, sqlx::Error>> + Send;
 }
 
 macro_rules! impl_tx {
@@ -1042,6 +1049,30 @@ macro_rules! impl_tx {
                 bind_all!(sqlx::query_as(AssertSqlSafe(sql.text)), sql.args)
                     .fetch_all(&mut **self)
                     .await
+            }
+
+            async fn update_deadlines(&mut self, id: i64, version: i64, d: &crate::deadlines::Deadlines) -> Result<u64, sqlx::Error> {
+                let at = |c: Option<crate::deadlines::Due>| c.map(|x| x.at);
+                let warn = |c: Option<crate::deadlines::Due>| c.map(|x| x.warn_at);
+                sqlx::query(
+                    "UPDATE events SET accept_due_at = $3, accept_warn_at = $4, handle_due_at = $5, handle_warn_at = $6, \
+                     feedback_due_at = $7, feedback_warn_at = $8, followup_due_at = $9, followup_warn_at = $10, \
+                     deadline_estimated = $11, version = version + 1 WHERE id = $1 AND version = $2",
+                )
+                .bind(id)
+                .bind(version)
+                .bind(at(d.accept))
+                .bind(warn(d.accept))
+                .bind(at(d.handle))
+                .bind(warn(d.handle))
+                .bind(at(d.feedback))
+                .bind(warn(d.feedback))
+                .bind(at(d.followup))
+                .bind(warn(d.followup))
+                .bind(d.estimated)
+                .execute(&mut **self)
+                .await
+                .map(|r| r.rows_affected())
             }
 
             async fn mark_notification_read(&mut self, id: i64, user_id: i64, now: DateTime<Utc>) -> Result<(), sqlx::Error> {

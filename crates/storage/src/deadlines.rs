@@ -142,14 +142,15 @@ impl Deadlines {
     }
 }
 
-/// The rules with their settings: the calendar and the yellow share.
-#[derive(Debug, Clone, Copy)]
-pub struct Rules<'a> {
-    pub cal: &'a Calendar,
+/// The rules with their settings: the calendar (a snapshot: a year loaded later
+/// applies to the next snapshot) and the yellow share.
+#[derive(Debug, Clone)]
+pub struct Rules {
+    pub cal: std::sync::Arc<Calendar>,
     pub warn_percent: u8,
 }
 
-impl Rules<'_> {
+impl Rules {
     /// The deadlines set when an event comes in.
     pub fn on_receipt(
         &self,
@@ -211,7 +212,7 @@ impl Rules<'_> {
     fn within_days(&self, start: DateTime<Utc>, days: u32) -> (Due, bool) {
         let (at, estimated) = match self.cal.deadline_days(start, days) {
             Ok(t) => (t, false),
-            Err(_) => (weekdays_only(self.cal, start, days), true),
+            Err(_) => (weekdays_only(&self.cal, start, days), true),
         };
         (self.due(start, at), estimated)
     }
@@ -282,9 +283,9 @@ mod tests {
             .to_string()
     }
 
-    fn rules() -> Rules<'static> {
+    fn rules() -> Rules {
         Rules {
-            cal: Calendar::shipped(),
+            cal: std::sync::Arc::new(Calendar::shipped().clone()),
             warn_percent: DEFAULT_WARN_PERCENT,
         }
     }

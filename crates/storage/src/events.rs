@@ -80,10 +80,11 @@ impl Store {
         importer: &Acting,
     ) -> Result<usize, StoreError> {
         let prefix = self.number_prefix.clone();
+        let rules = self.deadline_rules();
         // An error leaves through `?`, dropping the transaction: nothing is stored.
         in_tx!(self, Write, |tx| {
             for h in events {
-                import_one(&mut tx, self.deadline_rules(), &prefix, h, importer).await?;
+                import_one(&mut tx, &rules, &prefix, h, importer).await?;
             }
             Ok::<_, StoreError>(events.len())
         })
@@ -440,7 +441,7 @@ async fn area_from_address<T: Tx>(
 /// or import file share a few categories and grids, and each lookup saved is a
 /// round trip saved.
 pub(crate) struct Intake<'a> {
-    pub rules: crate::deadlines::Rules<'a>,
+    pub rules: crate::deadlines::Rules,
     pub prefix: &'a str,
     lookups: std::sync::Mutex<Lookups>,
 }
@@ -456,7 +457,7 @@ struct Lookups {
 type Area = (i64, Option<i64>, Option<i64>);
 
 impl<'a> Intake<'a> {
-    pub fn new(rules: crate::deadlines::Rules<'a>, prefix: &'a str) -> Self {
+    pub fn new(rules: crate::deadlines::Rules, prefix: &'a str) -> Self {
         Intake {
             rules,
             prefix,
@@ -727,7 +728,7 @@ async fn check_units<T: Tx>(tx: &mut T, row: &EventRow, action: &Action) -> Resu
 /// How an action is being taken: live, or replaying another system's history, in
 /// which case nothing is sent out again (it went out when it happened).
 pub(crate) struct ActContext<'a> {
-    pub rules: crate::deadlines::Rules<'a>,
+    pub rules: &'a crate::deadlines::Rules,
     pub replay: bool,
 }
 
@@ -888,6 +889,81 @@ async fn moved_deadlines<T: Tx>(
     Ok(d)
 }
 
+/// Every deadline of a stored event counted again from its facts with `rules`: for
+/// estimates made before their year's holidays were loaded.
+async fn recount<T: Tx>(
+    tx: &mut T,
+    rules: &crate::deadlines::Rules,
+    row: &EventRow,
+) -> Result<bool, StoreError> {
+    let state = parse_state(row)?;
+    let priority =
+        Priority::parse(&row.priority).ok_or_else(|| corrupt("priority", &row.priority))?;
+    let limit = row.category_limit_days.and_then(|x| u32::try_from(x).ok());
+    // Acceptance and feedback from receipt, handling with its added days.
+    let mut d = rules.on_receipt(row.reported_at, priority, None);
+    if let Some((due, est)) = rules.handle(
+        row.reported_at,
+        priority,
+        limit,
+        state.extension_days + state.suspended_days,
+    ) {
+        d.handle = Some(due);
+        d.estimated |= est;
+    }
+    if row.followup_due_at.is_some() {
+        let informed = tx
+            .timeline(row.id)
+            .await?
+            .into_iter()
+            .rev()
+            .find(|t| t.action == ActionKind::Inform.code())
+            .map(|t| t.at);
+        if let Some(at) = informed {
+            let (due, est) = rules.followup(at);
+            d.followup = Some(due);
+            d.estimated |= est;
+        }
+    }
+    Ok(tx.update_deadlines(row.id, row.version, &d).await? == 1)
+}
+
+impl Store {
+    /// Counts again every deadline that was an estimate (its year's holidays were not
+    /// loaded when it was set), with the calendar now in force. Returns how many
+    /// events changed; one audit record says so.
+    pub async fn recount_estimated_deadlines(
+        &self,
+        by: &str,
+        now: DateTime<Utc>,
+    ) -> Result<usize, StoreError> {
+        let rules = self.deadline_rules();
+        let mut q = Sql::new("WHERE e.deadline_estimated = ");
+        q.arg(Arg::Bool(true))
+            .push(" AND e.status <> ")
+            .arg(Arg::Text(Status::Closed.code().into()));
+        let rows = in_tx!(self, Read, |tx| tx.events_where(q).await)?;
+        let mut changed = 0;
+        for row in &rows {
+            changed += usize::from(in_tx!(self, Write, |tx| recount(&mut tx, &rules, row).await)?);
+        }
+        if changed > 0 {
+            in_tx!(self, Write, |tx| tx
+                .insert_audit(&AuditRecord {
+                    at: now,
+                    actor_id: None,
+                    actor_name: by.to_string(),
+                    action: "calendar.recount_deadlines".into(),
+                    object_type: "calendar",
+                    object_id: None,
+                    detail: Some(serde_json::json!({ "events": changed })),
+                })
+                .await)?;
+        }
+        Ok(changed)
+    }
+}
+
 pub(crate) async fn row_in_scope<T: Tx>(
     tx: &mut T,
     scope: Scope,
@@ -901,7 +977,7 @@ pub(crate) async fn row_in_scope<T: Tx>(
 
 async fn import_one<T: Tx>(
     tx: &mut T,
-    rules: crate::deadlines::Rules<'_>,
+    rules: &crate::deadlines::Rules,
     prefix: &str,
     h: &HistoricalEvent,
     importer: &Acting,
@@ -916,7 +992,7 @@ async fn import_one<T: Tx>(
     let reporter_id = reporter.as_ref().map(|r| r.actor.user_id.0);
     let id = match create(
         tx,
-        &Intake::new(rules, prefix),
+        &Intake::new(rules.clone(), prefix),
         None,
         importer,
         reporter_id,
@@ -1037,8 +1113,9 @@ impl EventRepo<'_> {
                 .await?
                 .ok_or(StoreError::NotFound)?;
             let caps = capacities(actor, &row, &parse_state(&row)?);
+            let rules = self.store.deadline_rules();
             let ctx = ActContext {
-                rules: self.store.deadline_rules(),
+                rules: &rules,
                 replay: false,
             };
             act_on(&mut tx, &ctx, &row, &caps, &acting, action, now).await?;

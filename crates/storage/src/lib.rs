@@ -97,7 +97,9 @@ pub struct Store {
     number_prefix: String,
     /// Working days for deadlines: the shipped years plus those loaded into the
     /// database (see [`Store::load_calendar`]).
-    calendar: std::sync::Arc<zhili_calendar::Calendar>,
+    /// Shared by every clone of the store, so a year loaded through one handle
+    /// (or picked up by [`Store::reload_calendar`]) applies to all of them.
+    calendar: std::sync::Arc<std::sync::RwLock<std::sync::Arc<zhili_calendar::Calendar>>>,
     /// Yellow warnings come when this share (%) of a clock's working time is used.
     warn_percent: u8,
     /// Set when group commit runs: creates go to its writer tasks.
@@ -192,7 +194,9 @@ impl Store {
         Ok(Store {
             pool,
             number_prefix: "ZL".into(),
-            calendar: std::sync::Arc::new(zhili_calendar::Calendar::shipped().clone()),
+            calendar: std::sync::Arc::new(std::sync::RwLock::new(std::sync::Arc::new(
+                zhili_calendar::Calendar::shipped().clone(),
+            ))),
             warn_percent: deadlines::DEFAULT_WARN_PERCENT,
             group: None,
         })
@@ -206,19 +210,48 @@ impl Store {
 
     /// Takes the calendar years loaded into the database on top of the shipped ones.
     /// A stored year that no longer parses is reported, not silently skipped.
-    pub async fn load_calendar(mut self) -> Result<Self, StoreError> {
+    pub async fn load_calendar(self) -> Result<Self, StoreError> {
+        self.reload_calendar().await?;
+        Ok(self)
+    }
+
+    /// Reads the loaded years again, so that a year loaded by another instance (or
+    /// the CLI) applies here too; the background work calls this every round.
+    pub async fn reload_calendar(&self) -> Result<(), StoreError> {
         let mut cal = zhili_calendar::Calendar::shipped().clone();
         for (year, json) in self.calendar_years().await? {
             let data = zhili_calendar::YearData::from_json(&json)
                 .map_err(|e| StoreError::Corrupt(format!("calendar year {year}: {e}")))?;
             cal = cal.with_year(data);
         }
-        self.calendar = std::sync::Arc::new(cal);
-        Ok(self)
+        let cal = std::sync::Arc::new(cal);
+        *self.calendar.write().unwrap_or_else(|e| e.into_inner()) = cal;
+        Ok(())
     }
 
-    pub fn calendar(&self) -> &zhili_calendar::Calendar {
-        &self.calendar
+    /// Stores checked calendar years (replacing earlier loads of the same years), puts
+    /// them in force here at once — other instances take them up within one round of
+    /// their background work — and counts the estimated deadlines again.
+    pub async fn load_calendar_years(
+        &self,
+        years: &[zhili_calendar::YearData],
+        by: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<usize, StoreError> {
+        for y in years {
+            self.put_calendar_year(y.year(), &y.to_json(), by, now)
+                .await?;
+        }
+        self.reload_calendar().await?;
+        self.recount_estimated_deadlines(by, now).await
+    }
+
+    /// The working-day calendar now in force.
+    pub fn calendar(&self) -> std::sync::Arc<zhili_calendar::Calendar> {
+        self.calendar
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Yellow warnings at `percent` (1–100) of a clock's working time; applies to
@@ -229,9 +262,9 @@ impl Store {
     }
 
     /// The deadline rules with this store's settings.
-    pub fn deadline_rules(&self) -> deadlines::Rules<'_> {
+    pub fn deadline_rules(&self) -> deadlines::Rules {
         deadlines::Rules {
-            cal: &self.calendar,
+            cal: self.calendar(),
             warn_percent: self.warn_percent,
         }
     }

@@ -197,10 +197,10 @@ impl Store {
                     let found = in_tx!(self, Read, |tx| {
                         tx.due_pairs(candidates(clock, alarm, now, batch)).await
                     })?;
+                    let rules = self.deadline_rules();
                     for (id, due) in &found {
-                        let rules = self.deadline_rules();
                         let fired = in_tx!(self, Write, |tx| {
-                            fire(&mut tx, rules, *id, clock, alarm, *due, now).await
+                            fire(&mut tx, &rules, *id, clock, alarm, *due, now).await
                         })?;
                         if let Some(escalated) = fired {
                             match alarm {
@@ -391,7 +391,7 @@ fn audience(actor: &Actor) -> Sql {
 /// fired, `None` when there was nothing (left) to do.
 async fn fire<T: Tx>(
     tx: &mut T,
-    rules: Rules<'_>,
+    rules: &Rules,
     id: i64,
     clock: Clock,
     alarm: Alarm,

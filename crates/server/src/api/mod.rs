@@ -3,6 +3,7 @@
 
 pub mod attachments;
 mod body;
+pub mod calendar;
 mod channels;
 mod chat;
 mod events;
@@ -47,6 +48,7 @@ pub fn routes() -> Router<AppState> {
         .merge(chat::routes())
         .merge(attachments::routes())
         .merge(notifications::routes())
+        .merge(calendar::routes())
 }
 
 async fn openapi() -> Response {

@@ -3,6 +3,7 @@
 //! POST except the login form carries the session's CSRF token. Errors are shown as
 //! HTML pages in Chinese, never as the API's JSON.
 
+mod calendar;
 mod chat;
 mod detail;
 mod events;
@@ -40,6 +41,7 @@ pub fn routes() -> Router<AppState> {
         .route("/static/locate.js", get(locate_js))
         .merge(chat::routes())
         .merge(notices::routes())
+        .merge(calendar::routes())
 }
 
 /// The forms that may carry a photo, with the upload body limit; merged into the

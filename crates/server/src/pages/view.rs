@@ -17,6 +17,8 @@ pub struct Header {
     pub sees_chat: bool,
     /// Receives deadline warnings and escalations (提醒).
     pub sees_notices: bool,
+    /// Administers the system (the calendar page in the navigation).
+    pub is_admin: bool,
 }
 
 impl Header {
@@ -28,6 +30,7 @@ impl Header {
             can_report: actor.can_report_events(),
             sees_chat: zhili_storage::chat::can_view_chat(actor),
             sees_notices: zhili_storage::warnings::receives_notices(actor),
+            is_admin: actor.role == zhili_domain::Role::Admin,
         }
     }
 }
