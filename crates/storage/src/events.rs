@@ -691,12 +691,14 @@ async fn check_units<T: Tx>(tx: &mut T, row: &EventRow, action: &Action) -> Resu
 /// Performs one action on a row already read in this transaction.
 /// How an action is being taken: live, or replaying another system's history, in
 /// which case nothing is sent out again (it went out when it happened).
-struct ActContext<'a> {
-    cal: &'a zhili_calendar::Calendar,
-    replay: bool,
+pub(crate) struct ActContext<'a> {
+    pub(crate) cal: &'a zhili_calendar::Calendar,
+    pub(crate) replay: bool,
+    /// Rating links (see `feedback`); `None` when replaying.
+    pub(crate) feedback: Option<&'a crate::feedback::FeedbackSettings>,
 }
 
-async fn act_on<T: Tx>(
+pub(crate) async fn act_on<T: crate::feedback::FeedbackTx>(
     tx: &mut T,
     ctx: &ActContext<'_>,
     row: &EventRow,
@@ -785,6 +787,7 @@ async fn act_on<T: Tx>(
         Action::Return { .. } => tx.unlink_units(row.id).await?,
         _ => {}
     }
+    crate::feedback::after_action(tx, ctx.feedback, row, action, out.to, now).await?;
     let data = serde_json::to_string(action).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     tx.insert_timeline(&TimelineInsert {
         event_id: row.id,
@@ -822,7 +825,7 @@ pub(crate) async fn row_in_scope<T: Tx>(
     Ok(tx.events_where(q).await?.into_iter().next())
 }
 
-async fn import_one<T: Tx>(
+async fn import_one<T: crate::feedback::FeedbackTx>(
     tx: &mut T,
     cal: &zhili_calendar::Calendar,
     prefix: &str,
@@ -868,7 +871,11 @@ async fn import_one<T: Tx>(
             user_id: None,
             name: step.actor_name.clone(),
         };
-        let ctx = ActContext { cal, replay: true };
+        let ctx = ActContext {
+            cal,
+            replay: true,
+            feedback: None,
+        };
         act_on(tx, &ctx, &row, &all, &acting, &step.action, step.at).await?;
     }
     Ok(())
@@ -960,6 +967,7 @@ impl EventRepo<'_> {
             let ctx = ActContext {
                 cal: &self.store.calendar,
                 replay: false,
+                feedback: Some(&self.store.feedback.settings),
             };
             act_on(&mut tx, &ctx, &row, &caps, &acting, action, now).await?;
             detail(&mut tx, actor, id)

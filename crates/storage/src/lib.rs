@@ -9,9 +9,11 @@ mod backend;
 pub mod chat;
 pub mod deadlines;
 mod events;
+pub mod feedback;
 mod group_commit;
 pub mod imports;
 pub mod outbox;
+pub mod public;
 pub mod records;
 mod reference;
 mod sql;
@@ -29,7 +31,7 @@ use zhili_domain::LifecycleError;
 pub use events::{Acting, CreateOutcome, EventRepo, HistoricalEvent, HistoricalStep};
 pub use group_commit::{GroupCommit, Stored};
 pub use outbox::{
-    OutboxHealth, OutboxMessage, TOPIC_110, TOPIC_LAW_ENFORCEMENT, TOPIC_MARKET_SUPERVISION,
+    OutboxHealth, OutboxMessage, TOPIC_110, TOPIC_SMS, TOPIC_LAW_ENFORCEMENT, TOPIC_MARKET_SUPERVISION,
     backoff, province_topic,
 };
 pub use records::*;
@@ -98,6 +100,8 @@ pub struct Store {
     calendar: std::sync::Arc<zhili_calendar::Calendar>,
     /// Set when group commit runs: creates go to its writer tasks.
     group: Option<group_commit::Queue>,
+    /// Rating-link settings and the check-code secret once read (see `feedback`).
+    feedback: std::sync::Arc<feedback::FeedbackState>,
 }
 
 impl std::fmt::Debug for Store {
@@ -190,6 +194,7 @@ impl Store {
             number_prefix: "ZL".into(),
             calendar: std::sync::Arc::new(zhili_calendar::Calendar::shipped().clone()),
             group: None,
+            feedback: Default::default(),
         })
     }
 
