@@ -8,6 +8,7 @@ mod detail;
 mod events;
 mod forms;
 mod login;
+mod public;
 mod session;
 mod upload;
 mod view;
@@ -38,6 +39,7 @@ pub fn routes() -> Router<AppState> {
         .route("/static/app.css", get(css))
         .route("/static/locate.js", get(locate_js))
         .merge(chat::routes())
+        .merge(public::routes())
 }
 
 /// The forms that may carry a photo, with the upload body limit; merged into the
