@@ -386,3 +386,44 @@ fn the_scan_finds_what_it_looks_for() {
     assert!(!has_id_number("330***********1235"));
     assert!(!has_mobile("ZL20261201000001") && !has_id_number("ZL20261201000001"));
 }
+
+/// Signs in on the pages; the session cookie.
+async fn page_login(app: &Router, username: &str) -> String {
+    let req = Request::builder()
+        .method("POST")
+        .uri("/login")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Body::from(format!("username={username}&password={PW}")))
+        .unwrap();
+    let res = app.clone().oneshot(req).await.unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER, "login of {username}");
+    res.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("zhili_session="))
+        .and_then(|c| c.split(';').next())
+        .unwrap()
+        .to_string()
+}
+
+#[tokio::test]
+async fn the_event_page_shows_the_check_code_to_those_who_talk_to_the_reporter() {
+    for (app, _) in apps(FeedbackSettings::default()).await {
+        let fengshan = login(&app, "fengshan").await;
+        let e = report(&app, &fengshan, "hotline_12345").await;
+        for (user, shown) in [("fengshan", true), ("oversight", false)] {
+            let cookie = page_login(&app, user).await;
+            let req = Request::get(format!("/events/{}", e.id))
+                .header("cookie", &cookie)
+                .body(Body::empty())
+                .unwrap();
+            let res = app.clone().oneshot(req).await.unwrap();
+            assert_eq!(res.status(), StatusCode::OK);
+            let bytes = axum::body::to_bytes(res.into_body(), 1 << 22).await.unwrap();
+            let page = String::from_utf8_lossy(&bytes);
+            assert_eq!(page.contains("查询码"), shown, "{user}");
+            assert_eq!(page.contains(&format!("<strong>{}</strong>", e.check_code)), shown, "{user}");
+        }
+    }
+}

@@ -525,3 +525,24 @@ async fn feedback_submit(
         Err(e) => internal(e),
     }
 }
+
+/// The check code as the event page shows it after a report: to those who talk to
+/// the reporter (operators, the handling unit, the reporter), not to supervisors.
+pub(super) async fn check_code_for(
+    state: &AppState,
+    actor: &zhili_domain::Actor,
+    d: &zhili_storage::EventDetail,
+) -> Option<String> {
+    use zhili_domain::Role;
+    if d.reporter.masked || matches!(actor.role, Role::Oversight | Role::CityLeader) {
+        return None;
+    }
+    match state.store.check_code(&d.number).await {
+        Ok(c) => Some(c),
+        Err(e) => {
+            // The page works without it; the code can be read again later.
+            tracing::error!(error = ?e, "check code for the event page");
+            None
+        }
+    }
+}
