@@ -63,7 +63,10 @@ fn has_id_number(s: &str) -> bool {
 fn assert_clean(what: &str, body: &str) {
     assert!(!has_mobile(body), "{what}: a mobile number in\n{body}");
     assert!(!has_id_number(body), "{what}: an ID number in\n{body}");
-    assert!(!body.contains(REPORTER), "{what}: the reporter's name in\n{body}");
+    assert!(
+        !body.contains(REPORTER),
+        "{what}: the reporter's name in\n{body}"
+    );
 }
 
 /// One request without login; the status and the body as text.
@@ -72,10 +75,14 @@ async fn raw(app: &Router, method: &str, uri: &str, form: Option<&str>) -> (Stat
     if form.is_some() {
         req = req.header("content-type", "application/x-www-form-urlencoded");
     }
-    let req = req.body(Body::from(form.unwrap_or("").to_string())).unwrap();
+    let req = req
+        .body(Body::from(form.unwrap_or("").to_string()))
+        .unwrap();
     let res = app.clone().oneshot(req).await.unwrap();
     let status = res.status();
-    let bytes = axum::body::to_bytes(res.into_body(), 1 << 22).await.unwrap();
+    let bytes = axum::body::to_bytes(res.into_body(), 1 << 22)
+        .await
+        .unwrap();
     (status, String::from_utf8_lossy(&bytes).into_owned())
 }
 
@@ -111,10 +118,22 @@ async fn report(app: &Router, token: &str, channel: &str) -> Reported {
         "category": "0101",
         "grid": "33028100200101",
     });
-    let (s, v) = call(app, "POST", "/api/v1/events", Some(token), Some(&body.to_string())).await;
+    let (s, v) = call(
+        app,
+        "POST",
+        "/api/v1/events",
+        Some(token),
+        Some(&body.to_string()),
+    )
+    .await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
-    let code = v["check_code"].as_str().expect("check_code in the create response");
-    assert!(code.len() == 6 && code.chars().all(|c| c.is_ascii_digit()), "{code}");
+    let code = v["check_code"]
+        .as_str()
+        .expect("check_code in the create response");
+    assert!(
+        code.len() == 6 && code.chars().all(|c| c.is_ascii_digit()),
+        "{code}"
+    );
     Reported {
         id: v["id"].as_i64().unwrap(),
         number: v["number"].as_str().unwrap().to_string(),
@@ -148,17 +167,44 @@ async fn to_informed(app: &Router, store: &Store, id: i64) -> String {
         .as_i64()
         .unwrap();
     act(app, &fengshan, id, json!({"action": "accept"})).await;
-    act(app, &fengshan, id, json!({"action": "dispatch", "lead_unit": zj})).await;
+    act(
+        app,
+        &fengshan,
+        id,
+        json!({"action": "dispatch", "lead_unit": zj}),
+    )
+    .await;
     act(app, &zhujian, id, json!({"action": "sign"})).await;
     let result = format!("已约谈商户，{REPORTER}（{ID_NUMBER}）可拨13812345678回访");
-    act(app, &zhujian, id, json!({"action": "resolve", "result": result})).await;
+    act(
+        app,
+        &zhujian,
+        id,
+        json!({"action": "resolve", "result": result}),
+    )
+    .await;
     act(app, &fengshan, id, json!({"action": "verify_pass"})).await;
-    act(app, &fengshan, id, json!({"action": "inform", "channel": "sms"})).await;
+    act(
+        app,
+        &fengshan,
+        id,
+        json!({"action": "inform", "channel": "sms"}),
+    )
+    .await;
     let msgs = store
-        .lease_outbox("test", zhili_storage::TOPIC_SMS, Utc::now(), chrono::Duration::minutes(5), 100)
+        .lease_outbox(
+            "test",
+            zhili_storage::TOPIC_SMS,
+            Utc::now(),
+            chrono::Duration::minutes(5),
+            100,
+        )
         .await
         .unwrap();
-    let msg = msgs.iter().find(|m| m.event_id == Some(id)).expect("an SMS with the link");
+    let msg = msgs
+        .iter()
+        .find(|m| m.event_id == Some(id))
+        .expect("an SMS with the link");
     assert_eq!(msg.payload["phone"], "13912345678");
     let text = msg.payload["text"].as_str().unwrap();
     text.split("/f/").nth(1).unwrap().chars().take(32).collect()
@@ -215,8 +261,19 @@ async fn the_rating_link_is_used_once_on_the_page_and_its_json_twin() {
 
         let (s, page) = raw(&app, "GET", &format!("/f/{token}"), None).await;
         assert_eq!(s, StatusCode::OK);
-        assert!(page.contains(&a.number) && page.contains("非常不满意") && page.contains("要求重新办理"));
-        let (s, v) = call(&app, "GET", &format!("/api/public/v1/feedback/{token}"), None, None).await;
+        assert!(
+            page.contains(&a.number)
+                && page.contains("非常不满意")
+                && page.contains("要求重新办理")
+        );
+        let (s, v) = call(
+            &app,
+            "GET",
+            &format!("/api/public/v1/feedback/{token}"),
+            None,
+            None,
+        )
+        .await;
         assert_eq!(s, StatusCode::OK, "{v}");
         assert_eq!(v["state"], "open");
         assert_eq!(v["levels"].as_array().unwrap().len(), 5);
@@ -233,19 +290,38 @@ async fn the_rating_link_is_used_once_on_the_page_and_its_json_twin() {
         assert_eq!(s, StatusCode::OK, "{v}");
         assert_eq!(v["satisfaction"]["code"], "very_satisfied");
         assert_eq!(v["reopened"], false);
-        let (_, d) = call(&app, "GET", &format!("/api/v1/events/{}", a.id), Some(&fengshan), None).await;
+        let (_, d) = call(
+            &app,
+            "GET",
+            &format!("/api/v1/events/{}", a.id),
+            Some(&fengshan),
+            None,
+        )
+        .await;
         assert_eq!(d["status"]["code"], "rated");
-        assert_eq!(d["timeline"].as_array().unwrap().last().unwrap()["actor_name"], "报告人（回访链接）");
+        assert_eq!(
+            d["timeline"].as_array().unwrap().last().unwrap()["actor_name"],
+            "报告人（回访链接）"
+        );
 
         // Used: 410 everywhere, with a Chinese message.
         let (s, v) = call(&app, "POST", &uri, None, Some(&body)).await;
-        assert_eq!((s, v["error"]["code"].as_str()), (StatusCode::GONE, Some("link_used")));
+        assert_eq!(
+            (s, v["error"]["code"].as_str()),
+            (StatusCode::GONE, Some("link_used"))
+        );
         let (s, v) = call(&app, "GET", &uri, None, None).await;
         assert_eq!(s, StatusCode::GONE, "{v}");
         let (s, page) = raw(&app, "GET", &format!("/f/{token}"), None).await;
         assert_eq!(s, StatusCode::GONE);
         assert!(page.contains("已使用"), "{page}");
-        let (s, _) = raw(&app, "POST", &format!("/f/{token}"), Some("satisfaction=satisfied")).await;
+        let (s, _) = raw(
+            &app,
+            "POST",
+            &format!("/f/{token}"),
+            Some("satisfaction=satisfied"),
+        )
+        .await;
         assert_eq!(s, StatusCode::GONE);
 
         // Unknown: 404 on both.
@@ -253,8 +329,18 @@ async fn the_rating_link_is_used_once_on_the_page_and_its_json_twin() {
         let (s, page) = raw(&app, "GET", &format!("/f/{unknown}"), None).await;
         assert_eq!(s, StatusCode::NOT_FOUND);
         assert!(page.contains("不存在"));
-        let (s, v) = call(&app, "GET", &format!("/api/public/v1/feedback/{unknown}"), None, None).await;
-        assert_eq!((s, v["error"]["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")));
+        let (s, v) = call(
+            &app,
+            "GET",
+            &format!("/api/public/v1/feedback/{unknown}"),
+            None,
+            None,
+        )
+        .await;
+        assert_eq!(
+            (s, v["error"]["code"].as_str()),
+            (StatusCode::NOT_FOUND, Some("not_found"))
+        );
 
         // The page form: no choice made is refused with the form kept; then it works.
         let b = report(&app, &fengshan, "hotline_12345").await;
@@ -262,7 +348,13 @@ async fn the_rating_link_is_used_once_on_the_page_and_its_json_twin() {
         let (s, page) = raw(&app, "POST", &format!("/f/{token_b}"), Some("comment=ok")).await;
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
         assert!(page.contains("请选择满意程度"));
-        let (s, page) = raw(&app, "POST", &format!("/f/{token_b}"), Some("satisfaction=basic")).await;
+        let (s, page) = raw(
+            &app,
+            "POST",
+            &format!("/f/{token_b}"),
+            Some("satisfaction=basic"),
+        )
+        .await;
         assert_eq!(s, StatusCode::OK, "{page}");
         assert!(page.contains("基本满意"));
     }
@@ -284,11 +376,21 @@ async fn an_expired_link_is_gone() {
         assert!(page.contains("已过期"), "{page}");
         let uri = format!("/api/public/v1/feedback/{token}");
         let (s, v) = call(&app, "GET", &uri, None, None).await;
-        assert_eq!((s, v["error"]["code"].as_str()), (StatusCode::GONE, Some("link_expired")));
+        assert_eq!(
+            (s, v["error"]["code"].as_str()),
+            (StatusCode::GONE, Some("link_expired"))
+        );
         let body = json!({"satisfaction": "satisfied"}).to_string();
         let (s, _) = call(&app, "POST", &uri, None, Some(&body)).await;
         assert_eq!(s, StatusCode::GONE);
-        let (_, d) = call(&app, "GET", &format!("/api/v1/events/{}", e.id), Some(&fengshan), None).await;
+        let (_, d) = call(
+            &app,
+            "GET",
+            &format!("/api/v1/events/{}", e.id),
+            Some(&fengshan),
+            None,
+        )
+        .await;
         assert_eq!(d["status"]["code"], "informed");
     }
 }
@@ -300,29 +402,87 @@ async fn a_reporter_looks_up_their_event_with_the_check_code() {
         let e = report(&app, &fengshan, "hotline_12345").await;
         to_informed(&app, &store, e.id).await;
 
-        let uri = format!("/api/public/v1/lookup?number={}&code={}", e.number, e.check_code);
+        let uri = format!(
+            "/api/public/v1/lookup?number={}&code={}",
+            e.number, e.check_code
+        );
         let (s, v) = call(&app, "GET", &uri, None, None).await;
         assert_eq!(s, StatusCode::OK, "{v}");
         assert_eq!(v["event"]["status"]["code"], "informed");
         assert_eq!(v["rating_link"]["code"], "open");
-        let by: Vec<&str> = v["timeline"].as_array().unwrap().iter().map(|s| s["by"].as_str().unwrap()).collect();
+        let by: Vec<&str> = v["timeline"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["by"].as_str().unwrap())
+            .collect();
         assert!(by.contains(&"余姚市住房和城乡建设局"), "{by:?}");
         assert!(by.contains(&"凤山街道"), "{by:?}");
         // Staff are named by their office only.
-        assert!(!by.iter().any(|b| b.contains("承办人") || b.contains("指挥室")), "{by:?}");
+        assert!(
+            !by.iter()
+                .any(|b| b.contains("承办人") || b.contains("指挥室")),
+            "{by:?}"
+        );
 
-        let wrong_code = if e.check_code == "000000" { "000001" } else { "000000" };
-        let (s1, v1) = call(&app, "GET", &format!("/api/public/v1/lookup?number={}&code={wrong_code}", e.number), None, None).await;
-        let (s2, v2) = call(&app, "GET", &format!("/api/public/v1/lookup?number=ZL20991231000001&code={}", e.check_code), None, None).await;
+        let wrong_code = if e.check_code == "000000" {
+            "000001"
+        } else {
+            "000000"
+        };
+        let (s1, v1) = call(
+            &app,
+            "GET",
+            &format!(
+                "/api/public/v1/lookup?number={}&code={wrong_code}",
+                e.number
+            ),
+            None,
+            None,
+        )
+        .await;
+        let (s2, v2) = call(
+            &app,
+            "GET",
+            &format!(
+                "/api/public/v1/lookup?number=ZL20991231000001&code={}",
+                e.check_code
+            ),
+            None,
+            None,
+        )
+        .await;
         assert_eq!((s1, s2), (StatusCode::NOT_FOUND, StatusCode::NOT_FOUND));
         assert_eq!(v1, v2, "a wrong number and a wrong code look the same");
-        let (s, v) = call(&app, "GET", &format!("/api/public/v1/lookup?number={}", e.number), None, None).await;
-        assert_eq!((s, v["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("code")));
+        let (s, v) = call(
+            &app,
+            "GET",
+            &format!("/api/public/v1/lookup?number={}", e.number),
+            None,
+            None,
+        )
+        .await;
+        assert_eq!(
+            (s, v["error"]["field"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("code"))
+        );
 
-        let (s, page) = raw(&app, "GET", &format!("/public/lookup?number={}&code={}", e.number, e.check_code), None).await;
+        let (s, page) = raw(
+            &app,
+            "GET",
+            &format!("/public/lookup?number={}&code={}", e.number, e.check_code),
+            None,
+        )
+        .await;
         assert_eq!(s, StatusCode::OK);
         assert!(page.contains("已反馈") && page.contains("待评价"), "{page}");
-        let (s, page) = raw(&app, "GET", &format!("/public/lookup?number={}&code={wrong_code}", e.number), None).await;
+        let (s, page) = raw(
+            &app,
+            "GET",
+            &format!("/public/lookup?number={}&code={wrong_code}", e.number),
+            None,
+        )
+        .await;
         assert_eq!(s, StatusCode::NOT_FOUND);
         assert!(page.contains("编号或查询码不正确"));
     }
@@ -339,32 +499,92 @@ async fn the_public_list_and_stats_show_progress_by_area_and_category() {
 
         let (s, v) = call(&app, "GET", "/api/public/v1/events", None, None).await;
         assert_eq!(s, StatusCode::OK, "{v}");
-        let numbers: Vec<&str> = v["items"].as_array().unwrap().iter().map(|i| i["number"].as_str().unwrap()).collect();
-        assert!(numbers.contains(&done.number.as_str()) && numbers.contains(&fresh.number.as_str()));
-        assert!(!numbers.contains(&petition.number.as_str()), "petitions are never listed");
+        let numbers: Vec<&str> = v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["number"].as_str().unwrap())
+            .collect();
+        assert!(
+            numbers.contains(&done.number.as_str()) && numbers.contains(&fresh.number.as_str())
+        );
+        assert!(
+            !numbers.contains(&petition.number.as_str()),
+            "petitions are never listed"
+        );
         assert_eq!(v["total"], 2);
 
-        let (_, v) = call(&app, "GET", "/api/public/v1/events?status=informed", None, None).await;
+        let (_, v) = call(
+            &app,
+            "GET",
+            "/api/public/v1/events?status=informed",
+            None,
+            None,
+        )
+        .await;
         assert_eq!(v["total"], 1);
-        let (_, v) = call(&app, "GET", "/api/public/v1/events?township=330281001", None, None).await;
+        let (_, v) = call(
+            &app,
+            "GET",
+            "/api/public/v1/events?township=330281001",
+            None,
+            None,
+        )
+        .await;
         assert_eq!(v["total"], 0, "梨洲街道 has none");
-        let (s, v) = call(&app, "GET", "/api/public/v1/events?status=nonsense", None, None).await;
-        assert_eq!((s, v["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("status")));
-        let (s, v) = call(&app, "GET", "/api/public/v1/stats?from=2026-13-01", None, None).await;
-        assert_eq!((s, v["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("from")));
+        let (s, v) = call(
+            &app,
+            "GET",
+            "/api/public/v1/events?status=nonsense",
+            None,
+            None,
+        )
+        .await;
+        assert_eq!(
+            (s, v["error"]["field"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("status"))
+        );
+        let (s, v) = call(
+            &app,
+            "GET",
+            "/api/public/v1/stats?from=2026-13-01",
+            None,
+            None,
+        )
+        .await;
+        assert_eq!(
+            (s, v["error"]["field"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("from"))
+        );
 
         let (s, v) = call(&app, "GET", "/api/public/v1/stats", None, None).await;
         assert_eq!(s, StatusCode::OK, "{v}");
-        let fs = v["by_township"].as_array().unwrap().iter().find(|r| r["name"] == "凤山街道").unwrap().clone();
+        let fs = v["by_township"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == "凤山街道")
+            .unwrap()
+            .clone();
         assert_eq!(fs["received"], 3);
         assert_eq!(fs["accepted"], 1);
         assert_eq!(fs["resolved"], 1);
         assert_eq!(fs["resolved_on_time"], 1);
         assert_eq!(fs["on_time_share"], 1.0);
         let cat = &v["by_category"][0];
-        assert_eq!((cat["name"].as_str(), cat["received"].as_i64()), (Some("城市管理"), Some(3)));
+        assert_eq!(
+            (cat["name"].as_str(), cat["received"].as_i64()),
+            (Some("城市管理"), Some(3))
+        );
         assert_eq!(v["total"]["received"], 3);
-        let (_, v) = call(&app, "GET", "/api/public/v1/stats?township=330281001", None, None).await;
+        let (_, v) = call(
+            &app,
+            "GET",
+            "/api/public/v1/stats?township=330281001",
+            None,
+            None,
+        )
+        .await;
         assert_eq!(v["total"]["received"], 0);
 
         let (s, page) = raw(&app, "GET", "/public", None).await;
@@ -420,10 +640,16 @@ async fn the_event_page_shows_the_check_code_to_those_who_talk_to_the_reporter()
                 .unwrap();
             let res = app.clone().oneshot(req).await.unwrap();
             assert_eq!(res.status(), StatusCode::OK);
-            let bytes = axum::body::to_bytes(res.into_body(), 1 << 22).await.unwrap();
+            let bytes = axum::body::to_bytes(res.into_body(), 1 << 22)
+                .await
+                .unwrap();
             let page = String::from_utf8_lossy(&bytes);
             assert_eq!(page.contains("查询码"), shown, "{user}");
-            assert_eq!(page.contains(&format!("<strong>{}</strong>", e.check_code)), shown, "{user}");
+            assert_eq!(
+                page.contains(&format!("<strong>{}</strong>", e.check_code)),
+                shown,
+                "{user}"
+            );
         }
     }
 }

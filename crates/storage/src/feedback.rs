@@ -142,7 +142,11 @@ macro_rules! impl_feedback_tx {
                 .map(|r| r.rows_affected())
             }
 
-            async fn spend_token(&mut self, id: i64, now: DateTime<Utc>) -> Result<bool, sqlx::Error> {
+            async fn spend_token(
+                &mut self,
+                id: i64,
+                now: DateTime<Utc>,
+            ) -> Result<bool, sqlx::Error> {
                 sqlx::query(
                     "UPDATE feedback_tokens SET used_at = $1, used_how = 'answered' \
                      WHERE id = $2 AND used_at IS NULL",
@@ -154,14 +158,22 @@ macro_rules! impl_feedback_tx {
                 .map(|r| r.rows_affected() == 1)
             }
 
-            async fn token_by_hash(&mut self, token_hash: &str) -> Result<Option<TokenRow>, sqlx::Error> {
-                sqlx::query_as(sqlx::AssertSqlSafe(format!("{TOKEN_SELECT} WHERE token_hash = $1")))
-                    .bind(token_hash)
-                    .fetch_optional(&mut **self)
-                    .await
+            async fn token_by_hash(
+                &mut self,
+                token_hash: &str,
+            ) -> Result<Option<TokenRow>, sqlx::Error> {
+                sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "{TOKEN_SELECT} WHERE token_hash = $1"
+                )))
+                .bind(token_hash)
+                .fetch_optional(&mut **self)
+                .await
             }
 
-            async fn latest_token(&mut self, event_id: i64) -> Result<Option<TokenRow>, sqlx::Error> {
+            async fn latest_token(
+                &mut self,
+                event_id: i64,
+            ) -> Result<Option<TokenRow>, sqlx::Error> {
                 sqlx::query_as(sqlx::AssertSqlSafe(format!(
                     "{TOKEN_SELECT} WHERE event_id = $1 ORDER BY id DESC LIMIT 1"
                 )))
@@ -223,7 +235,15 @@ pub(crate) async fn after_action<T: FeedbackTx>(
         "event_number": row.number,
         "expires_at": expires_at,
     });
-    crate::outbox::enqueue(tx, crate::outbox::TOPIC_SMS, &message_id, Some(row.id), &payload, now).await
+    crate::outbox::enqueue(
+        tx,
+        crate::outbox::TOPIC_SMS,
+        &message_id,
+        Some(row.id),
+        &payload,
+        now,
+    )
+    .await
 }
 
 /// Text as the public may read it: phone, ID and card numbers masked, and the
@@ -546,7 +566,10 @@ mod tests {
 
     #[test]
     fn the_reporters_name_is_masked_in_public_text() {
-        let t = mask_for_public("我是王小明，电话13812345678，小明家门口很吵", Some("王小明"));
+        let t = mask_for_public(
+            "我是王小明，电话13812345678，小明家门口很吵",
+            Some("王小明"),
+        );
         assert!(!t.contains("王小明"));
         assert!(!t.contains("小明"));
         assert!(!t.contains("13812345678"));

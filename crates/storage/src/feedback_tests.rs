@@ -3,18 +3,27 @@
 //! audit. Here rather than in `tests/` because it reads the audit log.
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use zhili_domain::{Action, Actor, InformChannel, NewEvent, RawNewEvent, RawReporter, Satisfaction};
+use zhili_domain::{
+    Action, Actor, InformChannel, NewEvent, RawNewEvent, RawReporter, Satisfaction,
+};
 
 use super::*;
 use crate::testing::{fresh_stores, with_small_city};
 use crate::{CreateOutcome, EventDetail};
 
 fn t0() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 30, 2, 0, 0).single().expect("valid time")
+    Utc.with_ymd_and_hms(2026, 11, 30, 2, 0, 0)
+        .single()
+        .expect("valid time")
 }
 
 async fn actor(store: &Store, username: &str) -> Actor {
-    store.user_by_username(username).await.unwrap().unwrap().actor
+    store
+        .user_by_username(username)
+        .await
+        .unwrap()
+        .unwrap()
+        .actor
 }
 
 fn report(phone: Option<&str>) -> NewEvent {
@@ -34,7 +43,11 @@ fn report(phone: Option<&str>) -> NewEvent {
 }
 
 /// An event taken to 已反馈 at `at`; returns it and the link from its SMS, if any.
-async fn informed(store: &Store, phone: Option<&str>, at: DateTime<Utc>) -> (EventDetail, Option<String>) {
+async fn informed(
+    store: &Store,
+    phone: Option<&str>,
+    at: DateTime<Utc>,
+) -> (EventDetail, Option<String>) {
     let fengshan = store.events_for(&actor(store, "fengshan").await);
     let e = match fengshan.create(&report(phone), at).await.unwrap() {
         CreateOutcome::Created(d) => *d,
@@ -52,7 +65,10 @@ async fn to_informed(store: &Store, e: &EventDetail, at: DateTime<Utc>) {
     let step = |a: &str| serde_json::from_str::<Action>(a).unwrap();
     let status = fengshan.get(e.id).await.unwrap().status.code;
     if status == "reported" {
-        fengshan.act(e.id, &step(r#"{"action":"accept"}"#), at).await.unwrap();
+        fengshan
+            .act(e.id, &step(r#"{"action":"accept"}"#), at)
+            .await
+            .unwrap();
         fengshan
             .act(
                 e.id,
@@ -65,7 +81,10 @@ async fn to_informed(store: &Store, e: &EventDetail, at: DateTime<Utc>) {
             )
             .await
             .unwrap();
-        zhujian.act(e.id, &step(r#"{"action":"sign"}"#), at).await.unwrap();
+        zhujian
+            .act(e.id, &step(r#"{"action":"sign"}"#), at)
+            .await
+            .unwrap();
     }
     zhujian
         .act(
@@ -75,7 +94,10 @@ async fn to_informed(store: &Store, e: &EventDetail, at: DateTime<Utc>) {
         )
         .await
         .unwrap();
-    fengshan.act(e.id, &step(r#"{"action":"verify_pass"}"#), at).await.unwrap();
+    fengshan
+        .act(e.id, &step(r#"{"action":"verify_pass"}"#), at)
+        .await
+        .unwrap();
     fengshan
         .act(
             e.id,
@@ -95,7 +117,10 @@ async fn sms_link(store: &Store, event_id: i64, at: DateTime<Utc>) -> Option<Str
         .lease_outbox("test", crate::TOPIC_SMS, at, Duration::minutes(5), 100)
         .await
         .unwrap();
-    let msg = msgs.into_iter().rev().find(|m| m.event_id == Some(event_id))?;
+    let msg = msgs
+        .into_iter()
+        .rev()
+        .find(|m| m.event_id == Some(event_id))?;
     assert_eq!(msg.payload["phone"], "13800000000");
     let text = msg.payload["text"].as_str().unwrap().to_string();
     assert!(text.contains("评价"), "{text}");
@@ -105,14 +130,14 @@ async fn sms_link(store: &Store, event_id: i64, at: DateTime<Utc>) -> Option<Str
 async fn audits_by_link(store: &Store, action: &str) -> i64 {
     let count = async || -> Result<i64, StoreError> {
         in_tx!(store, Read, |tx| {
-        sqlx::query_scalar::<_, i64>(
-            "SELECT COUNT(*) FROM audit_log WHERE action = $1 AND actor_name = $2",
-        )
-        .bind(action)
-        .bind(LINK_ACTOR)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(StoreError::from)
+            sqlx::query_scalar::<_, i64>(
+                "SELECT COUNT(*) FROM audit_log WHERE action = $1 AND actor_name = $2",
+            )
+            .bind(action)
+            .bind(LINK_ACTOR)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(StoreError::from)
         })
     };
     count().await.unwrap()
@@ -134,31 +159,57 @@ async fn a_link_is_made_on_inform_and_rates_once() {
         let token = token.expect("an SMS with the link");
         assert_eq!(token.len(), 32);
 
-        let open = store.feedback_link(&token, t0() + Duration::hours(1)).await.unwrap();
+        let open = store
+            .feedback_link(&token, t0() + Duration::hours(1))
+            .await
+            .unwrap();
         let LinkState::Open(link) = open else {
             panic!("expected an open link, got {open:?}")
         };
         assert_eq!(link.event_number, e.number);
         assert_eq!(link.expires_at, t0() + Duration::days(7));
         let result = link.result.unwrap();
-        assert!(!result.contains("13812345678") && !result.contains("张三"), "{result}");
+        assert!(
+            !result.contains("13812345678") && !result.contains("张三"),
+            "{result}"
+        );
 
         let done = store
-            .answer_feedback(&token, &answer(Satisfaction::VerySatisfied, None), t0() + Duration::hours(2))
+            .answer_feedback(
+                &token,
+                &answer(Satisfaction::VerySatisfied, None),
+                t0() + Duration::hours(2),
+            )
             .await
             .unwrap();
-        assert!(matches!(done, AnswerOutcome::Answered(ref a) if !a.reopened), "{done:?}");
-        let d = store.events_for(&actor(&store, "fengshan").await).get(e.id).await.unwrap();
+        assert!(
+            matches!(done, AnswerOutcome::Answered(ref a) if !a.reopened),
+            "{done:?}"
+        );
+        let d = store
+            .events_for(&actor(&store, "fengshan").await)
+            .get(e.id)
+            .await
+            .unwrap();
         assert_eq!(d.status.code, "rated");
-        assert_eq!(d.satisfaction.as_ref().map(|s| s.code), Some("very_satisfied"));
+        assert_eq!(
+            d.satisfaction.as_ref().map(|s| s.code),
+            Some("very_satisfied")
+        );
         let last = d.timeline.last().unwrap();
-        assert_eq!((last.action.code, last.actor_name.as_str()), ("rate", LINK_ACTOR));
+        assert_eq!(
+            (last.action.code, last.actor_name.as_str()),
+            ("rate", LINK_ACTOR)
+        );
         assert_eq!(last.note.as_deref(), Some("处理及时"));
         assert_eq!(audits_by_link(&store, "event.rate").await, 1);
 
         // Used up: the page and a second answer say so, and nothing changes.
         let later = t0() + Duration::hours(3);
-        assert_eq!(store.feedback_link(&token, later).await.unwrap(), LinkState::Used);
+        assert_eq!(
+            store.feedback_link(&token, later).await.unwrap(),
+            LinkState::Used
+        );
         let again = store
             .answer_feedback(&token, &answer(Satisfaction::VeryDissatisfied, None), later)
             .await
@@ -166,7 +217,9 @@ async fn a_link_is_made_on_inform_and_rates_once() {
         assert_eq!(again, AnswerOutcome::Used);
         assert_eq!(audits_by_link(&store, "event.rate").await, 1);
         assert!(matches!(
-            store.feedback_link("0123456789abcdef0123456789abcdef", later).await,
+            store
+                .feedback_link("0123456789abcdef0123456789abcdef", later)
+                .await,
             Err(StoreError::NotFound)
         ));
     }
@@ -179,9 +232,15 @@ async fn a_link_expires_and_is_spent_by_a_rating_by_phone() {
         let (e, token) = informed(&store, Some("13800000000"), t0()).await;
         let token = token.unwrap();
         let just_before = t0() + Duration::days(7) - Duration::seconds(1);
-        assert!(matches!(store.feedback_link(&token, just_before).await.unwrap(), LinkState::Open(_)));
+        assert!(matches!(
+            store.feedback_link(&token, just_before).await.unwrap(),
+            LinkState::Open(_)
+        ));
         let after = t0() + Duration::days(7);
-        assert_eq!(store.feedback_link(&token, after).await.unwrap(), LinkState::Expired);
+        assert_eq!(
+            store.feedback_link(&token, after).await.unwrap(),
+            LinkState::Expired
+        );
         let late = store
             .answer_feedback(&token, &answer(Satisfaction::Satisfied, None), after)
             .await
@@ -205,7 +264,10 @@ async fn a_link_expires_and_is_spent_by_a_rating_by_phone() {
             .unwrap();
         let token2 = token2.unwrap();
         assert_eq!(
-            store.feedback_link(&token2, t0() + Duration::hours(2)).await.unwrap(),
+            store
+                .feedback_link(&token2, t0() + Duration::hours(2))
+                .await
+                .unwrap(),
             LinkState::Used
         );
 
@@ -226,14 +288,26 @@ async fn a_dissatisfied_reporter_has_the_event_handled_again() {
         let refused = store
             .answer_feedback(&token, &answer(Satisfaction::Satisfied, Some("再看看")), at)
             .await;
-        assert!(matches!(refused, Err(StoreError::Invalid { ref field, .. }) if field == "reopen_reason"));
-        assert!(matches!(store.feedback_link(&token, at).await.unwrap(), LinkState::Open(_)));
+        assert!(
+            matches!(refused, Err(StoreError::Invalid { ref field, .. }) if field == "reopen_reason")
+        );
+        assert!(matches!(
+            store.feedback_link(&token, at).await.unwrap(),
+            LinkState::Open(_)
+        ));
 
         let done = store
-            .answer_feedback(&token, &answer(Satisfaction::Dissatisfied, Some("夜里还在施工")), at)
+            .answer_feedback(
+                &token,
+                &answer(Satisfaction::Dissatisfied, Some("夜里还在施工")),
+                at,
+            )
             .await
             .unwrap();
-        assert!(matches!(done, AnswerOutcome::Answered(ref a) if a.reopened), "{done:?}");
+        assert!(
+            matches!(done, AnswerOutcome::Answered(ref a) if a.reopened),
+            "{done:?}"
+        );
         let fengshan = store.events_for(&actor(&store, "fengshan").await);
         let d = fengshan.get(e.id).await.unwrap();
         assert_eq!(d.status.code, "handling");
@@ -259,9 +333,18 @@ async fn a_dissatisfied_reporter_has_the_event_handled_again() {
         to_informed(&store, &e, later).await;
         let second = sms_link(&store, e.id, later).await.unwrap();
         assert_ne!(second, token);
-        assert!(matches!(store.feedback_link(&second, later).await.unwrap(), LinkState::Open(_)));
+        assert!(matches!(
+            store.feedback_link(&second, later).await.unwrap(),
+            LinkState::Open(_)
+        ));
         let d = fengshan.get(e.id).await.unwrap();
-        assert_eq!(d.timeline.iter().filter(|t| t.action.code == "resolve").count(), 2);
+        assert_eq!(
+            d.timeline
+                .iter()
+                .filter(|t| t.action.code == "resolve")
+                .count(),
+            2
+        );
     }
 }
 
@@ -273,13 +356,20 @@ async fn check_codes_are_the_same_for_every_handle_and_find_only_their_event() {
         let code = store.check_code(&e.number).await.unwrap();
         assert_eq!(code.len(), 6);
         // Another handle on the same database (another instance) reads the same secret.
-        let other = store.clone().with_feedback_settings(FeedbackSettings::default());
+        let other = store
+            .clone()
+            .with_feedback_settings(FeedbackSettings::default());
         assert_eq!(other.check_code(&e.number).await.unwrap(), code);
 
         let found = store.public_lookup(&e.number, &code, t0()).await.unwrap();
         assert_eq!(found.event.number, e.number);
         assert_eq!(found.rating_link.code, "open");
-        assert!(found.timeline.iter().any(|s| s.by == "余姚市住房和城乡建设局"));
+        assert!(
+            found
+                .timeline
+                .iter()
+                .any(|s| s.by == "余姚市住房和城乡建设局")
+        );
         assert!(!found.event.text.contains("13812345678"));
         let wrong = if code == "000000" { "000001" } else { "000000" };
         assert!(matches!(

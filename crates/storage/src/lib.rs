@@ -31,8 +31,8 @@ use zhili_domain::LifecycleError;
 pub use events::{Acting, CreateOutcome, EventRepo, HistoricalEvent, HistoricalStep};
 pub use group_commit::{GroupCommit, Stored};
 pub use outbox::{
-    OutboxHealth, OutboxMessage, TOPIC_110, TOPIC_SMS, TOPIC_LAW_ENFORCEMENT, TOPIC_MARKET_SUPERVISION,
-    backoff, province_topic,
+    OutboxHealth, OutboxMessage, TOPIC_110, TOPIC_LAW_ENFORCEMENT, TOPIC_MARKET_SUPERVISION,
+    TOPIC_SMS, backoff, province_topic,
 };
 pub use records::*;
 pub use reference::{CategoryImport, OrgImport, ReferenceImport, UserImport};

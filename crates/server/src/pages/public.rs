@@ -496,7 +496,11 @@ async fn feedback_submit(
         comment: form.opt("comment"),
         reopen_reason,
     };
-    match state.store.answer_feedback(&token, &answer, Utc::now()).await {
+    match state
+        .store
+        .answer_feedback(&token, &answer, Utc::now())
+        .await
+    {
         Ok(AnswerOutcome::Answered(a)) => {
             let text = if a.reopened {
                 format!(
