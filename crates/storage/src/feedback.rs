@@ -526,7 +526,7 @@ impl Store {
     }
 }
 
-/// For tests and the lookup: the latest link of an event by id.
+/// The newest link of an event, for the public lookup.
 pub(crate) async fn latest_link<T: FeedbackTx>(
     tx: &mut T,
     event_id: i64,
