@@ -164,7 +164,8 @@ async fn open_store(s: &Settings) -> anyhow::Result<Store> {
         .await
         .with_context(|| format!("无法连接数据库 {shown}"))?
         .with_number_prefix(s.number_prefix())
-        .with_warn_percent(s.deadline_warn_percent);
+        .with_warn_percent(s.deadline_warn_percent)
+        .with_feedback_settings(s.feedback_settings());
     store
         .migrate()
         .await

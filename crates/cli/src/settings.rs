@@ -34,6 +34,8 @@ pub const KEYS: &[&str] = &[
     "notice_token",
     "deadline_warn_percent",
     "deadline_sweep_secs",
+    "public_base_url",
+    "feedback_link_days",
 ];
 
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
@@ -83,6 +85,11 @@ pub struct Settings {
     pub deadline_warn_percent: u8,
     /// How often (seconds) the deadline sweep runs.
     pub deadline_sweep_secs: u32,
+    /// The address citizens reach this server at, put before `/f/{token}` in the
+    /// rating link a reporter gets by SMS (e.g. `https://zhili.yuyao.gov.cn`).
+    pub public_base_url: Option<String>,
+    /// How many days a rating link stays usable.
+    pub feedback_link_days: u32,
 }
 
 /// What the command line said; `None` (or `false` for `demo`) leaves the lower layers be.
@@ -127,7 +134,8 @@ pub fn load(
             "deadline_warn_percent",
             i64::from(zhili_storage::deadlines::DEFAULT_WARN_PERCENT),
         )?
-        .set_default("deadline_sweep_secs", 30)?;
+        .set_default("deadline_sweep_secs", 30)?
+        .set_default("feedback_link_days", 7)?;
     if let Some(path) = file {
         if !path.is_file() {
             bail!("配置文件不存在: {}", path.display());
@@ -183,6 +191,17 @@ impl Settings {
         }
         if self.deadline_sweep_secs == 0 {
             bail!("deadline_sweep_secs 须大于 0");
+        }
+        if !(1..=90).contains(&self.feedback_link_days) {
+            bail!(
+                "feedback_link_days 须在 1–90 之间，现为 {}",
+                self.feedback_link_days
+            );
+        }
+        if let Some(u) = &self.public_base_url
+            && !(u.starts_with("https://") || u.starts_with("http://"))
+        {
+            bail!("public_base_url 须以 https:// 或 http:// 开头");
         }
         if zhili_domain::CoordSystem::parse(&self.hotline_12345_crs).is_none() {
             bail!(
@@ -255,6 +274,18 @@ impl Settings {
             }
         }
         cfg
+    }
+
+    pub fn feedback_settings(&self) -> zhili_storage::feedback::FeedbackSettings {
+        zhili_storage::feedback::FeedbackSettings {
+            link_ttl: chrono::Duration::days(i64::from(self.feedback_link_days)),
+            link_base: self
+                .public_base_url
+                .as_deref()
+                .unwrap_or("")
+                .trim_end_matches('/')
+                .to_string(),
+        }
     }
 
     pub fn server_config(&self) -> ServerConfig {

@@ -728,11 +728,13 @@ async fn check_units<T: Tx>(tx: &mut T, row: &EventRow, action: &Action) -> Resu
 /// How an action is being taken: live, or replaying another system's history, in
 /// which case nothing is sent out again (it went out when it happened).
 pub(crate) struct ActContext<'a> {
-    pub rules: &'a crate::deadlines::Rules,
-    pub replay: bool,
+    pub(crate) rules: &'a crate::deadlines::Rules,
+    pub(crate) replay: bool,
+    /// Rating links (see `feedback`); `None` when replaying.
+    pub(crate) feedback: Option<&'a crate::feedback::FeedbackSettings>,
 }
 
-pub(crate) async fn act_on<T: Tx>(
+pub(crate) async fn act_on<T: crate::feedback::FeedbackTx>(
     tx: &mut T,
     ctx: &ActContext<'_>,
     row: &EventRow,
@@ -814,6 +816,7 @@ pub(crate) async fn act_on<T: Tx>(
         Action::Return { .. } => tx.unlink_units(row.id).await?,
         _ => {}
     }
+    crate::feedback::after_action(tx, ctx.feedback, row, action, out.to, now).await?;
     let data = serde_json::to_string(action).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     tx.insert_timeline(&TimelineInsert {
         event_id: row.id,
@@ -975,7 +978,7 @@ pub(crate) async fn row_in_scope<T: Tx>(
     Ok(tx.events_where(q).await?.into_iter().next())
 }
 
-async fn import_one<T: Tx>(
+async fn import_one<T: crate::feedback::FeedbackTx>(
     tx: &mut T,
     rules: &crate::deadlines::Rules,
     prefix: &str,
@@ -1024,6 +1027,7 @@ async fn import_one<T: Tx>(
         let ctx = ActContext {
             rules,
             replay: true,
+            feedback: None,
         };
         act_on(tx, &ctx, &row, &all, &acting, &step.action, step.at).await?;
     }
@@ -1117,6 +1121,7 @@ impl EventRepo<'_> {
             let ctx = ActContext {
                 rules: &rules,
                 replay: false,
+                feedback: Some(&self.store.feedback.settings),
             };
             act_on(&mut tx, &ctx, &row, &caps, &acting, action, now).await?;
             detail(&mut tx, actor, id)

@@ -9,9 +9,11 @@ mod backend;
 pub mod chat;
 pub mod deadlines;
 mod events;
+pub mod feedback;
 mod group_commit;
 pub mod imports;
 pub mod outbox;
+pub mod public;
 pub mod records;
 mod reference;
 mod sql;
@@ -31,11 +33,11 @@ pub use events::{Acting, CreateOutcome, EventRepo, HistoricalEvent, HistoricalSt
 pub use group_commit::{GroupCommit, Stored};
 pub use outbox::{
     OutboxHealth, OutboxMessage, TOPIC_110, TOPIC_LAW_ENFORCEMENT, TOPIC_MARKET_SUPERVISION,
-    backoff, province_topic,
+    TOPIC_SMS, backoff, province_topic,
 };
 pub use records::*;
 pub use reference::{CategoryImport, OrgImport, ReferenceImport, UserImport};
-pub use warnings::{Notification, SweepReport, TOPIC_EMAIL, TOPIC_SMS};
+pub use warnings::{Notification, SweepReport, TOPIC_EMAIL};
 
 pub static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 pub static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -104,6 +106,8 @@ pub struct Store {
     warn_percent: u8,
     /// Set when group commit runs: creates go to its writer tasks.
     group: Option<group_commit::Queue>,
+    /// Rating-link settings and the check-code secret once read (see `feedback`).
+    feedback: std::sync::Arc<feedback::FeedbackState>,
 }
 
 impl std::fmt::Debug for Store {
@@ -199,6 +203,7 @@ impl Store {
             ))),
             warn_percent: deadlines::DEFAULT_WARN_PERCENT,
             group: None,
+            feedback: Default::default(),
         })
     }
 

@@ -11,6 +11,9 @@ use crate::{Store, StoreError, in_tx};
 
 /// Topic of matters handed to 110 (D3).
 pub const TOPIC_110: &str = "exchange_110.transfer";
+/// Text messages to reporters (the rating link, see `feedback`); an SMS gateway
+/// connector delivers them. Payload: `phone`, `text`, `message_id`.
+pub const TOPIC_SMS: &str = "sms";
 /// Dispatches of 综合执法 events, for the province's mobile law-enforcement
 /// platform (H8); docs/connectors.md.
 pub const TOPIC_LAW_ENFORCEMENT: &str = "province.law_enforcement";

@@ -19,9 +19,10 @@ use crate::records::{AuditRecord, Coded, Page};
 use crate::sql::{Arg, Sql};
 use crate::{Store, StoreError, in_tx};
 
-/// The outbox topics of pluggable outbound notice channels (docs/connectors.md).
-pub const TOPIC_SMS: &str = "sms";
+/// The e-mail topic of the pluggable outbound notice channels (docs/connectors.md);
+/// SMS is [`TOPIC_SMS`], shared with the reporters' rating links.
 pub const TOPIC_EMAIL: &str = "email";
+use crate::outbox::TOPIC_SMS;
 
 /// Who the timeline and audit name for what the sweep does.
 pub const SWEEP_ACTOR: &str = "系统（时限监控）";
@@ -389,7 +390,7 @@ fn audience(actor: &Actor) -> Sql {
 
 /// Fires one warning if it is still due and has not fired: `Some(escalated)` when it
 /// fired, `None` when there was nothing (left) to do.
-async fn fire<T: Tx>(
+async fn fire<T: crate::feedback::FeedbackTx>(
     tx: &mut T,
     rules: &Rules,
     id: i64,
@@ -489,6 +490,7 @@ async fn fire<T: Tx>(
     let ctx = ActContext {
         rules,
         replay: false,
+        feedback: None,
     };
     let caps = Capacities {
         operator: true,

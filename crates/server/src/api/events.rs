@@ -28,8 +28,16 @@ pub async fn create(
         .create(&new, Utc::now())
         .await?;
     Ok(match outcome {
-        CreateOutcome::Created(d) => (StatusCode::CREATED, axum::Json(d)).into_response(),
-        CreateOutcome::Existing(d) => (StatusCode::OK, axum::Json(d)).into_response(),
+        CreateOutcome::Created(d) => (
+            StatusCode::CREATED,
+            super::public::with_check_code(&state, d).await?,
+        )
+            .into_response(),
+        CreateOutcome::Existing(d) => (
+            StatusCode::OK,
+            super::public::with_check_code(&state, d).await?,
+        )
+            .into_response(),
     })
 }
 

@@ -8,6 +8,7 @@ mod channels;
 mod chat;
 mod events;
 mod notifications;
+pub mod public;
 
 use axum::Router;
 use axum::extract::State;
@@ -49,6 +50,7 @@ pub fn routes() -> Router<AppState> {
         .merge(attachments::routes())
         .merge(notifications::routes())
         .merge(calendar::routes())
+        .merge(public::routes())
 }
 
 async fn openapi() -> Response {

@@ -319,6 +319,8 @@ struct DetailPage {
     error: Option<String>,
     done: Option<&'static str>,
     photos: PhotosView,
+    /// The check code (查询码) to pass on to the reporter (see `pages::public`).
+    check_code: Option<String>,
 }
 
 /// The event's photos and, for those who may add one, the upload form.
@@ -534,7 +536,9 @@ async fn detail_page_with(
             return internal(Some(header));
         }
     };
+    let check_code = super::public::check_code_for(state, &user.actor, &d).await;
     let view = DetailPage {
+        check_code,
         photos,
         header: Some(header),
         csrf: user.csrf.clone(),

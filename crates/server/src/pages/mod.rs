@@ -10,6 +10,7 @@ mod events;
 mod forms;
 mod login;
 mod notices;
+mod public;
 mod session;
 mod upload;
 mod view;
@@ -42,6 +43,7 @@ pub fn routes() -> Router<AppState> {
         .merge(chat::routes())
         .merge(notices::routes())
         .merge(calendar::routes())
+        .merge(public::routes())
 }
 
 /// The forms that may carry a photo, with the upload body limit; merged into the

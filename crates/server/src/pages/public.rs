@@ -1,0 +1,552 @@
+//! The public pages, without login (双公开, O2, and the rating link of O3):
+//! `/public` (progress by township and category), `/public/events` (recent events,
+//! masked), `/public/lookup` (a reporter's own event by number and check code) and
+//! `/f/{token}` (the one-time rating link, phone-sized). Same data as the public
+//! API (`api::public`); nothing here names or reaches a reporter.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::Response;
+use axum::routing::get;
+use chrono::Utc;
+use zhili_domain::{OrgKind, Satisfaction, Status};
+use zhili_storage::StoreError;
+use zhili_storage::feedback::{AnswerOutcome, FeedbackAnswer, LinkState};
+use zhili_storage::public::{PublicEvent, PublicFilter, StatsRow};
+
+use super::forms::FormData;
+use super::view::{Opt, china_time, render, url_encode};
+use crate::AppState;
+use crate::api::public::{LookupQuery, PublicQuery};
+use crate::error::ApiError;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/public", get(stats_page))
+        .route("/public/events", get(events_page))
+        .route("/public/lookup", get(lookup_page))
+        .route("/f/{token}", get(feedback_page).post(feedback_submit))
+}
+
+#[derive(Template)]
+#[template(path = "public_message.html")]
+struct MessagePage {
+    title: String,
+    message: String,
+}
+
+fn message(status: StatusCode, title: &str, text: &str) -> Response {
+    no_store(render(
+        status,
+        &MessagePage {
+            title: title.into(),
+            message: text.into(),
+        },
+    ))
+}
+
+fn no_store(mut r: Response) -> Response {
+    r.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
+    r
+}
+
+fn internal(e: StoreError) -> Response {
+    tracing::error!(error = ?e, "public page: storage failure");
+    message(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "服务器错误",
+        "服务器内部错误，请稍后重试。",
+    )
+}
+
+fn query<T: Default>(
+    q: Result<Query<T>, axum::extract::rejection::QueryRejection>,
+) -> (T, Option<String>) {
+    match q {
+        Ok(Query(v)) => (v, None),
+        Err(_) => (T::default(), Some("查询参数格式不正确。".into())),
+    }
+}
+
+/// The township and category selects of the filter forms.
+async fn choices(
+    state: &AppState,
+    township: &str,
+    category: &str,
+) -> Result<(Vec<Opt>, Vec<Opt>), StoreError> {
+    let townships = state
+        .store
+        .orgs_of_kind(&[OrgKind::Township])
+        .await?
+        .into_iter()
+        .map(|o| Opt::new(o.code, o.name, township))
+        .collect();
+    let categories = state
+        .store
+        .categories()
+        .await?
+        .into_iter()
+        .filter(|c| c.parent_id.is_none())
+        .map(|c| Opt::new(c.code, c.name, category))
+        .collect();
+    Ok((townships, categories))
+}
+
+/// A filter that does not parse shows its message and an unfiltered page.
+fn filter_or_message(q: &PublicQuery, error: &mut Option<String>) -> PublicFilter {
+    match q.to_filter() {
+        Ok(f) => f,
+        Err(ApiError { message, .. }) => {
+            error.get_or_insert(message);
+            PublicFilter::default()
+        }
+    }
+}
+
+struct StatsLine {
+    name: String,
+    received: i64,
+    accepted: i64,
+    in_handling: i64,
+    resolved: i64,
+    on_time: String,
+}
+
+impl From<StatsRow> for StatsLine {
+    fn from(r: StatsRow) -> Self {
+        StatsLine {
+            on_time: r
+                .on_time_share
+                .map_or_else(|| "—".to_string(), |s| format!("{:.0}%", s * 100.0)),
+            name: r.name,
+            received: r.received,
+            accepted: r.accepted,
+            in_handling: r.in_handling,
+            resolved: r.resolved,
+        }
+    }
+}
+
+struct StatsTable {
+    title: &'static str,
+    key: &'static str,
+    rows: Vec<StatsLine>,
+}
+
+#[derive(Template)]
+#[template(path = "public_stats.html")]
+struct StatsPage {
+    error: Option<String>,
+    townships: Vec<Opt>,
+    categories: Vec<Opt>,
+    from: String,
+    to: String,
+    tables: Vec<StatsTable>,
+}
+
+async fn stats_page(
+    State(state): State<AppState>,
+    q: Result<Query<PublicQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let (q, mut error) = query(q);
+    let f = filter_or_message(&q, &mut error);
+    let stats = match state.store.public_stats(&f).await {
+        Ok(s) => s,
+        Err(e) => return internal(e),
+    };
+    let (townships, categories) = match choices(
+        &state,
+        f.township.as_deref().unwrap_or(""),
+        f.category.as_deref().unwrap_or(""),
+    )
+    .await
+    {
+        Ok(c) => c,
+        Err(e) => return internal(e),
+    };
+    let mut by_township: Vec<StatsLine> = stats.by_township.into_iter().map(Into::into).collect();
+    by_township.push(stats.total.into());
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    render(
+        status,
+        &StatsPage {
+            error,
+            townships,
+            categories,
+            from: q.from.unwrap_or_default(),
+            to: q.to.unwrap_or_default(),
+            tables: vec![
+                StatsTable {
+                    title: "按乡镇（街道）",
+                    key: "乡镇（街道）",
+                    rows: by_township,
+                },
+                StatsTable {
+                    title: "按事件类别",
+                    key: "类别",
+                    rows: stats.by_category.into_iter().map(Into::into).collect(),
+                },
+            ],
+        },
+    )
+}
+
+struct EventLine {
+    number: String,
+    status: &'static str,
+    township: String,
+    village: Option<String>,
+    category: Option<String>,
+    text: String,
+    reported_at: String,
+    closed_at: Option<String>,
+}
+
+impl From<PublicEvent> for EventLine {
+    fn from(e: PublicEvent) -> Self {
+        EventLine {
+            number: e.number,
+            status: e.status.label,
+            township: e.township,
+            village: e.village,
+            category: e.category,
+            text: e.text,
+            reported_at: china_time(e.reported_at),
+            closed_at: e.closed_at.map(china_time),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "public_events.html")]
+struct EventsPage {
+    error: Option<String>,
+    townships: Vec<Opt>,
+    categories: Vec<Opt>,
+    statuses: Vec<Opt>,
+    total: i64,
+    items: Vec<EventLine>,
+    prev: Option<String>,
+    next: Option<String>,
+}
+
+fn page_link(f: &PublicFilter, page: u32) -> String {
+    let mut url = format!("/public/events?page={page}");
+    for (k, v) in [
+        ("township", f.township.as_deref()),
+        ("category", f.category.as_deref()),
+        ("status", f.status.map(Status::code)),
+    ] {
+        if let Some(v) = v {
+            url.push_str(&format!("&{k}={}", url_encode(v)));
+        }
+    }
+    url
+}
+
+async fn events_page(
+    State(state): State<AppState>,
+    q: Result<Query<PublicQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let (q, mut error) = query(q);
+    let f = filter_or_message(&q, &mut error);
+    let page = match state.store.public_events(&f).await {
+        Ok(p) => p,
+        Err(e) => return internal(e),
+    };
+    let (townships, categories) = match choices(
+        &state,
+        f.township.as_deref().unwrap_or(""),
+        f.category.as_deref().unwrap_or(""),
+    )
+    .await
+    {
+        Ok(c) => c,
+        Err(e) => return internal(e),
+    };
+    let current = f.status.map(Status::code).unwrap_or("");
+    let statuses = Status::ALL
+        .iter()
+        .filter(|s| !matches!(s, Status::Rejected | Status::Transferred))
+        .map(|s| Opt::new(s.code(), s.label_zh(), current))
+        .collect();
+    let shown = i64::from(page.page) * i64::from(page.per_page);
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    render(
+        status,
+        &EventsPage {
+            error,
+            townships,
+            categories,
+            statuses,
+            total: page.total,
+            prev: (page.page > 1).then(|| page_link(&f, page.page - 1)),
+            next: (shown < page.total).then(|| page_link(&f, page.page + 1)),
+            items: page.items.into_iter().map(Into::into).collect(),
+        },
+    )
+}
+
+struct Step {
+    at: String,
+    action: &'static str,
+    status: &'static str,
+    by: String,
+}
+
+struct Found {
+    number: String,
+    status: &'static str,
+    satisfaction: Option<&'static str>,
+    township: String,
+    category: Option<String>,
+    lead_unit: Option<String>,
+    text: String,
+    result: Option<String>,
+    handle_due_at: Option<String>,
+    rating_link: &'static str,
+    rating_link_expires_at: Option<String>,
+    steps: Vec<Step>,
+}
+
+#[derive(Template)]
+#[template(path = "public_lookup.html")]
+struct LookupPage {
+    number: String,
+    error: Option<String>,
+    found: Option<Found>,
+}
+
+async fn lookup_page(
+    State(state): State<AppState>,
+    q: Result<Query<LookupQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let (q, error) = query(q);
+    let number = q.number.unwrap_or_default().trim().to_string();
+    let code = q.code.unwrap_or_default().trim().to_string();
+    let page = |status, error: Option<String>, found| {
+        no_store(render(
+            status,
+            &LookupPage {
+                number: number.clone(),
+                error,
+                found,
+            },
+        ))
+    };
+    if error.is_some() || number.is_empty() || code.is_empty() {
+        let error = error.or_else(|| {
+            (!number.is_empty() || !code.is_empty()).then(|| "请输入事件编号和查询码。".into())
+        });
+        return page(StatusCode::OK, error, None);
+    }
+    match state.store.public_lookup(&number, &code, Utc::now()).await {
+        Ok(r) => page(
+            StatusCode::OK,
+            None,
+            Some(Found {
+                number: r.event.number,
+                status: r.event.status.label,
+                satisfaction: r.satisfaction.map(|s| s.label),
+                township: r.event.township,
+                category: r.event.category,
+                lead_unit: r.lead_unit,
+                text: r.event.text,
+                result: r.result,
+                handle_due_at: r.handle_due_at.map(china_time),
+                rating_link: r.rating_link.label,
+                rating_link_expires_at: r.rating_link_expires_at.map(china_time),
+                steps: r
+                    .timeline
+                    .into_iter()
+                    .map(|s| Step {
+                        at: china_time(s.at),
+                        action: s.action.label,
+                        status: s.status.label,
+                        by: s.by,
+                    })
+                    .collect(),
+            }),
+        ),
+        Err(StoreError::NotFound) => page(
+            StatusCode::NOT_FOUND,
+            Some("未找到：事件编号或查询码不正确。".into()),
+            None,
+        ),
+        Err(e) => internal(e),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "feedback.html")]
+struct FeedbackPage {
+    number: String,
+    township: String,
+    category: Option<String>,
+    result: Option<String>,
+    expires_at: String,
+    levels: Vec<Opt>,
+    comment: String,
+    reopen: bool,
+    reopen_reason: String,
+    error: Option<String>,
+}
+
+fn gone_page(expired: bool) -> Response {
+    if expired {
+        message(
+            StatusCode::GONE,
+            "评价链接已过期",
+            "该评价链接已过期。如需评价或反映问题，请拨打12345热线。",
+        )
+    } else {
+        message(
+            StatusCode::GONE,
+            "评价链接已使用",
+            "该评价链接已使用或已失效，每个链接只能评价一次。感谢您的反馈！",
+        )
+    }
+}
+
+fn unknown_page() -> Response {
+    message(
+        StatusCode::NOT_FOUND,
+        "评价链接不存在",
+        "评价链接不存在，请核对短信中的链接是否完整。",
+    )
+}
+
+/// The link's page, empty or with what was typed and why it was refused.
+async fn link_page(
+    state: &AppState,
+    token: &str,
+    form: Option<&FormData>,
+    status: StatusCode,
+    error: Option<String>,
+) -> Response {
+    let link = match state.store.feedback_link(token, Utc::now()).await {
+        Ok(LinkState::Open(l)) => l,
+        Ok(LinkState::Used) => return gone_page(false),
+        Ok(LinkState::Expired) => return gone_page(true),
+        Err(StoreError::NotFound) => return unknown_page(),
+        Err(e) => return internal(e),
+    };
+    let typed = |name: &str| form.map(|f| f.value(name)).unwrap_or_default();
+    let chosen = typed("satisfaction");
+    no_store(render(
+        status,
+        &FeedbackPage {
+            number: link.event_number,
+            township: link.township,
+            category: link.category,
+            result: link.result,
+            expires_at: china_time(link.expires_at),
+            levels: Satisfaction::ALL
+                .iter()
+                .map(|s| Opt::new(s.code(), s.label_zh(), &chosen))
+                .collect(),
+            comment: typed("comment"),
+            reopen: form.is_some_and(|f| f.get("reopen").is_some()),
+            reopen_reason: typed("reopen_reason"),
+            error,
+        },
+    ))
+}
+
+async fn feedback_page(State(state): State<AppState>, Path(token): Path<String>) -> Response {
+    link_page(&state, &token, None, StatusCode::OK, None).await
+}
+
+async fn feedback_submit(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    form: FormData,
+) -> Response {
+    let invalid = StatusCode::UNPROCESSABLE_ENTITY;
+    let Some(satisfaction) = form.get("satisfaction").and_then(Satisfaction::parse) else {
+        let error = Some("请选择满意程度（satisfaction）。".to_string());
+        return link_page(&state, &token, Some(&form), invalid, error).await;
+    };
+    let reopen_reason = if form.get("reopen").is_some() {
+        match form.opt("reopen_reason") {
+            Some(r) => Some(r),
+            None => {
+                let error = Some("要求重新办理时，请填写理由（reopen_reason）。".to_string());
+                return link_page(&state, &token, Some(&form), invalid, error).await;
+            }
+        }
+    } else {
+        None
+    };
+    let answer = FeedbackAnswer {
+        satisfaction,
+        comment: form.opt("comment"),
+        reopen_reason,
+    };
+    match state
+        .store
+        .answer_feedback(&token, &answer, Utc::now())
+        .await
+    {
+        Ok(AnswerOutcome::Answered(a)) => {
+            let text = if a.reopened {
+                format!(
+                    "您对事件 {} 的评价（{}）已收到，事件已转回重新办理，办理结果将再次反馈给您。",
+                    a.event_number, a.satisfaction.label
+                )
+            } else {
+                format!(
+                    "您对事件 {} 的评价（{}）已收到。感谢您的反馈！",
+                    a.event_number, a.satisfaction.label
+                )
+            };
+            message(StatusCode::OK, "评价已提交", &text)
+        }
+        Ok(AnswerOutcome::Used) => gone_page(false),
+        Ok(AnswerOutcome::Expired) => gone_page(true),
+        Err(StoreError::NotFound) => unknown_page(),
+        Err(StoreError::Invalid { field, message }) => {
+            let error = Some(format!("{message}（{field}）"));
+            link_page(&state, &token, Some(&form), invalid, error).await
+        }
+        Err(StoreError::Lifecycle(zhili_domain::LifecycleError::Invalid { field, message })) => {
+            let error = Some(format!("{message}（{field}）"));
+            link_page(&state, &token, Some(&form), invalid, error).await
+        }
+        Err(e) => internal(e),
+    }
+}
+
+/// The check code as the event page shows it after a report: to those who talk to
+/// the reporter (operators, the handling unit, the reporter), not to supervisors.
+pub(super) async fn check_code_for(
+    state: &AppState,
+    actor: &zhili_domain::Actor,
+    d: &zhili_storage::EventDetail,
+) -> Option<String> {
+    use zhili_domain::Role;
+    if d.reporter.masked || matches!(actor.role, Role::Oversight | Role::CityLeader) {
+        return None;
+    }
+    match state.store.check_code(&d.number).await {
+        Ok(c) => Some(c),
+        Err(e) => {
+            // The page works without it; the code can be read again later.
+            tracing::error!(error = ?e, "check code for the event page");
+            None
+        }
+    }
+}
