@@ -8,7 +8,9 @@ use thiserror::Error;
 use crate::actor::Capacities;
 use crate::codes::{InformChannel, RejectReason, Satisfaction, coded_enum};
 use crate::ids::OrgId;
+use crate::supervision::SupervisionLevel;
 use crate::values::EventText;
+use chrono::NaiveDate;
 
 coded_enum!(Status {
     Reported = "reported" / "上报",
@@ -151,8 +153,16 @@ pub enum Action {
         #[serde(default)]
         note: Option<String>,
     },
+    /// Issues a supervision order (督办单); see `crate::supervision`.
     Supervise {
+        #[serde(default)]
+        level: SupervisionLevel,
+        /// The day (China time) by which the supervised answer is due.
+        due_date: NaiveDate,
         note: String,
+        /// The responsible leader: required for 包案督办, and for 挂牌督办 of a focus issue.
+        #[serde(default)]
+        leader: Option<String>,
     },
     /// A police matter (D3): handed to 110 through the exchange, tracked until 110
     /// acknowledges it.
@@ -209,7 +219,7 @@ impl Action {
             | Action::TransferTo110 { reason } => Some(reason),
             Action::Resolve { result, .. } => Some(result),
             Action::Rate { comment, .. } => comment.as_deref(),
-            Action::Supervise { note } => Some(note),
+            Action::Supervise { note, .. } => Some(note),
         }
     }
 
@@ -239,7 +249,17 @@ impl Action {
             | Action::DenyExtension { reason }
             | Action::Suspend { reason }
             | Action::TransferTo110 { reason } => required("reason", reason),
-            Action::Supervise { note } => required("note", note),
+            Action::Supervise {
+                level,
+                note,
+                leader,
+                ..
+            } => crate::supervision::check_order(*level, note, leader.as_deref()).map_err(|e| {
+                LifecycleError::Invalid {
+                    field: e.field,
+                    message: e.message,
+                }
+            }),
             Action::Resolve { result, photos } => {
                 required("result", result)?;
                 if photos.len() > 20 {

@@ -94,7 +94,7 @@ fn china_date(at: DateTime<Utc>) -> chrono::NaiveDate {
 }
 
 /// The scope of an actor as a WHERE condition over `events e`.
-fn scope_sql(scope: Scope) -> Sql {
+pub(crate) fn scope_sql(scope: Scope) -> Sql {
     let mut q = Sql::default();
     match scope {
         Scope::All => {
@@ -213,6 +213,8 @@ async fn detail<T: Tx>(
                     code: "ack_110",
                     label: "110已接收",
                 },
+                // Replies to and closing of supervision orders.
+                other if let Some(c) = crate::supervision::timeline_action(other) => c,
                 other => {
                     let k = ActionKind::parse(other).ok_or_else(|| corrupt("action", other))?;
                     Coded {
@@ -696,7 +698,7 @@ struct ActContext<'a> {
     replay: bool,
 }
 
-async fn act_on<T: Tx>(
+async fn act_on<T: crate::supervision::SupervisionTx>(
     tx: &mut T,
     ctx: &ActContext<'_>,
     row: &EventRow,
@@ -808,7 +810,7 @@ async fn act_on<T: Tx>(
         detail: Some(serde_json::json!({ "number": row.number, "from": out.from.code(), "to": out.to.code() })),
     })
     .await?;
-    Ok(())
+    crate::supervision::after_action(tx, ctx.cal, row, acting, action, out.to, now).await
 }
 
 pub(crate) async fn row_in_scope<T: Tx>(
@@ -822,7 +824,7 @@ pub(crate) async fn row_in_scope<T: Tx>(
     Ok(tx.events_where(q).await?.into_iter().next())
 }
 
-async fn import_one<T: Tx>(
+async fn import_one<T: crate::supervision::SupervisionTx>(
     tx: &mut T,
     cal: &zhili_calendar::Calendar,
     prefix: &str,

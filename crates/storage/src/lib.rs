@@ -15,6 +15,7 @@ pub mod outbox;
 pub mod records;
 mod reference;
 mod sql;
+pub mod supervision;
 pub mod testing;
 
 use std::str::FromStr;

@@ -7,6 +7,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::Utc;
 use serde::Deserialize;
+use zhili_domain::supervision::SupervisionLevel;
 use zhili_domain::{Action, ActionKind, InformChannel, OrgId, OrgKind, RejectReason, Satisfaction};
 use zhili_storage::attachments::AttachmentList;
 use zhili_storage::{EventDetail, Org, StoreError};
@@ -138,9 +139,28 @@ fn build_action(f: &FormData) -> Result<Action, BadInput> {
         K::DenyExtension => Action::DenyExtension { reason: text },
         K::Suspend => Action::Suspend { reason: text },
         K::Resume => Action::Resume { note: opt },
-        K::Supervise => Action::Supervise { note: text },
+        K::Supervise => Action::Supervise {
+            level: match f.get("level").map(str::trim).filter(|v| !v.is_empty()) {
+                None => SupervisionLevel::Ordinary,
+                Some(v) => SupervisionLevel::parse(v).ok_or_else(|| bad("请选择督办级别"))?,
+            },
+            due_date: f
+                .get("due_date")
+                .and_then(|v| chrono::NaiveDate::parse_from_str(v.trim(), "%Y-%m-%d").ok())
+                .ok_or_else(|| bad("请选择督办期限（日期）"))?,
+            note: text,
+            leader: f.opt("leader"),
+        },
         K::TransferTo110 => Action::TransferTo110 { reason: text },
     })
+}
+
+/// The supervise form's date: the event's handling deadline, or three days on.
+fn default_due_date(handle_due_at: Option<chrono::DateTime<Utc>>) -> String {
+    let today = Utc::now() + chrono::Duration::days(3);
+    let due = handle_due_at.filter(|t| *t > Utc::now()).unwrap_or(today);
+    // "2026-12-05 17:30" → the date part.
+    china_time(due).chars().take(10).collect()
 }
 
 /// One action's form, with what the user typed when it failed.
@@ -157,6 +177,9 @@ struct ActionForm {
     lead_groups: Vec<OptGroup>,
     assist_groups: Vec<OptGroup>,
     days: String,
+    /// The supervise form's due date and leader.
+    due_date: String,
+    leader: String,
     error: Option<String>,
 }
 
@@ -405,6 +428,16 @@ fn action_forms(d: &EventDetail, units: &[Org], failure: Option<&Failure<'_>>) -
                     .iter()
                     .map(|s| Opt::new(s.code(), s.label_zh(), &typed("satisfaction")))
                     .collect(),
+                ActionKind::Supervise => {
+                    let cur = failed.map_or_else(
+                        || SupervisionLevel::Ordinary.code().to_string(),
+                        |_| typed("level"),
+                    );
+                    SupervisionLevel::ALL
+                        .iter()
+                        .map(|l| Opt::new(l.code(), l.label_zh(), &cur))
+                        .collect()
+                }
                 _ => Vec::new(),
             };
             let (lead_groups, assist_groups) = if kind == ActionKind::Dispatch {
@@ -442,6 +475,9 @@ fn action_forms(d: &EventDetail, units: &[Org], failure: Option<&Failure<'_>>) -
                 lead_groups,
                 assist_groups,
                 days: failed.map_or_else(|| "5".to_string(), |_| typed("days")),
+                due_date: failed
+                    .map_or_else(|| default_due_date(d.handle_due_at), |_| typed("due_date")),
+                leader: typed("leader"),
                 error: failed.map(|f| f.message.clone()),
             }
         })
