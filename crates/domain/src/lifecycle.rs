@@ -10,7 +10,6 @@ use crate::codes::{InformChannel, RejectReason, Satisfaction, coded_enum};
 use crate::ids::OrgId;
 use crate::supervision::SupervisionLevel;
 use crate::values::EventText;
-use chrono::NaiveDate;
 
 coded_enum!(Status {
     Reported = "reported" / "上报",
@@ -157,8 +156,9 @@ pub enum Action {
     Supervise {
         #[serde(default)]
         level: SupervisionLevel,
-        /// The day (China time) by which the supervised answer is due.
-        due_date: NaiveDate,
+        /// The day (China time, `YYYY-MM-DD`) by which the supervised answer is due;
+        /// text here so that a bad date is refused naming this field.
+        due_date: String,
         note: String,
         /// The responsible leader: required for 包案督办, and for 挂牌督办 of a focus issue.
         #[serde(default)]
@@ -251,15 +251,15 @@ impl Action {
             | Action::TransferTo110 { reason } => required("reason", reason),
             Action::Supervise {
                 level,
+                due_date,
                 note,
                 leader,
-                ..
-            } => crate::supervision::check_order(*level, note, leader.as_deref()).map_err(|e| {
-                LifecycleError::Invalid {
+            } => crate::supervision::parse_due_date(due_date)
+                .and_then(|_| crate::supervision::check_order(*level, note, leader.as_deref()))
+                .map_err(|e| LifecycleError::Invalid {
                     field: e.field,
                     message: e.message,
-                }
-            }),
+                }),
             Action::Resolve { result, photos } => {
                 required("result", result)?;
                 if photos.len() > 20 {

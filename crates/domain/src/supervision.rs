@@ -117,6 +117,16 @@ fn text(field: &'static str, v: &str, max: usize) -> Result<String, SupervisionE
         .map_err(|e| SupervisionError::new(field, e.to_string()))
 }
 
+/// The due date as the `supervise` action carries it: `YYYY-MM-DD`, China time.
+pub fn parse_due_date(v: &str) -> Result<NaiveDate, SupervisionError> {
+    NaiveDate::parse_from_str(v.trim(), "%Y-%m-%d").map_err(|_| {
+        SupervisionError::new(
+            "due_date",
+            "督办期限须为日期，格式 YYYY-MM-DD（如 2026-12-05）",
+        )
+    })
+}
+
 /// The fields of a new order as the `supervise` action carries them, checked on
 /// their own (without the event): a note, a leader name that fits, and a leader for
 /// 包案督办 — that level means a named leader owns the case.
@@ -280,6 +290,17 @@ mod tests {
         assert!(!SupervisionLevel::Ordinary.counts_for_focus());
         assert_eq!(OrderStatus::Open.label_zh(), "督办中");
         assert_eq!(OrderStatus::Withdrawn.label_zh(), "已撤销");
+    }
+
+    #[test]
+    fn due_dates_are_calendar_dates() {
+        assert_eq!(
+            parse_due_date(" 2026-12-05 "),
+            Ok(NaiveDate::from_ymd_opt(2026, 12, 5).unwrap())
+        );
+        for bad in ["下周一", "2026-13-01", "2026/12/05", ""] {
+            assert_eq!(parse_due_date(bad).unwrap_err().field, "due_date", "{bad}");
+        }
     }
 
     #[test]

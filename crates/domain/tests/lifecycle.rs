@@ -79,7 +79,7 @@ fn sample(kind: ActionKind) -> Action {
         ActionKind::Resume => Action::Resume { note: None },
         ActionKind::Supervise => Action::Supervise {
             level: zhili_domain::supervision::SupervisionLevel::Listed,
-            due_date: chrono::NaiveDate::from_ymd_opt(2026, 12, 10).unwrap(),
+            due_date: s("2026-12-10"),
             note: s("请加快办理"),
             leader: Some(s("张副主任")),
         },
@@ -467,6 +467,16 @@ fn a_supervise_action_carries_its_order() {
         serde_json::from_str::<Action>(r#"{"action":"supervise","note":"请加快"}"#).is_err(),
         "the due date is required"
     );
+    let bad_date: Action =
+        serde_json::from_str(r#"{"action":"supervise","due_date":"下周一","note":"请加快"}"#)
+            .unwrap();
+    assert!(matches!(
+        accepted.apply(&operator(), &bad_date),
+        Err(LifecycleError::Invalid {
+            field: "due_date",
+            ..
+        })
+    ));
     assert!(matches!(
         accepted.apply(&lead(), &plain),
         Err(LifecycleError::Forbidden { .. })

@@ -130,10 +130,11 @@ pub(crate) async fn after_action<T: SupervisionTx>(
                 .map(str::trim)
                 .filter(|l| !l.is_empty())
                 .map(str::to_string);
+            let due_date = rules::parse_due_date(due_date).map_err(invalid)?;
             rules::check_order_for_event(
                 *level,
                 leader.as_deref(),
-                *due_date,
+                due_date,
                 focus,
                 china_date(now),
             )
@@ -143,7 +144,7 @@ pub(crate) async fn after_action<T: SupervisionTx>(
                 level: *level,
                 leader_name: leader,
                 leader_user_id: None,
-                due_at: due_at_close(cal, *due_date),
+                due_at: due_at_close(cal, due_date),
                 note: note.trim().to_string(),
                 issued_by: acting.user_id.map(|u| u.0),
                 issued_by_name: acting.name.clone(),

@@ -63,7 +63,7 @@ fn step(json: &str) -> Action {
 fn supervise(level: &str, due: chrono::NaiveDate, leader: Option<&str>) -> Action {
     Action::Supervise {
         level: SupervisionLevel::parse(level).unwrap(),
-        due_date: due,
+        due_date: due.format("%Y-%m-%d").to_string(),
         note: "请于期限内办结并回复".into(),
         leader: leader.map(Into::into),
     }

@@ -144,10 +144,7 @@ fn build_action(f: &FormData) -> Result<Action, BadInput> {
                 None => SupervisionLevel::Ordinary,
                 Some(v) => SupervisionLevel::parse(v).ok_or_else(|| bad("请选择督办级别"))?,
             },
-            due_date: f
-                .get("due_date")
-                .and_then(|v| chrono::NaiveDate::parse_from_str(v.trim(), "%Y-%m-%d").ok())
-                .ok_or_else(|| bad("请选择督办期限（日期）"))?,
+            due_date: f.value("due_date"),
             note: text,
             leader: f.opt("leader"),
         },
