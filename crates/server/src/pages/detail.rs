@@ -326,6 +326,9 @@ struct DetailPage {
     error: Option<String>,
     done: Option<&'static str>,
     photos: PhotosView,
+    /// The event's supervision orders; `None` for those who do not read them.
+    orders: Option<Vec<super::supervision::OrderRow>>,
+    close_opts: Vec<Opt>,
 }
 
 /// The event's photos and, for those who may add one, the upload form.
@@ -554,7 +557,19 @@ async fn detail_page_with(
             return internal(Some(header));
         }
     };
+    let orders = match state.store.supervision_for(&user.actor) {
+        None => None,
+        Some(repo) => match repo.for_event(id, Utc::now()).await {
+            Ok(o) => Some(o.into_iter().map(Into::into).collect()),
+            Err(e) => {
+                tracing::error!(error = ?e, "supervision orders of the event page");
+                return internal(Some(header));
+            }
+        },
+    };
     let view = DetailPage {
+        orders,
+        close_opts: super::supervision::close_opts(),
         photos,
         header: Some(header),
         csrf: user.csrf.clone(),
@@ -598,6 +613,8 @@ pub async fn detail(
         .and_then(|Query(p)| p.done)
         .and_then(|c| match c.as_str() {
             "photo" => Some("添加照片"),
+            "supervision_reply" => Some("回复督办"),
+            "supervision_close" => Some("办结督办"),
             _ => ActionKind::parse(&c).map(ActionKind::label_zh),
         });
     detail_page(&state, &user, id, StatusCode::OK, None, done).await

@@ -9,6 +9,7 @@ mod events;
 mod forms;
 mod login;
 mod session;
+mod supervision;
 mod upload;
 mod view;
 
@@ -38,6 +39,7 @@ pub fn routes() -> Router<AppState> {
         .route("/static/app.css", get(css))
         .route("/static/locate.js", get(locate_js))
         .merge(chat::routes())
+        .merge(supervision::routes())
 }
 
 /// The forms that may carry a photo, with the upload body limit; merged into the

@@ -15,6 +15,8 @@ pub struct Header {
     pub can_report: bool,
     /// Has a chat-group message list (圈群消息) in the navigation.
     pub sees_chat: bool,
+    /// Reads supervision orders (督办) in the navigation.
+    pub sees_supervision: bool,
 }
 
 impl Header {
@@ -25,6 +27,7 @@ impl Header {
             csrf: csrf.to_string(),
             can_report: actor.can_report_events(),
             sees_chat: zhili_storage::chat::can_view_chat(actor),
+            sees_supervision: zhili_domain::supervision::may_read(actor),
         }
     }
 }
