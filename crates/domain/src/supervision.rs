@@ -40,6 +40,8 @@ coded_enum!(
     }
 );
 
+// `coded_enum!` writes the enum, whose variants cannot carry `#[default]`.
+#[allow(clippy::derivable_impls)]
 impl Default for SupervisionLevel {
     fn default() -> Self {
         SupervisionLevel::Ordinary

@@ -201,9 +201,48 @@ pub(crate) async fn after_action<T: SupervisionTx>(
             .await?;
             Ok(())
         }
+        // An archived event's supervision is over: what is still open ends with it.
+        Action::Close { .. } => {
+            let mut q = Sql::new("UPDATE supervision_orders SET status = ");
+            q.arg(Arg::Text(OrderStatus::Done.code().into()))
+                .push(", closed_at = ")
+                .arg(Arg::Time(now))
+                .push(", closed_by_name = ")
+                .arg(Arg::Text(acting.name.clone()))
+                .push(", close_note = ")
+                .arg(Arg::Text(ARCHIVED_NOTE.into()))
+                .push(" WHERE event_id = ")
+                .arg(Arg::I64(row.id))
+                .push(" AND status IN ")
+                .list([
+                    Arg::Text(OrderStatus::Open.code().into()),
+                    Arg::Text(OrderStatus::Replied.code().into()),
+                ]);
+            let closed = tx.sup_execute(q).await?;
+            if closed > 0 {
+                tx.insert_audit(&AuditRecord {
+                    at: now,
+                    actor_id: acting.user_id,
+                    actor_name: acting.name.clone(),
+                    action: "supervision.close".into(),
+                    object_type: "event",
+                    object_id: Some(row.id.to_string()),
+                    detail: Some(serde_json::json!({
+                        "number": row.number,
+                        "orders_closed": closed,
+                        "reason": "event archived",
+                    })),
+                })
+                .await?;
+            }
+            Ok(())
+        }
         _ => Ok(()),
     }
 }
+
+/// The closing note of orders still open when their event is archived.
+pub const ARCHIVED_NOTE: &str = "事件已归档，督办随之办结";
 
 fn china_date(at: DateTime<Utc>) -> NaiveDate {
     at.with_timezone(&zhili_calendar::china_time()).date_naive()

@@ -321,6 +321,7 @@ async fn a_focus_event_accepted_is_under_listed_supervision_with_its_leader() {
         let focus = report(&store, "0101", "舜北社区夜间施工噪音扰民").await;
         let plain = report(&store, "0102", "舜北社区违章搭建").await;
         let fengshan = store.events_for(&actor(&store, "fengshan").await);
+        let zhujian = store.events_for(&actor(&store, "zhujian").await);
         for id in [focus.id, plain.id] {
             fengshan
                 .act(id, &step(r#"{"action":"accept"}"#), now)
@@ -466,5 +467,27 @@ async fn a_focus_event_accepted_is_under_listed_supervision_with_its_leader() {
             .total,
             0
         );
+
+        // Archiving the event ends its open orders.
+        let zj = store.org_by_code("D-ZJ").await.unwrap().unwrap().id.0;
+        for a in [
+            format!(r#"{{"action":"dispatch","lead_unit":{zj}}}"#),
+            r#"{"action":"sign"}"#.to_string(),
+            r#"{"action":"resolve","result":"已停工"}"#.to_string(),
+            r#"{"action":"verify_pass"}"#.to_string(),
+            r#"{"action":"inform","channel":"phone"}"#.to_string(),
+            r#"{"action":"close"}"#.to_string(),
+        ] {
+            let acting = if a.contains("sign") || a.contains("resolve") {
+                &zhujian
+            } else {
+                &fengshan
+            };
+            acting.act(focus.id, &step(&a), now).await.unwrap();
+        }
+        let done = repo.for_event(focus.id, now).await.unwrap();
+        assert_eq!(done[0].status.code, "done");
+        assert_eq!(done[0].close_note.as_deref(), Some(ARCHIVED_NOTE));
+        assert!(!done[0].may_close);
     }
 }

@@ -69,7 +69,7 @@ impl From<OrderView> for OrderRow {
                 o.closed_by.clone().unwrap_or_default()
             );
             if let Some(n) = &o.close_note {
-                s.push_str("：");
+                s.push('：');
                 s.push_str(n);
             }
             s
