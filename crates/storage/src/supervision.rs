@@ -910,9 +910,10 @@ async fn record<T: SupervisionTx>(
         actor_id: acting.user_id,
         actor_name: acting.name.clone(),
         action: audit_action.into(),
-        object_type: "supervision_order",
-        object_id: Some(row.id.to_string()),
-        detail: Some(serde_json::json!({ "event_id": row.event_id, "number": row.event_number })),
+        // On the event, like its other changes; the order is named in the detail.
+        object_type: "event",
+        object_id: Some(row.event_id.to_string()),
+        detail: Some(serde_json::json!({ "order_id": row.id, "number": row.event_number })),
     })
     .await?;
     Ok(())

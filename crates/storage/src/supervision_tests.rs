@@ -31,6 +31,24 @@ async fn audits(store: &Store, action: &str) -> i64 {
     count.await.unwrap()
 }
 
+/// Audit records of `action` on the event `event_id`.
+async fn audits_on(store: &Store, action: &str, event_id: i64) -> i64 {
+    let count = async {
+        in_tx!(store, Read, |tx| {
+            sqlx::query_scalar::<_, i64>(
+                "SELECT COUNT(*) FROM audit_log WHERE action = $1 AND object_type = 'event' \
+                 AND object_id = $2",
+            )
+            .bind(action)
+            .bind(event_id.to_string())
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(StoreError::from)
+        })
+    };
+    count.await.unwrap()
+}
+
 async fn report(store: &Store, category: &str, text: &str) -> EventDetail {
     let new = NewEvent::parse(RawNewEvent {
         channel: "hotline_12345".into(),
@@ -210,6 +228,7 @@ async fn an_order_is_issued_answered_and_closed_within_scope() {
         );
         assert!(last.note.as_deref().unwrap_or("").contains("已拆除违建"));
         assert_eq!(audits(&store, "supervision.reply").await, 1);
+        assert_eq!(audits_on(&store, "supervision.reply", e.id).await, 1);
 
         // The township room did not issue it, so it does not close it; the city does.
         assert!(matches!(
@@ -225,6 +244,7 @@ async fn an_order_is_issued_answered_and_closed_within_scope() {
         assert_eq!(closed.status.label, "已办结");
         assert!(closed.closed_at.is_some() && !closed.may_close);
         assert_eq!(audits(&store, "supervision.close").await, 1);
+        assert_eq!(audits_on(&store, "supervision.close", e.id).await, 1);
         let last = events
             .get(e.id)
             .await
