@@ -701,6 +701,40 @@ fn results_for(category_code: &str) -> &'static [&'static str] {
     }
 }
 
+/// One responsible leader per focus category (O6), set before the events arrive so
+/// that every focus event accepted in the history gets its leader.
+async fn add_focus_leaders(
+    store: &Store,
+    city: &DemoCity,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    const LEADERS: &[&str] = &[
+        "王建国（市委政法委副书记）",
+        "陈立平（副市长）",
+        "李文华（市信访局局长）",
+        "周海涛（市住建局局长）",
+        "孙晓东（市公安局副局长）",
+        "吴卫民（市综合执法局局长）",
+    ];
+    let acting = Acting {
+        user_id: None,
+        name: "演示数据导入".into(),
+    };
+    for (i, c) in city.categories.iter().filter(|c| c.focus).enumerate() {
+        let input = zhili_storage::supervision::FocusLeaderInput {
+            category: c.code.clone(),
+            township: None,
+            leader_name: LEADERS[i % LEADERS.len()].to_string(),
+            leader_username: None,
+        };
+        store
+            .put_focus_leader(&acting, &input, now)
+            .await
+            .with_context(|| format!("设置焦点问题 {} 的责任领导", c.name))?;
+    }
+    Ok(())
+}
+
 /// Loads the demo city into an empty database: reference data, then the events in
 /// batches with a progress bar. Returns how many events were loaded.
 pub async fn load(store: &Store, now: DateTime<Utc>) -> anyhow::Result<usize> {
@@ -718,6 +752,7 @@ pub async fn load(store: &Store, now: DateTime<Utc>) -> anyhow::Result<usize> {
         .await
         .context("导入演示区划、单位、类别和账号")?;
     crate::open311_cmd::add_demo_client(store, now).await?;
+    add_focus_leaders(store, &city, now).await?;
     let unit_ids = store
         .orgs_of_kind(&[OrgKind::Department, OrgKind::StationedUnit])
         .await?
@@ -1012,6 +1047,16 @@ mod tests {
             .unwrap()
             .unwrap()
             .actor;
+        // O6: every focus event accepted in the history is under 挂牌督办 with its leader.
+        let share = store
+            .supervision_for(&admin)
+            .unwrap()
+            .focus_share(&Default::default())
+            .await
+            .unwrap();
+        assert!(share.focus_events > 0);
+        assert_eq!(share.share, Some(100.0));
+        assert_eq!(share.with_leader, share.focus_events);
         let repo = store.events_for(&admin);
         let mut total = 0;
         for s in Status::ALL {

@@ -8,6 +8,7 @@ pub mod event;
 pub mod ids;
 pub mod lifecycle;
 pub mod mask;
+pub mod supervision;
 pub mod values;
 
 pub use actor::{Actor, Capacities, Scope};

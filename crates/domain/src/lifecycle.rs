@@ -8,6 +8,7 @@ use thiserror::Error;
 use crate::actor::Capacities;
 use crate::codes::{InformChannel, RejectReason, Satisfaction, coded_enum};
 use crate::ids::OrgId;
+use crate::supervision::SupervisionLevel;
 use crate::values::EventText;
 
 coded_enum!(Status {
@@ -176,8 +177,17 @@ pub enum Action {
         #[serde(default)]
         note: Option<String>,
     },
+    /// Issues a supervision order (督办单); see `crate::supervision`.
     Supervise {
+        #[serde(default)]
+        level: SupervisionLevel,
+        /// The day (China time, `YYYY-MM-DD`) by which the supervised answer is due;
+        /// text here so that a bad date is refused naming this field.
+        due_date: String,
         note: String,
+        /// The responsible leader: required for 包案督办, and for 挂牌督办 of a focus issue.
+        #[serde(default)]
+        leader: Option<String>,
     },
     /// A police matter (D3): handed to 110 through the exchange, tracked until 110
     /// acknowledges it.
@@ -241,7 +251,7 @@ impl Action {
             | Action::Escalate { reason } => Some(reason),
             Action::Resolve { result, .. } => Some(result),
             Action::Rate { comment, .. } => comment.as_deref(),
-            Action::Supervise { note } => Some(note),
+            Action::Supervise { note, .. } => Some(note),
         }
     }
 
@@ -272,7 +282,17 @@ impl Action {
             | Action::Suspend { reason }
             | Action::TransferTo110 { reason }
             | Action::Escalate { reason } => required("reason", reason),
-            Action::Supervise { note } => required("note", note),
+            Action::Supervise {
+                level,
+                due_date,
+                note,
+                leader,
+            } => crate::supervision::parse_due_date(due_date)
+                .and_then(|_| crate::supervision::check_order(*level, note, leader.as_deref()))
+                .map_err(|e| LifecycleError::Invalid {
+                    field: e.field,
+                    message: e.message,
+                }),
             Action::Resolve { result, photos } => {
                 required("result", result)?;
                 if photos.len() > 20 {

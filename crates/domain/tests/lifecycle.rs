@@ -78,7 +78,10 @@ fn sample(kind: ActionKind) -> Action {
         },
         ActionKind::Resume => Action::Resume { note: None },
         ActionKind::Supervise => Action::Supervise {
+            level: zhili_domain::supervision::SupervisionLevel::Listed,
+            due_date: s("2026-12-10"),
             note: s("请加快办理"),
+            leader: Some(s("张副主任")),
         },
         ActionKind::TransferTo110 => Action::TransferTo110 {
             reason: s("涉及打架斗殴，属警情"),
@@ -466,6 +469,54 @@ fn actions_parse_from_api_json() {
     assert_eq!(a.kind(), A::Dispatch);
     assert!(serde_json::from_str::<Action>(r#"{"action":"accept","bogus":1}"#).is_err());
     assert!(serde_json::from_str::<Action>(r#"{"action":"fly"}"#).is_err());
+}
+
+#[test]
+fn a_supervise_action_carries_its_order() {
+    let a: Action = serde_json::from_str(
+        r#"{"action":"supervise","level":"leader_owned","due_date":"2026-12-10","note":"请加快","leader":"张伟"}"#,
+    )
+    .unwrap();
+    assert_eq!(a.kind(), A::Supervise);
+    assert_eq!(a.note(), Some("请加快"));
+    let accepted = run(&[A::Accept]);
+    let out = accepted.apply(&operator(), &a).unwrap();
+    // An order changes nothing about the event's own state.
+    assert_eq!(out.state, accepted);
+    // The level defaults to 督办; a leader-owned case without a leader is refused.
+    let plain: Action =
+        serde_json::from_str(r#"{"action":"supervise","due_date":"2026-12-10","note":"请加快"}"#)
+            .unwrap();
+    assert!(accepted.apply(&operator(), &plain).is_ok());
+    let no_leader: Action = serde_json::from_str(
+        r#"{"action":"supervise","level":"leader_owned","due_date":"2026-12-10","note":"请加快"}"#,
+    )
+    .unwrap();
+    assert!(matches!(
+        accepted.apply(&operator(), &no_leader),
+        Err(LifecycleError::Invalid {
+            field: "leader",
+            ..
+        })
+    ));
+    assert!(
+        serde_json::from_str::<Action>(r#"{"action":"supervise","note":"请加快"}"#).is_err(),
+        "the due date is required"
+    );
+    let bad_date: Action =
+        serde_json::from_str(r#"{"action":"supervise","due_date":"下周一","note":"请加快"}"#)
+            .unwrap();
+    assert!(matches!(
+        accepted.apply(&operator(), &bad_date),
+        Err(LifecycleError::Invalid {
+            field: "due_date",
+            ..
+        })
+    ));
+    assert!(matches!(
+        accepted.apply(&lead(), &plain),
+        Err(LifecycleError::Forbidden { .. })
+    ));
 }
 
 proptest! {

@@ -242,8 +242,10 @@ async fn an_event_goes_from_report_to_archive_over_http() {
             )
             .await;
         let timeline = done["timeline"].as_array().unwrap();
-        assert_eq!(timeline.len(), 11);
-        assert_eq!(timeline[5]["note"], "回访发现仍有夜间施工");
+        // 11 steps and, after the accept, the focus issue's automatic 挂牌督办 (O6).
+        assert_eq!(timeline.len(), 12);
+        assert_eq!(timeline[2]["actor_name"], "系统（焦点问题自动挂牌督办）");
+        assert_eq!(timeline[6]["note"], "回访发现仍有夜间施工");
         assert_eq!(done["rework_count"], 1);
         assert!(codes(&done).is_empty());
     }

@@ -96,7 +96,7 @@ fn china_date(at: DateTime<Utc>) -> chrono::NaiveDate {
 }
 
 /// The scope of an actor as a WHERE condition over `events e`.
-fn scope_sql(scope: Scope) -> Sql {
+pub(crate) fn scope_sql(scope: Scope) -> Sql {
     let mut q = Sql::default();
     match scope {
         Scope::All => {
@@ -227,6 +227,8 @@ async fn detail<T: Tx>(
                     code: "warn_red",
                     label: "红色预警",
                 },
+                // Replies to and closing of supervision orders.
+                other if let Some(c) = crate::supervision::timeline_action(other) => c,
                 other => {
                     let k = ActionKind::parse(other).ok_or_else(|| corrupt("action", other))?;
                     Coded {
@@ -734,7 +736,15 @@ pub(crate) struct ActContext<'a> {
     pub(crate) feedback: Option<&'a crate::feedback::FeedbackSettings>,
 }
 
-pub(crate) async fn act_on<T: crate::feedback::FeedbackTx>(
+/// What a transaction must offer for a lifecycle action: the statements of the
+/// modules that act within it (rating links, supervision orders).
+pub(crate) trait ActTx:
+    crate::feedback::FeedbackTx + crate::supervision::SupervisionTx
+{
+}
+impl<T: crate::feedback::FeedbackTx + crate::supervision::SupervisionTx> ActTx for T {}
+
+pub(crate) async fn act_on<T: ActTx>(
     tx: &mut T,
     ctx: &ActContext<'_>,
     row: &EventRow,
@@ -840,7 +850,7 @@ pub(crate) async fn act_on<T: crate::feedback::FeedbackTx>(
         detail: Some(serde_json::json!({ "number": row.number, "from": out.from.code(), "to": out.to.code() })),
     })
     .await?;
-    Ok(())
+    crate::supervision::after_action(tx, &ctx.rules.cal, row, acting, action, out.to, now).await
 }
 
 /// The deadlines after an action, by the explicit rules of `crate::deadlines`: an
@@ -978,7 +988,7 @@ pub(crate) async fn row_in_scope<T: Tx>(
     Ok(tx.events_where(q).await?.into_iter().next())
 }
 
-async fn import_one<T: crate::feedback::FeedbackTx>(
+async fn import_one<T: ActTx>(
     tx: &mut T,
     rules: &crate::deadlines::Rules,
     prefix: &str,

@@ -17,6 +17,7 @@ pub mod public;
 pub mod records;
 mod reference;
 mod sql;
+pub mod supervision;
 pub mod testing;
 pub mod warnings;
 

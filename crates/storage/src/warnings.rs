@@ -390,7 +390,7 @@ fn audience(actor: &Actor) -> Sql {
 
 /// Fires one warning if it is still due and has not fired: `Some(escalated)` when it
 /// fired, `None` when there was nothing (left) to do.
-async fn fire<T: crate::feedback::FeedbackTx>(
+async fn fire<T: crate::events::ActTx>(
     tx: &mut T,
     rules: &Rules,
     id: i64,

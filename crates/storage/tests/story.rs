@@ -153,6 +153,8 @@ async fn an_event_lives_from_report_to_archive() {
             vec![
                 "report",
                 "accept",
+                // 噪音扰民 is a focus issue: accepting it puts it under 挂牌督办 (O6).
+                "supervise",
                 "dispatch",
                 "sign",
                 "resolve",
@@ -372,7 +374,8 @@ async fn bad_references_and_illegal_moves_store_nothing() {
             Err(StoreError::Invalid { .. })
         ));
         let after = fengshan.get(e.id).await.unwrap();
-        assert_eq!(after.timeline.len(), before.timeline.len() + 1);
+        // The accept, and the focus issue's automatic 挂牌督办 (O6).
+        assert_eq!(after.timeline.len(), before.timeline.len() + 2);
         assert_eq!(after.status.code, "accepted");
     }
 }

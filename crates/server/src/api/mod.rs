@@ -9,6 +9,7 @@ mod chat;
 mod events;
 mod notifications;
 pub mod public;
+pub mod supervision;
 
 use axum::Router;
 use axum::extract::State;
@@ -51,6 +52,7 @@ pub fn routes() -> Router<AppState> {
         .merge(notifications::routes())
         .merge(calendar::routes())
         .merge(public::routes())
+        .merge(supervision::routes())
 }
 
 async fn openapi() -> Response {

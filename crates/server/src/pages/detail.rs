@@ -7,6 +7,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::Utc;
 use serde::Deserialize;
+use zhili_domain::supervision::SupervisionLevel;
 use zhili_domain::{Action, ActionKind, InformChannel, OrgId, OrgKind, RejectReason, Satisfaction};
 use zhili_storage::attachments::AttachmentList;
 use zhili_storage::{EventDetail, Org, StoreError};
@@ -140,9 +141,25 @@ fn build_action(f: &FormData) -> Result<Action, BadInput> {
         K::Suspend => Action::Suspend { reason: text },
         K::Resume => Action::Resume { note: opt },
         K::Escalate => Action::Escalate { reason: text },
-        K::Supervise => Action::Supervise { note: text },
+        K::Supervise => Action::Supervise {
+            level: match f.get("level").map(str::trim).filter(|v| !v.is_empty()) {
+                None => SupervisionLevel::Ordinary,
+                Some(v) => SupervisionLevel::parse(v).ok_or_else(|| bad("请选择督办级别"))?,
+            },
+            due_date: f.value("due_date"),
+            note: text,
+            leader: f.opt("leader"),
+        },
         K::TransferTo110 => Action::TransferTo110 { reason: text },
     })
+}
+
+/// The supervise form's date: the event's handling deadline, or three days on.
+fn default_due_date(handle_due_at: Option<chrono::DateTime<Utc>>) -> String {
+    let today = Utc::now() + chrono::Duration::days(3);
+    let due = handle_due_at.filter(|t| *t > Utc::now()).unwrap_or(today);
+    // "2026-12-05 17:30" → the date part.
+    china_time(due).chars().take(10).collect()
 }
 
 /// One action's form, with what the user typed when it failed.
@@ -159,6 +176,9 @@ struct ActionForm {
     lead_groups: Vec<OptGroup>,
     assist_groups: Vec<OptGroup>,
     days: String,
+    /// The supervise form's due date and leader.
+    due_date: String,
+    leader: String,
     error: Option<String>,
 }
 
@@ -321,6 +341,9 @@ struct DetailPage {
     photos: PhotosView,
     /// The check code (查询码) to pass on to the reporter (see `pages::public`).
     check_code: Option<String>,
+    /// The event's supervision orders; `None` for those who do not read them.
+    orders: Option<Vec<super::supervision::OrderRow>>,
+    close_opts: Vec<Opt>,
 }
 
 /// The event's photos and, for those who may add one, the upload form.
@@ -420,6 +443,16 @@ fn action_forms(d: &EventDetail, units: &[Org], failure: Option<&Failure<'_>>) -
                     .iter()
                     .map(|s| Opt::new(s.code(), s.label_zh(), &typed("satisfaction")))
                     .collect(),
+                ActionKind::Supervise => {
+                    let cur = failed.map_or_else(
+                        || SupervisionLevel::Ordinary.code().to_string(),
+                        |_| typed("level"),
+                    );
+                    SupervisionLevel::ALL
+                        .iter()
+                        .map(|l| Opt::new(l.code(), l.label_zh(), &cur))
+                        .collect()
+                }
                 _ => Vec::new(),
             };
             let (lead_groups, assist_groups) = if kind == ActionKind::Dispatch {
@@ -457,6 +490,9 @@ fn action_forms(d: &EventDetail, units: &[Org], failure: Option<&Failure<'_>>) -
                 lead_groups,
                 assist_groups,
                 days: failed.map_or_else(|| "5".to_string(), |_| typed("days")),
+                due_date: failed
+                    .map_or_else(|| default_due_date(d.handle_due_at), |_| typed("due_date")),
+                leader: typed("leader"),
                 error: failed.map(|f| f.message.clone()),
             }
         })
@@ -537,8 +573,20 @@ async fn detail_page_with(
         }
     };
     let check_code = super::public::check_code_for(state, &user.actor, &d).await;
+    let orders = match state.store.supervision_for(&user.actor) {
+        None => None,
+        Some(repo) => match repo.for_event(id, Utc::now()).await {
+            Ok(o) => Some(o.into_iter().map(Into::into).collect()),
+            Err(e) => {
+                tracing::error!(error = ?e, "supervision orders of the event page");
+                return internal(Some(header));
+            }
+        },
+    };
     let view = DetailPage {
         check_code,
+        orders,
+        close_opts: super::supervision::close_opts(),
         photos,
         header: Some(header),
         csrf: user.csrf.clone(),
@@ -582,6 +630,8 @@ pub async fn detail(
         .and_then(|Query(p)| p.done)
         .and_then(|c| match c.as_str() {
             "photo" => Some("添加照片"),
+            "supervision_reply" => Some("回复督办"),
+            "supervision_close" => Some("办结督办"),
             _ => ActionKind::parse(&c).map(ActionKind::label_zh),
         });
     detail_page(&state, &user, id, StatusCode::OK, None, done).await

@@ -12,6 +12,7 @@ mod login;
 mod notices;
 mod public;
 mod session;
+mod supervision;
 mod upload;
 mod view;
 
@@ -44,6 +45,7 @@ pub fn routes() -> Router<AppState> {
         .merge(notices::routes())
         .merge(calendar::routes())
         .merge(public::routes())
+        .merge(supervision::routes())
 }
 
 /// The forms that may carry a photo, with the upload body limit; merged into the

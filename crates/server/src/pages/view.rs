@@ -19,6 +19,8 @@ pub struct Header {
     pub sees_notices: bool,
     /// Administers the system (the calendar page in the navigation).
     pub is_admin: bool,
+    /// Reads supervision orders (督办) in the navigation.
+    pub sees_supervision: bool,
 }
 
 impl Header {
@@ -31,6 +33,7 @@ impl Header {
             sees_chat: zhili_storage::chat::can_view_chat(actor),
             sees_notices: zhili_storage::warnings::receives_notices(actor),
             is_admin: actor.role == zhili_domain::Role::Admin,
+            sees_supervision: zhili_domain::supervision::may_read(actor),
         }
     }
 }
