@@ -378,7 +378,10 @@ impl Scheme {
             .indicators
             .iter()
             .map(|ind| {
-                let value = values.iter().find(|v| v.kind == ind.kpi).and_then(|v| v.value);
+                let value = values
+                    .iter()
+                    .find(|v| v.kind == ind.kpi)
+                    .and_then(|v| v.value);
                 IndicatorScore {
                     kpi: ind.kpi,
                     weight: ind.weight,
@@ -515,7 +518,10 @@ mod tests {
         assert_eq!(v.display(), "无数据");
         let v = KpiValue::ratio(KpiKind::CloseRate, 3.0, 4.0, 1.0);
         assert_eq!(v.display(), "75.0%");
-        assert_eq!(KpiValue::median_hours(KpiKind::MedianHandlingHours, &[]).value, None);
+        assert_eq!(
+            KpiValue::median_hours(KpiKind::MedianHandlingHours, &[]).value,
+            None
+        );
         let m = KpiValue::median_hours(KpiKind::MedianHandlingHours, &[5.0, 1.0, 3.0, 10.0]);
         assert_eq!(m.value, Some(4.0));
     }
@@ -581,7 +587,14 @@ mod tests {
 
     #[test]
     fn ties_share_a_rank_and_boards_keep_them_together() {
-        let scores = [Some(90.0), Some(80.0), Some(90.0), None, Some(70.0), Some(60.0)];
+        let scores = [
+            Some(90.0),
+            Some(80.0),
+            Some(90.0),
+            None,
+            Some(70.0),
+            Some(60.0),
+        ];
         assert_eq!(
             rank(&scores),
             vec![Some(1), Some(3), Some(1), None, Some(4), Some(5)]
@@ -604,6 +617,9 @@ mod tests {
     fn active_discovery() {
         assert!(found_actively(Channel::Patrol, ReporterKind::Citizen));
         assert!(found_actively(Channel::WebForm, ReporterKind::Courier));
-        assert!(!found_actively(Channel::Hotline12345, ReporterKind::Citizen));
+        assert!(!found_actively(
+            Channel::Hotline12345,
+            ReporterKind::Citizen
+        ));
     }
 }

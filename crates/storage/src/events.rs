@@ -94,7 +94,7 @@ fn china_date(at: DateTime<Utc>) -> chrono::NaiveDate {
 }
 
 /// The scope of an actor as a WHERE condition over `events e`.
-fn scope_sql(scope: Scope) -> Sql {
+pub(crate) fn scope_sql(scope: Scope) -> Sql {
     let mut q = Sql::default();
     match scope {
         Scope::All => {
@@ -156,7 +156,7 @@ fn corrupt(what: &str, v: &str) -> StoreError {
     StoreError::Corrupt(format!("{what} {v}"))
 }
 
-fn summary(row: EventRow) -> Result<EventSummary, StoreError> {
+pub(crate) fn summary(row: EventRow) -> Result<EventSummary, StoreError> {
     Ok(EventSummary {
         id: row.id,
         channel: coded_channel(

@@ -4,6 +4,7 @@
 //! for an actor ([`Store::events_for`]), which puts the actor's scope into every query.
 
 pub mod api_clients;
+pub mod assessment;
 pub mod attachments;
 mod backend;
 pub mod chat;
@@ -11,10 +12,12 @@ pub mod deadlines;
 mod events;
 mod group_commit;
 pub mod imports;
+pub mod kpi;
 pub mod outbox;
 pub mod records;
 mod reference;
 mod sql;
+pub mod survey;
 pub mod testing;
 
 use std::str::FromStr;
