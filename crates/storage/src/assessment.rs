@@ -17,7 +17,8 @@ use crate::reference::org_by_code;
 use crate::sql::{Arg, Sql};
 use crate::{Store, StoreError, in_tx};
 
-/// How many bodies the red and the black list each name.
+/// How many bodies the red and the black list each name at most; with fewer than
+/// twice as many bodies ranked, each names half of them, so the two never meet.
 pub const BOARD_SIZE: usize = 3;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -245,7 +246,8 @@ impl Store {
         let scored: Vec<Score> = values.iter().map(|v| scheme.scheme.score(v)).collect();
         let totals: Vec<Option<f64>> = scored.iter().map(|s| s.total).collect();
         let ranks = rank(&totals);
-        let board = boards(&totals, BOARD_SIZE);
+        let ranked = totals.iter().flatten().count();
+        let board = boards(&totals, BOARD_SIZE.min(ranked / 2));
         let mut rows: Vec<ScoreRow> = bodies
             .into_iter()
             .zip(scored)
