@@ -566,6 +566,19 @@ pub struct KpiReport {
     pub subject_kind: OrgKind,
     pub period: Period,
     pub values: Vec<KpiValue>,
+    #[serde(skip)]
+    subject_org: Option<Org>,
+}
+
+impl KpiReport {
+    /// Whether each side (numerator, denominator) of `kind` is a list of events
+    /// that [`KpiRepo::kpi_events`] can show.
+    pub fn has_events(&self, kind: KpiKind, part: Part) -> bool {
+        self.subject_org.as_ref().is_some_and(|org| {
+            let subject = Subject { org: org.clone() };
+            condition(kind, part, &subject, &self.period).is_some()
+        })
+    }
 }
 
 /// KPI access for one actor: only the areas and units they cover.
@@ -631,6 +644,7 @@ impl KpiRepo<'_> {
                 subject_kind: subject.org.kind,
                 period,
                 values,
+                subject_org: Some(subject.org.clone()),
             })
         })
     }

@@ -6,6 +6,7 @@ mod body;
 mod channels;
 mod chat;
 mod events;
+pub(crate) mod kpi;
 
 use axum::Router;
 use axum::extract::State;
@@ -45,6 +46,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/grids", get(grids))
         .merge(chat::routes())
         .merge(attachments::routes())
+        .merge(kpi::routes())
 }
 
 async fn openapi() -> Response {

@@ -7,6 +7,7 @@ mod chat;
 mod detail;
 mod events;
 mod forms;
+mod kpi;
 mod login;
 mod session;
 mod upload;
@@ -38,6 +39,7 @@ pub fn routes() -> Router<AppState> {
         .route("/static/app.css", get(css))
         .route("/static/locate.js", get(locate_js))
         .merge(chat::routes())
+        .merge(kpi::routes())
 }
 
 /// The forms that may carry a photo, with the upload body limit; merged into the

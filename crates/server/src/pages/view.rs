@@ -15,6 +15,7 @@ pub struct Header {
     pub can_report: bool,
     /// Has a chat-group message list (圈群消息) in the navigation.
     pub sees_chat: bool,
+    pub sees_kpi: bool,
 }
 
 impl Header {
@@ -25,6 +26,7 @@ impl Header {
             csrf: csrf.to_string(),
             can_report: actor.can_report_events(),
             sees_chat: zhili_storage::chat::can_view_chat(actor),
+            sees_kpi: zhili_storage::kpi::can_view_kpis(actor),
         }
     }
 }
