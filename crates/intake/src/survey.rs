@@ -151,15 +151,17 @@ fn read_excel(bytes: &[u8]) -> Result<Vec<(usize, Vec<String>)>, FileError> {
         .enumerate()
         .map(|(i, cells)| {
             let mut out = vec![String::new(); first_col];
-            out.extend(cells.iter().map(|c| match c {
-                Data::Empty => String::new(),
-                Data::String(s) => s.clone(),
-                Data::Int(n) => n.to_string(),
-                Data::Float(f) => f.to_string(),
-                Data::DateTime(d) => d
-                    .as_datetime()
-                    .map_or_else(|| d.as_f64().to_string(), |t| t.format("%Y-%m").to_string()),
-                other => other.to_string(),
+            out.extend(cells.iter().map(|c| {
+                match c {
+                    Data::Empty => String::new(),
+                    Data::String(s) => s.clone(),
+                    Data::Int(n) => n.to_string(),
+                    Data::Float(f) => f.to_string(),
+                    Data::DateTime(d) => d
+                        .as_datetime()
+                        .map_or_else(|| d.as_f64().to_string(), |t| t.format("%Y-%m").to_string()),
+                    other => other.to_string(),
+                }
             }));
             (first_row + i + 1, out)
         })

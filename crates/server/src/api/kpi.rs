@@ -25,10 +25,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/v1/kpis", get(kpis))
         .route("/api/v1/kpis/{kind}/events", get(kpi_events))
-        .route(
-            "/api/v1/assessment/schemes",
-            get(schemes).post(save_scheme),
-        )
+        .route("/api/v1/assessment/schemes", get(schemes).post(save_scheme))
         .route("/api/v1/assessment/scores", get(scores))
         .route("/api/v1/assessment/scores.xlsx", get(scores_xlsx))
         .route("/api/v1/surveys", post(import_surveys))
@@ -93,12 +90,14 @@ pub async fn report(
     let period = period(q)?;
     let report = state.store.kpis_for(actor).kpis(&code, period).await?;
     match asked_unit {
-        Some(true) if !report.subject_kind.is_unit() => {
-            Err(ApiError::invalid("unit", format!("{code} 不是单位编码，请用 area")))
-        }
-        Some(false) if report.subject_kind.is_unit() => {
-            Err(ApiError::invalid("area", format!("{code} 是单位编码，请用 unit")))
-        }
+        Some(true) if !report.subject_kind.is_unit() => Err(ApiError::invalid(
+            "unit",
+            format!("{code} 不是单位编码，请用 area"),
+        )),
+        Some(false) if report.subject_kind.is_unit() => Err(ApiError::invalid(
+            "area",
+            format!("{code} 是单位编码，请用 unit"),
+        )),
         _ => Ok(report),
     }
 }
@@ -201,7 +200,10 @@ async fn kpis(
 
 pub fn kind(code: &str) -> Result<KpiKind, ApiError> {
     KpiKind::parse(code).ok_or_else(|| {
-        ApiError::invalid("kind", format!("未知指标，可选：{}", KpiKind::codes().join(", ")))
+        ApiError::invalid(
+            "kind",
+            format!("未知指标，可选：{}", KpiKind::codes().join(", ")),
+        )
     })
 }
 
@@ -289,14 +291,21 @@ struct ScoresQuery {
     month: Option<String>,
 }
 
-async fn load_scores(state: &AppState, actor: &zhili_domain::Actor, q: &ScoresQuery) -> Result<Scores, ApiError> {
+async fn load_scores(
+    state: &AppState,
+    actor: &zhili_domain::Actor,
+    q: &ScoresQuery,
+) -> Result<Scores, ApiError> {
     let scheme = filled(&q.scheme)
         .ok_or_else(|| ApiError::invalid("scheme", "请给出考核方案编号 scheme"))?
         .parse::<i64>()
         .map_err(|_| ApiError::invalid("scheme", "考核方案编号须为整数"))?;
     let month = match filled(&q.month) {
         Some(m) => m.to_string(),
-        None => Period::month_of(Utc::now()).from.format("%Y-%m").to_string(),
+        None => Period::month_of(Utc::now())
+            .from
+            .format("%Y-%m")
+            .to_string(),
     };
     Ok(state.store.scores(actor, scheme, &month).await?)
 }
@@ -373,7 +382,8 @@ async fn import_surveys(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let Query(q) = query.map_err(|e| ApiError::invalid("query", e.body_text()))?;
-    let lines = zhili_intake::survey::read(&body).map_err(|e| ApiError::invalid("file", e.to_string()))?;
+    let lines =
+        zhili_intake::survey::read(&body).map_err(|e| ApiError::invalid("file", e.to_string()))?;
     let mut rows = Vec::new();
     let mut bad = Vec::new();
     for l in lines {
@@ -402,7 +412,10 @@ async fn import_surveys(
         .import_surveys(&actor, &rows, bad, &source, Utc::now())
         .await?;
     if report.bad_rows.is_empty() {
-        Ok(axum::Json(serde_json::json!({ "stored": report.stored, "bad_rows": [] })).into_response())
+        Ok(
+            axum::Json(serde_json::json!({ "stored": report.stored, "bad_rows": [] }))
+                .into_response(),
+        )
     } else {
         let rows: Vec<BadRowJson> = report.bad_rows.iter().map(bad_json).collect();
         let mut e = ApiError::invalid(
@@ -423,7 +436,12 @@ pub fn scores_to_xlsx(s: &Scores) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError>
     let ws = wb.add_worksheet();
     ws.set_name(format!("{} 考核排名", s.month))?;
     let bold = Format::new().set_bold();
-    ws.write_string_with_format(0, 0, format!("{}（{}）", s.scheme.scheme.name, s.month), &bold)?;
+    ws.write_string_with_format(
+        0,
+        0,
+        format!("{}（{}）", s.scheme.scheme.name, s.month),
+        &bold,
+    )?;
     let mut headers: Vec<String> = ["排名", "编码", "名称", "总分", "红黑榜"]
         .iter()
         .map(|h| h.to_string())

@@ -75,8 +75,14 @@ async fn page(
         Err(e) => return fail(header, e),
     };
     let link = |k: KpiKind, p: Part| {
-        r.has_events(k, p)
-            .then(|| format!("/kpi/{}/events?part={}&{}", k.code(), p.code(), subject_query(&r)))
+        r.has_events(k, p).then(|| {
+            format!(
+                "/kpi/{}/events?part={}&{}",
+                k.code(),
+                p.code(),
+                subject_query(&r)
+            )
+        })
     };
     let lines = r
         .values
@@ -86,9 +92,10 @@ async fn page(
             definition: v.kind.definition(),
             numerator: number(v.kind.unit(), Part::Numerator, v.numerator),
             numerator_href: link(v.kind, Part::Numerator),
-            denominator: v
-                .denominator
-                .map_or_else(|| "—".to_string(), |d| number(v.kind.unit(), Part::Denominator, d)),
+            denominator: v.denominator.map_or_else(
+                || "—".to_string(),
+                |d| number(v.kind.unit(), Part::Denominator, d),
+            ),
             denominator_href: link(v.kind, Part::Denominator),
             display: v.display(),
         })
