@@ -699,7 +699,7 @@ impl KpiRepo<'_> {
     }
 }
 
-/// Residents of one area, for participation per 10,000 (the demo and imports).
+/// Residents per area, for participation per 10,000 (the demo and imports).
 impl Store {
     pub async fn set_population(
         &self,
@@ -707,26 +707,38 @@ impl Store {
         residents: i64,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        if residents < 0 {
-            return Err(StoreError::invalid("residents", "人口数不能为负"));
+        self.set_populations(&[(area_code.to_string(), residents)], now)
+            .await
+    }
+
+    /// Sets the residents of many areas in one transaction; an unknown code or a
+    /// negative number stores nothing.
+    pub async fn set_populations(
+        &self,
+        areas: &[(String, i64)],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        if let Some((code, _)) = areas.iter().find(|(_, n)| *n < 0) {
+            return Err(StoreError::invalid(
+                "residents",
+                format!("{code} 的人口数不能为负"),
+            ));
         }
         in_tx!(self, Write, |tx| {
-            let org = org_by_code(&mut tx, area_code)
-                .await?
-                .filter(|o| !o.kind.is_unit())
-                .ok_or_else(|| StoreError::invalid("area", format!("未知区域编码 {area_code}")))?;
-            let mut q =
-                Sql::new("INSERT INTO area_population (org_id, residents, updated_at) VALUES (");
-            q.arg(Arg::I64(org.id.0))
-                .push(", ")
-                .arg(Arg::I64(residents))
-                .push(", ")
-                .arg(Arg::Time(now))
-                .push(
-                    ") ON CONFLICT (org_id) DO UPDATE SET residents = excluded.residents, \
-                     updated_at = excluded.updated_at",
-                );
-            tx.exec(q).await?;
+            for (code, residents) in areas {
+                let org = org_by_code(&mut tx, code)
+                    .await?
+                    .filter(|o| !o.kind.is_unit())
+                    .ok_or_else(|| StoreError::invalid("area", format!("未知区域编码 {code}")))?;
+                let mut q =
+                    Sql::new("INSERT INTO area_population (org_id, residents, updated_at) VALUES ");
+                q.list([Arg::I64(org.id.0), Arg::I64(*residents), Arg::Time(now)])
+                    .push(
+                        " ON CONFLICT (org_id) DO UPDATE SET residents = excluded.residents, \
+                         updated_at = excluded.updated_at",
+                    );
+                tx.exec(q).await?;
+            }
             Ok::<_, StoreError>(())
         })
     }
