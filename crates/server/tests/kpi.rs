@@ -407,6 +407,9 @@ async fn survey_uploads_are_all_or_nothing_with_row_numbers() {
         );
 
         let good = "区域编码,月份,受访人数,知晓人数,参与人数\n330281002,2026年3月,200,150,50\n";
+        let oversight = login(&app, "oversight").await;
+        let (s, _) = upload(&app, &oversight, good).await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
         let (s, r) = upload(&app, &city, good).await;
         assert_eq!((s, r["stored"].as_i64()), (StatusCode::OK, Some(1)), "{r}");
         let (_, v) = call(&app, "GET", &uri, Some(&city), None).await;
