@@ -381,6 +381,13 @@ async fn import_surveys(
     query: Result<Query<SurveyQuery>, axum::extract::rejection::QueryRejection>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
+    use zhili_domain::Role;
+    if !matches!(
+        actor.role,
+        Role::Admin | Role::CityOperator | Role::TownshipOperator
+    ) {
+        return Err(ApiError::forbidden("您的账号无权导入问卷调查结果"));
+    }
     let Query(q) = query.map_err(|e| ApiError::invalid("query", e.body_text()))?;
     let lines =
         zhili_intake::survey::read(&body).map_err(|e| ApiError::invalid("file", e.to_string()))?;
