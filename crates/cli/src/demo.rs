@@ -751,6 +751,10 @@ pub async fn load(store: &Store, now: DateTime<Utc>) -> anyhow::Result<usize> {
         .import_reference(&reference, now)
         .await
         .context("导入演示区划、单位、类别和账号")?;
+    store
+        .set_populations(&zhili_demo::population::populations(&city), now)
+        .await
+        .context("导入演示常住人口")?;
     crate::open311_cmd::add_demo_client(store, now).await?;
     add_focus_leaders(store, &city, now).await?;
     let unit_ids = store

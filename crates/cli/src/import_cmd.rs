@@ -27,6 +27,19 @@ enum ImportCommand {
     /// 12345 work orders for back-loading history: JSON Lines or one JSON array of
     /// orders in the hotline's push format.
     Hotline(HotlineArgs),
+    /// Survey results (知晓率, 参与率): .xlsx or .csv with 区域编码, 月份, 受访人数,
+    /// 知晓人数, 参与人数; any bad row and nothing is stored (see docs/kpis.md).
+    Survey(SurveyArgs),
+}
+
+#[derive(Debug, Args)]
+struct SurveyArgs {
+    file: PathBuf,
+    /// admin, city_operator, or township_operator (its own areas only).
+    #[arg(long = "as", value_name = "USERNAME")]
+    as_user: String,
+    #[command(flatten)]
+    store: crate::StoreArgs,
 }
 
 #[derive(Debug, Args)]
@@ -61,7 +74,60 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<()> {
     match args.command {
         ImportCommand::Petitions(a) => import(a, Format::Petitions).await,
         ImportCommand::Hotline(a) => import(a.file, Format::Hotline { crs: a.crs }).await,
+        ImportCommand::Survey(a) => import_survey(a).await,
     }
+}
+
+async fn import_survey(args: SurveyArgs) -> anyhow::Result<()> {
+    use zhili_intake::survey;
+    let bytes =
+        std::fs::read(&args.file).with_context(|| format!("无法读取 {}", args.file.display()))?;
+    let lines =
+        survey::read(&bytes).with_context(|| format!("无法导入 {}", args.file.display()))?;
+    let settings = args.store.settings(args.store.flags())?;
+    let store = crate::open_store(&settings).await?;
+    let user = store
+        .user_by_username(&args.as_user)
+        .await?
+        .filter(|u| u.active)
+        .with_context(|| format!("没有启用的用户 {}（--as）", args.as_user))?;
+    let (mut rows, mut bad) = (Vec::new(), Vec::new());
+    for l in lines {
+        match l {
+            Ok(l) => rows.push(zhili_storage::survey::SurveyRow {
+                row: l.row,
+                area_code: l.area_code,
+                month: l.month,
+                respondents: l.respondents,
+                aware: l.aware,
+                participated: l.participated,
+            }),
+            Err(e) => bad.push(zhili_storage::imports::BadRow {
+                row: e.row,
+                field: e.field,
+                reason: e.message,
+            }),
+        }
+    }
+    let source = args.file.display().to_string();
+    let report = store
+        .import_surveys(&user.actor, &rows, bad, &source, chrono::Utc::now())
+        .await;
+    store.close().await;
+    let report = report?;
+    if report.bad_rows.is_empty() {
+        println!("已导入 {} 行问卷调查结果", report.stored);
+        return Ok(());
+    }
+    for b in &report.bad_rows {
+        eprintln!(
+            "第 {} 行 · {}: {}",
+            b.row,
+            survey::column_name(&b.field),
+            b.reason
+        );
+    }
+    bail!("有 {} 行不正确，未导入任何数据", report.bad_rows.len())
 }
 
 enum Format {

@@ -14,6 +14,7 @@
 mod categories;
 mod divisions;
 mod events;
+pub mod population;
 mod rng;
 mod texts;
 mod units;

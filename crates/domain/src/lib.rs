@@ -6,6 +6,7 @@ pub mod actor;
 pub mod codes;
 pub mod event;
 pub mod ids;
+pub mod kpi;
 pub mod lifecycle;
 pub mod mask;
 pub mod supervision;

@@ -161,7 +161,7 @@ fn corrupt(what: &str, v: &str) -> StoreError {
     StoreError::Corrupt(format!("{what} {v}"))
 }
 
-fn summary(row: EventRow) -> Result<EventSummary, StoreError> {
+pub(crate) fn summary(row: EventRow) -> Result<EventSummary, StoreError> {
     Ok(EventSummary {
         id: row.id,
         channel: coded_channel(

@@ -4,6 +4,7 @@
 //! for an actor ([`Store::events_for`]), which puts the actor's scope into every query.
 
 pub mod api_clients;
+pub mod assessment;
 pub mod attachments;
 mod backend;
 pub mod chat;
@@ -12,12 +13,14 @@ mod events;
 pub mod feedback;
 mod group_commit;
 pub mod imports;
+pub mod kpi;
 pub mod outbox;
 pub mod public;
 pub mod records;
 mod reference;
 mod sql;
 pub mod supervision;
+pub mod survey;
 pub mod testing;
 pub mod warnings;
 

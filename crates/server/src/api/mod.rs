@@ -7,6 +7,7 @@ pub mod calendar;
 mod channels;
 mod chat;
 mod events;
+pub(crate) mod kpi;
 mod notifications;
 pub mod public;
 pub mod supervision;
@@ -53,6 +54,7 @@ pub fn routes() -> Router<AppState> {
         .merge(calendar::routes())
         .merge(public::routes())
         .merge(supervision::routes())
+        .merge(kpi::routes())
 }
 
 async fn openapi() -> Response {

@@ -8,6 +8,7 @@ mod chat;
 mod detail;
 mod events;
 mod forms;
+mod kpi;
 mod login;
 mod notices;
 mod public;
@@ -46,6 +47,7 @@ pub fn routes() -> Router<AppState> {
         .merge(calendar::routes())
         .merge(public::routes())
         .merge(supervision::routes())
+        .merge(kpi::routes())
 }
 
 /// The forms that may carry a photo, with the upload body limit; merged into the

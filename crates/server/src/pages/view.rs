@@ -21,6 +21,7 @@ pub struct Header {
     pub is_admin: bool,
     /// Reads supervision orders (督办) in the navigation.
     pub sees_supervision: bool,
+    pub sees_kpi: bool,
 }
 
 impl Header {
@@ -34,6 +35,7 @@ impl Header {
             sees_notices: zhili_storage::warnings::receives_notices(actor),
             is_admin: actor.role == zhili_domain::Role::Admin,
             sees_supervision: zhili_domain::supervision::may_read(actor),
+            sees_kpi: zhili_storage::kpi::can_view_kpis(actor),
         }
     }
 }

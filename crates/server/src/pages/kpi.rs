@@ -1,0 +1,211 @@
+//! The KPI page (`GET /kpi`): every KPI of the viewer's area (or an area or unit
+//! they cover) for a period, each number a link to the events behind it
+//! (`GET /kpi/{kind}/events`).
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::get;
+use zhili_domain::kpi::{KpiKind, KpiUnit};
+use zhili_storage::kpi::Part;
+
+use super::session::PageUser;
+use super::view::{Header, china_time, error_page, render};
+use crate::AppState;
+use crate::api::kpi::{KpiQuery, kind, part, period, report, subject, subject_query};
+use crate::error::ApiError;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/kpi", get(page))
+        .route("/kpi/{kind}/events", get(events))
+}
+
+struct Line {
+    label: &'static str,
+    definition: &'static str,
+    numerator: String,
+    numerator_href: Option<String>,
+    denominator: String,
+    denominator_href: Option<String>,
+    display: String,
+}
+
+#[derive(Template)]
+#[template(path = "kpi.html")]
+struct KpiPage {
+    header: Option<Header>,
+    subject_name: String,
+    subject_kind: &'static str,
+    code: String,
+    from: String,
+    to: String,
+    lines: Vec<Line>,
+}
+
+fn fail(header: Header, e: ApiError) -> Response {
+    let message = match e.status {
+        StatusCode::NOT_FOUND => "该区域或单位不存在，或不在您的管辖范围内。".to_string(),
+        _ => e.message,
+    };
+    error_page(Some(header), e.status, message)
+}
+
+fn number(unit: KpiUnit, part: Part, v: f64) -> String {
+    match (unit, part) {
+        (KpiUnit::Hours, Part::Numerator) => format!("{v:.1} 小时"),
+        (KpiUnit::PerTenThousand, Part::Denominator) => format!("{v:.0} 人"),
+        _ => format!("{v:.0}"),
+    }
+}
+
+async fn page(
+    State(state): State<AppState>,
+    user: PageUser,
+    query: Result<Query<KpiQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let header = user.header();
+    let Ok(Query(q)) = query else {
+        return error_page(Some(header), StatusCode::BAD_REQUEST, "查询参数有误。");
+    };
+    let r = match report(&state, &user.actor, &q).await {
+        Ok(r) => r,
+        Err(e) => return fail(header, e),
+    };
+    let link = |k: KpiKind, p: Part| {
+        r.has_events(k, p).then(|| {
+            format!(
+                "/kpi/{}/events?part={}&{}",
+                k.code(),
+                p.code(),
+                subject_query(&r)
+            )
+        })
+    };
+    let lines = r
+        .values
+        .iter()
+        .map(|v| Line {
+            label: v.kind.label_zh(),
+            definition: v.kind.definition(),
+            numerator: number(v.kind.unit(), Part::Numerator, v.numerator),
+            numerator_href: link(v.kind, Part::Numerator),
+            denominator: v.denominator.map_or_else(
+                || "—".to_string(),
+                |d| number(v.kind.unit(), Part::Denominator, d),
+            ),
+            denominator_href: link(v.kind, Part::Denominator),
+            display: v.display(),
+        })
+        .collect();
+    render(
+        StatusCode::OK,
+        &KpiPage {
+            header: Some(header),
+            subject_name: r.subject.name.clone(),
+            subject_kind: r.subject_kind.label_zh(),
+            code: r.subject.code.clone(),
+            from: r.period.from.to_string(),
+            to: r.period.to.to_string(),
+            lines,
+        },
+    )
+}
+
+struct EventLine {
+    id: i64,
+    number: String,
+    excerpt: String,
+    area: String,
+    status: &'static str,
+    reported_at: String,
+}
+
+#[derive(Template)]
+#[template(path = "kpi_events.html")]
+struct EventsPage {
+    header: Option<Header>,
+    title: String,
+    back: String,
+    total: i64,
+    rows: Vec<EventLine>,
+    next: Option<String>,
+}
+
+async fn events(
+    State(state): State<AppState>,
+    user: PageUser,
+    Path(code): Path<String>,
+    query: Result<Query<KpiQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let header = user.header();
+    let Ok(Query(q)) = query else {
+        return error_page(Some(header), StatusCode::BAD_REQUEST, "查询参数有误。");
+    };
+    let run = async {
+        let kind = kind(&code)?;
+        let part = part(q.part.as_deref().map(str::trim).filter(|s| !s.is_empty()))?;
+        let page: u32 = q
+            .page
+            .as_deref()
+            .and_then(|p| p.trim().parse().ok())
+            .filter(|p| *p >= 1)
+            .unwrap_or(1);
+        let r = report(&state, &user.actor, &q).await?;
+        let (subject, _) = subject(&state, &user.actor, &q).await?;
+        let period = period(&q)?;
+        let list = state
+            .store
+            .kpis_for(&user.actor)
+            .kpi_events(kind, part, &subject, period, page, 100)
+            .await?;
+        Ok::<_, ApiError>((kind, part, page, r, list))
+    };
+    let (kind, part, page, r, list) = match run.await {
+        Ok(x) => x,
+        Err(e) => return fail(header, e),
+    };
+    let shown = i64::from(page) * i64::from(list.per_page);
+    let query = subject_query(&r);
+    render(
+        StatusCode::OK,
+        &EventsPage {
+            header: Some(header),
+            title: format!(
+                "{} · {}的{}（{} 至 {}）",
+                r.subject.name,
+                kind.label_zh(),
+                part.label_zh(),
+                r.period.from,
+                r.period.to
+            ),
+            back: format!("/kpi?{query}"),
+            total: list.total,
+            next: (shown < list.total).then(|| {
+                format!(
+                    "/kpi/{}/events?part={}&{query}&page={}",
+                    kind.code(),
+                    part.code(),
+                    page + 1
+                )
+            }),
+            rows: list
+                .items
+                .into_iter()
+                .map(|e| EventLine {
+                    id: e.id,
+                    number: e.number,
+                    excerpt: e.excerpt,
+                    area: match e.grid {
+                        Some(g) => format!("{} / {}", e.township.name, g.name),
+                        None => e.township.name,
+                    },
+                    status: e.status.label,
+                    reported_at: china_time(e.reported_at),
+                })
+                .collect(),
+        },
+    )
+}
