@@ -165,7 +165,8 @@ async fn open_store(s: &Settings) -> anyhow::Result<Store> {
         .with_context(|| format!("无法连接数据库 {shown}"))?
         .with_number_prefix(s.number_prefix())
         .with_warn_percent(s.deadline_warn_percent)
-        .with_feedback_settings(s.feedback_settings());
+        .with_feedback_settings(s.feedback_settings())
+        .with_recurrence_rule(s.recurrence_rule());
     store
         .migrate()
         .await

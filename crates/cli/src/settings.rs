@@ -36,6 +36,9 @@ pub const KEYS: &[&str] = &[
     "deadline_sweep_secs",
     "public_base_url",
     "feedback_link_days",
+    "recurrence_min_reports",
+    "recurrence_days",
+    "recurrence_radius_m",
 ];
 
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
@@ -90,6 +93,11 @@ pub struct Settings {
     pub public_base_url: Option<String>,
     /// How many days a rating link stays usable.
     pub feedback_link_days: u32,
+    /// A recurring problem (D4): this many reports of one category within
+    /// `recurrence_days` days within `recurrence_radius_m` metres.
+    pub recurrence_min_reports: u32,
+    pub recurrence_days: u32,
+    pub recurrence_radius_m: u32,
 }
 
 /// What the command line said; `None` (or `false` for `demo`) leaves the lower layers be.
@@ -135,7 +143,10 @@ pub fn load(
             i64::from(zhili_storage::deadlines::DEFAULT_WARN_PERCENT),
         )?
         .set_default("deadline_sweep_secs", 30)?
-        .set_default("feedback_link_days", 7)?;
+        .set_default("feedback_link_days", 7)?
+        .set_default("recurrence_min_reports", 3)?
+        .set_default("recurrence_days", 30)?
+        .set_default("recurrence_radius_m", 300)?;
     if let Some(path) = file {
         if !path.is_file() {
             bail!("配置文件不存在: {}", path.display());
@@ -191,6 +202,14 @@ impl Settings {
         }
         if self.deadline_sweep_secs == 0 {
             bail!("deadline_sweep_secs 须大于 0");
+        }
+        if self.recurrence_min_reports < 2
+            || self.recurrence_days == 0
+            || self.recurrence_radius_m == 0
+        {
+            bail!(
+                "recurrence_min_reports 须至少为 2，recurrence_days 与 recurrence_radius_m 须大于 0"
+            );
         }
         if !(1..=90).contains(&self.feedback_link_days) {
             bail!(
@@ -285,6 +304,14 @@ impl Settings {
                 .unwrap_or("")
                 .trim_end_matches('/')
                 .to_string(),
+        }
+    }
+
+    pub fn recurrence_rule(&self) -> zhili_geo::RecurrenceRule {
+        zhili_geo::RecurrenceRule {
+            min_reports: self.recurrence_min_reports as usize,
+            window_secs: i64::from(self.recurrence_days) * 24 * 3600,
+            radius_m: f64::from(self.recurrence_radius_m),
         }
     }
 

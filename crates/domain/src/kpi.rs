@@ -24,6 +24,8 @@ coded_enum!(
         Participation = "participation" / "群众参与度",
         AwarenessRate = "awareness_rate" / "知晓率",
         SurveyParticipationRate = "survey_participation_rate" / "参与率",
+        DeepProblemsFound = "deep_problems_found" / "深层次问题发现数",
+        DeepProblemsSolvedRate = "deep_problems_solved_rate" / "深层次问题化解率",
     }
 );
 
@@ -74,13 +76,17 @@ impl KpiKind {
             Participation => "统计期内上报事件的不同群众人数，每万名常住人口",
             AwarenessRate => "问卷调查中知晓四平台的受访者比例（按月导入）",
             SurveyParticipationRate => "问卷调查中参与过基层治理的受访者比例（按月导入）",
+            DeepProblemsFound => {
+                "统计期内由反复发生的问题立为治理专题的个数（同一地点同类问题反复出现，经研判立项）"
+            }
+            DeepProblemsSolvedRate => "统计期内立项的治理专题中，已查明根源并化解（办结）的比例",
         }
     }
 
     pub fn unit(self) -> KpiUnit {
         use KpiKind::*;
         match self {
-            Accepted => KpiUnit::Count,
+            Accepted | DeepProblemsFound => KpiUnit::Count,
             AvgHandlingHours | MedianHandlingHours => KpiUnit::Hours,
             Participation => KpiUnit::PerTenThousand,
             _ => KpiUnit::Ratio,
@@ -114,6 +120,8 @@ impl KpiKind {
                 | KpiKind::Participation
                 | KpiKind::AwarenessRate
                 | KpiKind::SurveyParticipationRate
+                | KpiKind::DeepProblemsFound
+                | KpiKind::DeepProblemsSolvedRate
         )
     }
 }

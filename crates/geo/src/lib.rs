@@ -33,11 +33,13 @@ pub mod crs;
 mod error;
 pub mod geojson;
 pub mod grid;
+pub mod recurrence;
 
 pub use crs::{Crs, convert, convert_points, to_wgs84};
 pub use error::{GeoError, RingProblem};
 pub use geojson::{GridFeature, PolygonRings, parse_grid_geojson};
 pub use grid::{DEFAULT_NEAREST_M, GridIndex, GridPolygon, Lookup, Ring};
+pub use recurrence::{RecurrenceRule, Sighting, clusters};
 
 use geo::{Distance, Haversine, Point};
 

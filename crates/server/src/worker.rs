@@ -204,6 +204,11 @@ pub async fn run(store: Store, cfg: WorkerConfig, shutdown: impl Future<Output =
                 Ok(_) => {}
                 Err(e) => tracing::error!(error = ?e, "deadline sweep failed"),
             }
+            match store.detect_recurring(Utc::now()).await {
+                Ok(n) if n > 0 => tracing::info!(alerts = n, "recurring problems found"),
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = ?e, "recurring-problem detection failed"),
+            }
             next_sweep = tokio::time::Instant::now() + cfg.sweep_every;
         }
         tokio::select! {

@@ -38,6 +38,7 @@ fn public_routes(number: &str, code: &str, token: &str) -> Vec<String> {
         "/api/public/v1/events?township=330281002&status=informed&page=1".into(),
         format!("/api/public/v1/lookup?number={number}&code={code}"),
         format!("/api/public/v1/feedback/{token}"),
+        "/api/public/v1/supervision".into(),
     ]
 }
 

@@ -227,6 +227,15 @@ async fn detail<T: Tx>(
                     code: "warn_red",
                     label: "红色预警",
                 },
+                // Governance topics (see `recurring`).
+                "topic_link" => Coded {
+                    code: "topic_link",
+                    label: "纳入治理专题",
+                },
+                "topic_close" => Coded {
+                    code: "topic_close",
+                    label: "治理专题化解",
+                },
                 // Replies to and closing of supervision orders.
                 other if let Some(c) = crate::supervision::timeline_action(other) => c,
                 other => {

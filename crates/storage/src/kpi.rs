@@ -380,9 +380,55 @@ pub(crate) fn condition(
             q.push(" AND (e.reporter_user_id IS NOT NULL OR e.reporter_phone IS NOT NULL)");
         }
         (Participation, Part::Denominator) => return None,
+        (DeepProblemsFound, Part::Denominator) => return None,
+        (DeepProblemsFound, Part::Numerator) | (DeepProblemsSolvedRate, _) => {
+            // The events of the topics opened in the period (solved: closed with
+            // their root cause); the number counts topics, the list shows events.
+            q.push(topic_exists(
+                kind == DeepProblemsSolvedRate && part == Part::Numerator,
+            ));
+            q.arg(Arg::Time(period.start()))
+                .push(" AND g.opened_at < ")
+                .arg(Arg::Time(period.end()))
+                .push(")");
+        }
         (AwarenessRate | SurveyParticipationRate, _) => return None,
     }
     Some(q)
+}
+
+/// ` AND EXISTS (… a topic of e opened from $n …` — the caller closes the period.
+fn topic_exists(solved: bool) -> &'static str {
+    if solved {
+        " AND EXISTS (SELECT 1 FROM topic_events te JOIN governance_topics g ON g.id = te.topic_id \
+         WHERE te.event_id = e.id AND g.status = 'closed' AND g.root_cause IS NOT NULL AND g.opened_at >= "
+    } else {
+        " AND EXISTS (SELECT 1 FROM topic_events te JOIN governance_topics g ON g.id = te.topic_id \
+         WHERE te.event_id = e.id AND g.opened_at >= "
+    }
+}
+
+/// The topics (not events) behind a deep-problems condition: those of the period
+/// that hold one of its events.
+async fn count_topics<T: Tx>(
+    tx: &mut T,
+    cond: Sql,
+    period: &Period,
+    solved: bool,
+) -> Result<i64, StoreError> {
+    let mut q = Sql::new(
+        "SELECT COUNT(DISTINCT g.id) FROM governance_topics g JOIN topic_events te ON te.topic_id = g.id \
+         JOIN events e ON e.id = te.event_id WHERE g.opened_at >= ",
+    );
+    q.arg(Arg::Time(period.start()))
+        .push(" AND g.opened_at < ")
+        .arg(Arg::Time(period.end()));
+    if solved {
+        q.push(" AND g.status = 'closed' AND g.root_cause IS NOT NULL");
+    }
+    q.push(" AND ");
+    q.append(cond);
+    Ok(tx.count(q).await?)
 }
 
 /// The distinct reporters among the events of `cond` (participation).
@@ -521,6 +567,18 @@ pub(crate) async fn compute<T: KpiTx>(
                     }
                 }
                 None => KpiValue::none(kind),
+            },
+            KpiKind::DeepProblemsFound => match num {
+                Some(n) => KpiValue::count(kind, count_topics(tx, n, period, false).await?),
+                None => KpiValue::none(kind),
+            },
+            KpiKind::DeepProblemsSolvedRate => match (num, den) {
+                (Some(n), Some(d)) => {
+                    let n = count_topics(tx, n, period, true).await?;
+                    let d = count_topics(tx, d, period, false).await?;
+                    KpiValue::ratio(kind, n as f64, d as f64, 1.0)
+                }
+                _ => KpiValue::none(kind),
             },
             KpiKind::Participation => match num {
                 Some(n) => {

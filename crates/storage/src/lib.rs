@@ -17,6 +17,7 @@ pub mod kpi;
 pub mod outbox;
 pub mod public;
 pub mod records;
+pub mod recurring;
 mod reference;
 mod sql;
 pub mod supervision;
@@ -108,6 +109,8 @@ pub struct Store {
     calendar: std::sync::Arc<std::sync::RwLock<std::sync::Arc<zhili_calendar::Calendar>>>,
     /// Yellow warnings come when this share (%) of a clock's working time is used.
     warn_percent: u8,
+    /// When reports of one kind at one place make a recurring problem.
+    recurrence: zhili_geo::RecurrenceRule,
     /// Set when group commit runs: creates go to its writer tasks.
     group: Option<group_commit::Queue>,
     /// Rating-link settings and the check-code secret once read (see `feedback`).
@@ -206,6 +209,7 @@ impl Store {
                 zhili_calendar::Calendar::shipped().clone(),
             ))),
             warn_percent: deadlines::DEFAULT_WARN_PERCENT,
+            recurrence: zhili_geo::RecurrenceRule::default(),
             group: None,
             feedback: Default::default(),
         })

@@ -119,6 +119,10 @@ fn notice_kind(code: &str) -> Coded {
             code: "escalated",
             label: "事件升级",
         },
+        "recurring" => Coded {
+            code: "recurring",
+            label: "反复发生",
+        },
         _ => Coded {
             code: "other",
             label: "通知",
@@ -547,7 +551,7 @@ async fn city_org<T: Tx>(tx: &mut T) -> Result<Option<i64>, StoreError> {
 
 /// One notice to an org, and its SMS and e-mail through the outbox for those of
 /// the org who gave a number or an address.
-async fn notify<T: Tx>(
+pub(crate) async fn notify<T: Tx>(
     tx: &mut T,
     row: &EventRow,
     org_id: i64,

@@ -10,6 +10,7 @@ mod events;
 pub(crate) mod kpi;
 mod notifications;
 pub mod public;
+mod recurring;
 pub mod supervision;
 
 use axum::Router;
@@ -53,6 +54,7 @@ pub fn routes() -> Router<AppState> {
         .merge(notifications::routes())
         .merge(calendar::routes())
         .merge(public::routes())
+        .merge(recurring::routes())
         .merge(supervision::routes())
         .merge(kpi::routes())
 }
