@@ -39,6 +39,7 @@ pub const KEYS: &[&str] = &[
     "recurrence_min_reports",
     "recurrence_days",
     "recurrence_radius_m",
+    "working_hours",
 ];
 
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
@@ -98,6 +99,8 @@ pub struct Settings {
     pub recurrence_min_reports: u32,
     pub recurrence_days: u32,
     pub recurrence_radius_m: u32,
+    /// Office hours for limits in working hours, e.g. `08:30-12:00,13:30-17:30`.
+    pub working_hours: String,
 }
 
 /// What the command line said; `None` (or `false` for `demo`) leaves the lower layers be.
@@ -146,7 +149,8 @@ pub fn load(
         .set_default("feedback_link_days", 7)?
         .set_default("recurrence_min_reports", 3)?
         .set_default("recurrence_days", 30)?
-        .set_default("recurrence_radius_m", 300)?;
+        .set_default("recurrence_radius_m", 300)?
+        .set_default("working_hours", "08:30-12:00,13:30-17:30")?;
     if let Some(path) = file {
         if !path.is_file() {
             bail!("配置文件不存在: {}", path.display());
@@ -211,6 +215,7 @@ impl Settings {
                 "recurrence_min_reports 须至少为 2，recurrence_days 与 recurrence_radius_m 须大于 0"
             );
         }
+        self.working_hours()?;
         if !(1..=90).contains(&self.feedback_link_days) {
             bail!(
                 "feedback_link_days 须在 1–90 之间，现为 {}",
@@ -305,6 +310,11 @@ impl Settings {
                 .trim_end_matches('/')
                 .to_string(),
         }
+    }
+
+    pub fn working_hours(&self) -> anyhow::Result<zhili_calendar::WorkingHours> {
+        zhili_calendar::WorkingHours::try_from(self.working_hours.clone())
+            .map_err(|e| anyhow::anyhow!("working_hours 无效（例：08:30-12:00,13:30-17:30）：{e}"))
     }
 
     pub fn recurrence_rule(&self) -> zhili_geo::RecurrenceRule {
@@ -447,6 +457,34 @@ session_absolute_hours = 6
         // Not given as a flag: the environment's value stands.
         assert_eq!(s.database_url(), "postgres://u@127.0.0.1/env");
         assert!(s.demo, "an absent --demo does not switch demo mode off");
+    }
+
+    #[test]
+    fn deadline_settings_are_checked_and_applied() {
+        let s = load(
+            None,
+            env(&[
+                ("ZHILI_WORKING_HOURS", "09:00-12:00,14:00-18:00"),
+                ("ZHILI_DEADLINE_WARN_PERCENT", "70"),
+            ]),
+            &Flags::default(),
+        )
+        .unwrap();
+        assert_eq!(s.working_hours().unwrap().close().to_string(), "18:00:00");
+        assert_eq!(s.deadline_warn_percent, 70);
+        for (k, v, named) in [
+            ("ZHILI_WORKING_HOURS", "12:00-08:30", "working_hours"),
+            ("ZHILI_DEADLINE_WARN_PERCENT", "0", "deadline_warn_percent"),
+            (
+                "ZHILI_RECURRENCE_MIN_REPORTS",
+                "1",
+                "recurrence_min_reports",
+            ),
+            ("ZHILI_PUBLIC_BASE_URL", "zhili.gov.cn", "public_base_url"),
+        ] {
+            let e = load(None, env(&[(k, v)]), &Flags::default()).unwrap_err();
+            assert!(format!("{e:#}").contains(named), "{k}={v}: {e:#}");
+        }
     }
 
     #[test]

@@ -107,6 +107,9 @@ pub struct Store {
     /// Shared by every clone of the store, so a year loaded through one handle
     /// (or picked up by [`Store::reload_calendar`]) applies to all of them.
     calendar: std::sync::Arc<std::sync::RwLock<std::sync::Arc<zhili_calendar::Calendar>>>,
+    /// Office hours for limits counted in working hours (08:30–12:00, 13:30–17:30
+    /// unless configured).
+    working_hours: zhili_calendar::WorkingHours,
     /// Yellow warnings come when this share (%) of a clock's working time is used.
     warn_percent: u8,
     /// When reports of one kind at one place make a recurring problem.
@@ -208,6 +211,7 @@ impl Store {
             calendar: std::sync::Arc::new(std::sync::RwLock::new(std::sync::Arc::new(
                 zhili_calendar::Calendar::shipped().clone(),
             ))),
+            working_hours: zhili_calendar::WorkingHours::default(),
             warn_percent: deadlines::DEFAULT_WARN_PERCENT,
             recurrence: zhili_geo::RecurrenceRule::default(),
             group: None,
@@ -231,7 +235,9 @@ impl Store {
     /// Reads the loaded years again, so that a year loaded by another instance (or
     /// the CLI) applies here too; the background work calls this every round.
     pub async fn reload_calendar(&self) -> Result<(), StoreError> {
-        let mut cal = zhili_calendar::Calendar::shipped().clone();
+        let mut cal = zhili_calendar::Calendar::shipped()
+            .clone()
+            .with_working_hours(self.working_hours.clone());
         for (year, json) in self.calendar_years().await? {
             let data = zhili_calendar::YearData::from_json(&json)
                 .map_err(|e| StoreError::Corrupt(format!("calendar year {year}: {e}")))?;
@@ -265,6 +271,18 @@ impl Store {
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
+    }
+
+    /// Office hours for deadlines in working hours (and the close of a working day).
+    pub fn with_working_hours(mut self, hours: zhili_calendar::WorkingHours) -> Self {
+        let cal = self
+            .calendar()
+            .as_ref()
+            .clone()
+            .with_working_hours(hours.clone());
+        self.working_hours = hours;
+        *self.calendar.write().unwrap_or_else(|e| e.into_inner()) = std::sync::Arc::new(cal);
+        self
     }
 
     /// Yellow warnings at `percent` (1–100) of a clock's working time; applies to
