@@ -779,3 +779,108 @@ async fn the_command_room_sees_a_failing_110_exchange_on_its_list_page() {
         );
     }
 }
+
+#[tokio::test]
+async fn the_command_room_turns_a_recurring_problem_into_a_topic_on_its_page() {
+    for store in fresh_stores().await {
+        let app = setup(store.clone(), false).await;
+        let actor = store
+            .user_by_username("fengshan")
+            .await
+            .unwrap()
+            .unwrap()
+            .actor;
+        for i in 0..3 {
+            let new = zhili_domain::NewEvent::parse(zhili_domain::RawNewEvent {
+                channel: "web_form".into(),
+                text: format!("菜场门口垃圾乱堆第{i}次"),
+                category: Some("0102".into()),
+                grid: Some("33028100200101".into()),
+                location: Some(zhili_domain::event::RawLocation {
+                    lon: 121.155,
+                    lat: 30.002,
+                    crs: None,
+                }),
+                ..Default::default()
+            })
+            .unwrap();
+            store
+                .events_for(&actor)
+                .create(&new, chrono::Utc::now())
+                .await
+                .unwrap();
+        }
+        store.detect_recurring(chrono::Utc::now()).await.unwrap();
+        let fengshan = login(&app, "fengshan").await;
+        let page = get(&app, "/recurring", Some(&fengshan.cookie)).await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(
+            page.body.contains("凤山街道 · 违章搭建 · 3 起"),
+            "{}",
+            page.body
+        );
+        let marker = "action=\"/recurring/";
+        let at = page.body.find(marker).unwrap() + marker.len();
+        let id: String = page.body[at..]
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+
+        let lizhou = login(&app, "lizhou").await;
+        let other = get(&app, "/recurring", Some(&lizhou.cookie)).await;
+        assert!(
+            !other.body.contains("3 起"),
+            "another township sees nothing"
+        );
+        let r = post(
+            &app,
+            &format!("/recurring/{id}/topic"),
+            Some(&lizhou.cookie),
+            &[("csrf", &lizhou.csrf), ("title", "越权")],
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND);
+
+        let r = post(
+            &app,
+            &format!("/recurring/{id}/topic"),
+            Some(&fengshan.cookie),
+            &[("csrf", &fengshan.csrf), ("title", "菜场门口垃圾治理专题")],
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER);
+        let page = get(&app, "/recurring", Some(&fengshan.cookie)).await;
+        assert!(page.body.contains("菜场门口垃圾治理专题") && page.body.contains("治理中"));
+        let marker = "action=\"/topics/";
+        let at = page.body.find(marker).unwrap() + marker.len();
+        let tid: String = page.body[at..]
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        let r = post(
+            &app,
+            &format!("/topics/{tid}/close"),
+            Some(&fengshan.cookie),
+            &[("csrf", &fengshan.csrf), ("root_cause", "")],
+        )
+        .await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "the root cause is required"
+        );
+        let r = post(
+            &app,
+            &format!("/topics/{tid}/close"),
+            Some(&fengshan.cookie),
+            &[
+                ("csrf", &fengshan.csrf),
+                ("root_cause", "菜场缺少垃圾收集点"),
+            ],
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER);
+        let page = get(&app, "/recurring", Some(&fengshan.cookie)).await;
+        assert!(page.body.contains("菜场缺少垃圾收集点") && page.body.contains("已化解"));
+    }
+}

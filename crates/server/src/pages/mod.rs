@@ -12,6 +12,7 @@ mod kpi;
 mod login;
 mod notices;
 mod public;
+mod recurring;
 mod session;
 mod supervision;
 mod upload;
@@ -46,6 +47,7 @@ pub fn routes() -> Router<AppState> {
         .merge(notices::routes())
         .merge(calendar::routes())
         .merge(public::routes())
+        .merge(recurring::routes())
         .merge(supervision::routes())
         .merge(kpi::routes())
 }

@@ -21,7 +21,10 @@ pub struct Header {
     pub is_admin: bool,
     /// Reads supervision orders (督办) in the navigation.
     pub sees_supervision: bool,
+    /// Reads the KPIs (考核指标).
     pub sees_kpi: bool,
+    /// Reads recurring-problem alerts and governance topics (反复问题).
+    pub sees_recurring: bool,
 }
 
 impl Header {
@@ -36,6 +39,7 @@ impl Header {
             is_admin: actor.role == zhili_domain::Role::Admin,
             sees_supervision: zhili_domain::supervision::may_read(actor),
             sees_kpi: zhili_storage::kpi::can_view_kpis(actor),
+            sees_recurring: zhili_storage::recurring::RecurringRepo::may_read(actor),
         }
     }
 }
