@@ -11,7 +11,7 @@ use zhili_domain::{Actor, OrgKind, Role};
 
 use crate::backend::Tx;
 use crate::events::Acting;
-use crate::kpi::{KpiTx, Period, Subject, compute};
+use crate::kpi::{Period, Subject, compute};
 use crate::records::{AuditRecord, Named};
 use crate::reference::org_by_code;
 use crate::sql::{Arg, Sql};

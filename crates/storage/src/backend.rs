@@ -418,11 +418,6 @@ pub(crate) trait Tx: Send + Sized {
         a: &crate::records::AuditRecord,
     ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
 
-    /// (event id, deadline) pairs a built `SELECT e.id, e.<due> FROM events e …` finds.
-    fn due_pairs(
-        &mut self,
-        sql: Sql,
-    ) -> impl Future<Output = Result<Vec<(i64, DateTime<Utc>)>, sqlx::Error>> + Send;
     /// Records that a warning fired; `None` when it had fired already (by this or
     /// another instance): the unique key makes each warning fire once.
     fn insert_alert(
@@ -442,16 +437,22 @@ pub(crate) trait Tx: Send + Sized {
         &mut self,
         org_id: i64,
     ) -> impl Future<Output = Result<Vec<Contact>, sqlx::Error>> + Send;
-    fn notifications_where(
-        &mut self,
-        sql: Sql,
-    ) -> impl Future<Output = Result<Vec<crate::warnings::NotificationRow>, sqlx::Error>> + Send;
     fn mark_notification_read(
         &mut self,
         id: i64,
         user_id: i64,
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+    /// Rows of any shape from a built statement: for the modules whose statements are
+    /// their own (supervision, KPIs, recurring problems).
+    fn rows<R>(&mut self, sql: Sql) -> impl Future<Output = Result<Vec<R>, sqlx::Error>> + Send
+    where
+        R: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+            + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+            + Send
+            + Unpin;
+    /// A built statement's affected-row count.
+    fn exec(&mut self, sql: Sql) -> impl Future<Output = Result<u64, sqlx::Error>> + Send;
     /// Every deadline of an event, counted again; guarded by the version read.
     fn update_deadlines(
         &mut self,
@@ -990,11 +991,6 @@ macro_rules! impl_tx {
                 .map(|_| ())
             }
 
-            async fn due_pairs(&mut self, sql: Sql) -> Result<Vec<(i64, DateTime<Utc>)>, sqlx::Error> {
-                bind_all!(sqlx::query_as(AssertSqlSafe(sql.text)), sql.args)
-                    .fetch_all(&mut **self)
-                    .await
-            }
 
             async fn insert_alert(
                 &mut self,
@@ -1045,10 +1041,24 @@ macro_rules! impl_tx {
                 .await
             }
 
-            async fn notifications_where(&mut self, sql: Sql) -> Result<Vec<crate::warnings::NotificationRow>, sqlx::Error> {
-                bind_all!(sqlx::query_as(AssertSqlSafe(sql.text)), sql.args)
+
+            async fn rows<R>(&mut self, sql: Sql) -> Result<Vec<R>, sqlx::Error>
+            where
+                R: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+                    + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+                    + Send
+                    + Unpin,
+            {
+                bind_all!(sqlx::query_as::<_, R>(AssertSqlSafe(sql.text)), sql.args)
                     .fetch_all(&mut **self)
                     .await
+            }
+
+            async fn exec(&mut self, sql: Sql) -> Result<u64, sqlx::Error> {
+                bind_all!(sqlx::query(AssertSqlSafe(sql.text)), sql.args)
+                    .execute(&mut **self)
+                    .await
+                    .map(|r| r.rows_affected())
             }
 
             async fn update_deadlines(&mut self, id: i64, version: i64, d: &crate::deadlines::Deadlines) -> Result<u64, sqlx::Error> {

@@ -746,12 +746,9 @@ pub(crate) struct ActContext<'a> {
 }
 
 /// What a transaction must offer for a lifecycle action: the statements of the
-/// modules that act within it (rating links, supervision orders).
-pub(crate) trait ActTx:
-    crate::feedback::FeedbackTx + crate::supervision::SupervisionTx
-{
-}
-impl<T: crate::feedback::FeedbackTx + crate::supervision::SupervisionTx> ActTx for T {}
+/// modules that act within it (rating links; supervision uses the shared ones).
+pub(crate) trait ActTx: crate::feedback::FeedbackTx {}
+impl<T: crate::feedback::FeedbackTx> ActTx for T {}
 
 pub(crate) async fn act_on<T: ActTx>(
     tx: &mut T,

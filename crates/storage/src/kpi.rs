@@ -14,53 +14,8 @@ use crate::backend::Tx;
 use crate::events::{scope_sql, summary};
 use crate::records::{EventSummary, Named, Org, Page};
 use crate::reference::org_by_code;
-use crate::sql::{Arg, Sql, bind_all};
+use crate::sql::{Arg, Sql};
 use crate::{Store, StoreError, in_tx};
-
-/// Statements of this module that the shared [`Tx`] trait does not have: rows of
-/// any shape, for both backends.
-pub(crate) trait KpiTx: Tx {
-    fn rows<R>(&mut self, sql: Sql) -> impl Future<Output = Result<Vec<R>, sqlx::Error>> + Send
-    where
-        R: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
-            + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
-            + Send
-            + Unpin;
-
-    fn exec(&mut self, sql: Sql) -> impl Future<Output = Result<u64, sqlx::Error>> + Send;
-}
-
-macro_rules! impl_kpi_tx {
-    ($db:ty) => {
-        impl<'c> KpiTx for sqlx::Transaction<'c, $db> {
-            async fn rows<R>(&mut self, sql: Sql) -> Result<Vec<R>, sqlx::Error>
-            where
-                R: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
-                    + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
-                    + Send
-                    + Unpin,
-            {
-                bind_all!(
-                    sqlx::query_as::<_, R>(sqlx::AssertSqlSafe(sql.text)),
-                    sql.args
-                )
-                .fetch_all(&mut **self)
-                .await
-            }
-
-            async fn exec(&mut self, sql: Sql) -> Result<u64, sqlx::Error> {
-                Ok(
-                    bind_all!(sqlx::query(sqlx::AssertSqlSafe(sql.text)), sql.args)
-                        .execute(&mut **self)
-                        .await?
-                        .rows_affected(),
-                )
-            }
-        }
-    };
-}
-impl_kpi_tx!(sqlx::Sqlite);
-impl_kpi_tx!(sqlx::Postgres);
 
 /// A period `[from, to)` of whole days in China time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -450,7 +405,7 @@ struct Stamp {
 
 /// Working hours from the first acceptance to the last resolution of each event
 /// of `cond`.
-async fn handling_hours<T: KpiTx>(
+async fn handling_hours<T: Tx>(
     tx: &mut T,
     cal: &zhili_calendar::Calendar,
     cond: Sql,
@@ -539,7 +494,7 @@ async fn survey<T: Tx>(
 }
 
 /// Every KPI of `kinds` for `subject` over `period`.
-pub(crate) async fn compute<T: KpiTx>(
+pub(crate) async fn compute<T: Tx>(
     tx: &mut T,
     cal: &zhili_calendar::Calendar,
     subject: &Subject,

@@ -14,7 +14,6 @@ use zhili_geo::{RecurrenceRule, Sighting};
 use crate::backend::{TimelineInsert, Tx};
 use crate::chat::EventRef;
 use crate::events::row_in_scope;
-use crate::kpi::KpiTx;
 use crate::records::{AuditRecord, Coded, Named};
 use crate::sql::{Arg, Sql};
 use crate::{Store, StoreError, in_tx};
@@ -234,7 +233,7 @@ impl Store {
 
 /// Stores one cluster: a new alert (`true`), or its new reports added to the alert
 /// that already holds some of them.
-async fn record_cluster<T: KpiTx + crate::events::ActTx>(
+async fn record_cluster<T: crate::events::ActTx>(
     tx: &mut T,
     category: i64,
     township: i64,
@@ -331,7 +330,7 @@ async fn record_cluster<T: KpiTx + crate::events::ActTx>(
     Ok(true)
 }
 
-async fn add_members<T: KpiTx>(tx: &mut T, alert: i64, events: &[i64]) -> Result<(), StoreError> {
+async fn add_members<T: Tx>(tx: &mut T, alert: i64, events: &[i64]) -> Result<(), StoreError> {
     let mut q = Sql::new("INSERT INTO recurring_alert_events (alert_id, event_id) VALUES ");
     q.rows(events.iter().map(|e| [Arg::I64(alert), Arg::I64(*e)]));
     q.push(" ON CONFLICT DO NOTHING");
@@ -654,7 +653,7 @@ impl RecurringRepo<'_> {
 }
 
 /// A timeline entry (and its audit record) on each linked event.
-async fn on_events<T: KpiTx>(
+async fn on_events<T: Tx>(
     tx: &mut T,
     events: &[i64],
     by: &crate::Acting,
@@ -695,7 +694,7 @@ async fn on_events<T: KpiTx>(
     Ok(())
 }
 
-async fn links<T: KpiTx>(
+async fn links<T: Tx>(
     tx: &mut T,
     sql: &'static str,
     owners: &[i64],
@@ -709,7 +708,7 @@ async fn links<T: KpiTx>(
     Ok(tx.rows(q).await?)
 }
 
-async fn alerts_with_events<T: KpiTx>(
+async fn alerts_with_events<T: Tx>(
     tx: &mut T,
     rows: Vec<AlertRow>,
 ) -> Result<Vec<RecurringAlert>, StoreError> {
@@ -757,7 +756,7 @@ async fn alerts_with_events<T: KpiTx>(
         .collect())
 }
 
-async fn topics_with_events<T: KpiTx>(
+async fn topics_with_events<T: Tx>(
     tx: &mut T,
     rows: Vec<TopicRow>,
 ) -> Result<Vec<Topic>, StoreError> {

@@ -4,8 +4,6 @@
 //! transaction. Replies and closing write a timeline entry and an audit record on
 //! the event. Every list query carries the actor's event scope.
 
-use std::future::Future;
-
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use zhili_domain::supervision::{
@@ -19,7 +17,7 @@ use crate::backend::{EventRow, TimelineInsert, Tx};
 use crate::events::{Acting, scope_sql};
 use crate::records::{AuditRecord, Coded, Named, Page};
 use crate::reference::{category_by_code, org_by_code, user_by_username};
-use crate::sql::{Arg, Sql, bind_all};
+use crate::sql::{Arg, Sql};
 use crate::{Store, StoreError, in_tx};
 
 /// The name the timeline and the orders give the system's own focus-issue orders.
@@ -44,50 +42,6 @@ pub(crate) fn timeline_action(code: &str) -> Option<Coded> {
     }
 }
 
-/// The two statements this module needs, for both backends' transactions (the
-/// pattern of `backend::Tx`): rows of any shape from a built statement, and a
-/// statement's affected-row count.
-pub(crate) trait SupervisionTx: Tx {
-    fn sup_rows<R>(&mut self, sql: Sql) -> impl Future<Output = Result<Vec<R>, sqlx::Error>> + Send
-    where
-        R: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
-            + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
-            + Send
-            + Unpin;
-    fn sup_execute(&mut self, sql: Sql) -> impl Future<Output = Result<u64, sqlx::Error>> + Send;
-}
-
-macro_rules! impl_supervision_tx {
-    ($db:ty) => {
-        impl<'c> SupervisionTx for sqlx::Transaction<'c, $db> {
-            async fn sup_rows<R>(&mut self, sql: Sql) -> Result<Vec<R>, sqlx::Error>
-            where
-                R: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
-                    + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
-                    + Send
-                    + Unpin,
-            {
-                bind_all!(
-                    sqlx::query_as::<_, R>(sqlx::AssertSqlSafe(sql.text)),
-                    sql.args
-                )
-                .fetch_all(&mut **self)
-                .await
-            }
-
-            async fn sup_execute(&mut self, sql: Sql) -> Result<u64, sqlx::Error> {
-                bind_all!(sqlx::query(sqlx::AssertSqlSafe(sql.text)), sql.args)
-                    .execute(&mut **self)
-                    .await
-                    .map(|r| r.rows_affected())
-            }
-        }
-    };
-}
-
-impl_supervision_tx!(sqlx::Sqlite);
-impl_supervision_tx!(sqlx::Postgres);
-
 fn invalid(e: SupervisionError) -> StoreError {
     StoreError::invalid(e.field, e.message)
 }
@@ -108,7 +62,7 @@ fn corrupt(what: &str, v: &str) -> StoreError {
 /// Called once at the end of `act_on`, after the action's timeline and audit: a
 /// `supervise` action becomes an order; accepting a focus event gives it its
 /// 挂牌督办 order (O6), whoever accepts it, live or in a replay.
-pub(crate) async fn after_action<T: SupervisionTx>(
+pub(crate) async fn after_action<T: Tx>(
     tx: &mut T,
     cal: &zhili_calendar::Calendar,
     row: &EventRow,
@@ -218,7 +172,7 @@ pub(crate) async fn after_action<T: SupervisionTx>(
                     Arg::Text(OrderStatus::Open.code().into()),
                     Arg::Text(OrderStatus::Replied.code().into()),
                 ]);
-            let closed = tx.sup_execute(q).await?;
+            let closed = tx.exec(q).await?;
             if closed > 0 {
                 tx.insert_audit(&AuditRecord {
                     at: now,
@@ -266,7 +220,7 @@ struct FocusRow {
 }
 
 /// Whether the category is a focus issue (itself or its 大类), and its parent.
-async fn focus_of<T: SupervisionTx>(
+async fn focus_of<T: Tx>(
     tx: &mut T,
     category: Option<i64>,
 ) -> Result<(bool, Option<i64>), StoreError> {
@@ -278,7 +232,7 @@ async fn focus_of<T: SupervisionTx>(
          LEFT JOIN categories p ON p.id = c.parent_id WHERE c.id = ",
     );
     q.arg(Arg::I64(id));
-    let rows: Vec<FocusRow> = tx.sup_rows(q).await?;
+    let rows: Vec<FocusRow> = tx.rows(q).await?;
     Ok(rows.into_iter().next().map_or((false, None), |r| {
         (r.focus || r.parent_focus.unwrap_or(false), r.parent_id)
     }))
@@ -286,7 +240,7 @@ async fn focus_of<T: SupervisionTx>(
 
 /// The responsible leader of a focus category in a township: the category's own
 /// entry for the township, then its city-wide one, then the same for its 大类.
-async fn responsible_leader<T: SupervisionTx>(
+async fn responsible_leader<T: Tx>(
     tx: &mut T,
     category: i64,
     parent: Option<i64>,
@@ -301,7 +255,7 @@ async fn responsible_leader<T: SupervisionTx>(
         .push(" OR township_id IS NULL) ORDER BY CASE WHEN category_id = ")
         .arg(Arg::I64(category))
         .push(" THEN 0 ELSE 1 END, CASE WHEN township_id IS NULL THEN 1 ELSE 0 END LIMIT 1");
-    let rows: Vec<(String, Option<i64>)> = tx.sup_rows(q).await?;
+    let rows: Vec<(String, Option<i64>)> = tx.rows(q).await?;
     Ok(rows.into_iter().next())
 }
 
@@ -318,7 +272,7 @@ struct NewOrderRow {
     at: DateTime<Utc>,
 }
 
-async fn insert_order<T: SupervisionTx>(
+async fn insert_order<T: Tx>(
     tx: &mut T,
     o: &NewOrderRow,
     acting: &Acting,
@@ -351,7 +305,7 @@ async fn insert_order<T: SupervisionTx>(
         .push(", ")
         .arg(Arg::Text(OrderStatus::Open.code().into()))
         .push(") RETURNING id");
-    let id: Vec<(i64,)> = tx.sup_rows(q).await?;
+    let id: Vec<(i64,)> = tx.rows(q).await?;
     let id = id.into_iter().next().map(|r| r.0).ok_or_else(|| {
         StoreError::Corrupt("insert of a supervision order returned no id".into())
     })?;
@@ -543,7 +497,7 @@ fn view(
 }
 
 /// Orders with their replies, as views for `actor`.
-async fn views<T: SupervisionTx>(
+async fn views<T: Tx>(
     tx: &mut T,
     actor: &Actor,
     rows: Vec<OrderRow>,
@@ -557,7 +511,7 @@ async fn views<T: SupervisionTx>(
     );
     q.list(rows.iter().map(|r| Arg::I64(r.id)))
         .push(" ORDER BY at, id");
-    let replies: Vec<ReplyRow> = tx.sup_rows(q).await?;
+    let replies: Vec<ReplyRow> = tx.rows(q).await?;
     rows.into_iter()
         .map(|row| {
             let mine = replies
@@ -667,8 +621,8 @@ impl SupervisionRepo<'_> {
             .arg(Arg::I64(i64::from(page - 1) * i64::from(per_page)));
         let actor = &self.actor;
         let (total, items) = in_tx!(self.store, Read, |tx| {
-            let total: Vec<(i64,)> = tx.sup_rows(count).await?;
-            let found: Vec<OrderRow> = tx.sup_rows(rows).await?;
+            let total: Vec<(i64,)> = tx.rows(count).await?;
+            let found: Vec<OrderRow> = tx.rows(rows).await?;
             let items = views(&mut tx, actor, found, now).await?;
             Ok::<_, StoreError>((total.first().map_or(0, |t| t.0), items))
         })?;
@@ -694,7 +648,7 @@ impl SupervisionRepo<'_> {
         q.push(" ORDER BY o.issued_at, o.id");
         let actor = &self.actor;
         in_tx!(self.store, Read, |tx| {
-            let found: Vec<OrderRow> = tx.sup_rows(q).await?;
+            let found: Vec<OrderRow> = tx.rows(q).await?;
             views(&mut tx, actor, found, now).await
         })
     }
@@ -703,7 +657,7 @@ impl SupervisionRepo<'_> {
         let q = one_in_scope(self.actor.scope(), id);
         let actor = &self.actor;
         in_tx!(self.store, Read, |tx| {
-            let found: Vec<OrderRow> = tx.sup_rows(q).await?;
+            let found: Vec<OrderRow> = tx.rows(q).await?;
             views(&mut tx, actor, found, now).await
         })?
         .into_iter()
@@ -724,7 +678,7 @@ impl SupervisionRepo<'_> {
         let actor = &self.actor;
         in_tx!(self.store, Write, |tx| {
             let row = tx
-                .sup_rows::<OrderRow>(one_in_scope(scope, id))
+                .rows::<OrderRow>(one_in_scope(scope, id))
                 .await?
                 .into_iter()
                 .next()
@@ -745,7 +699,7 @@ impl SupervisionRepo<'_> {
                 Arg::Text(acting.name.clone()),
                 Arg::Time(now),
             ]);
-            tx.sup_execute(ins).await?;
+            tx.exec(ins).await?;
             move_status(&mut tx, id, from, next, None).await?;
             record(
                 &mut tx,
@@ -757,7 +711,7 @@ impl SupervisionRepo<'_> {
                 now,
             )
             .await?;
-            let row = tx.sup_rows::<OrderRow>(one_in_scope(scope, id)).await?;
+            let row = tx.rows::<OrderRow>(one_in_scope(scope, id)).await?;
             views(&mut tx, actor, row, now)
                 .await?
                 .into_iter()
@@ -779,7 +733,7 @@ impl SupervisionRepo<'_> {
         let actor = &self.actor;
         in_tx!(self.store, Write, |tx| {
             let row = tx
-                .sup_rows::<OrderRow>(one_in_scope(scope, id))
+                .rows::<OrderRow>(one_in_scope(scope, id))
                 .await?
                 .into_iter()
                 .next()
@@ -817,7 +771,7 @@ impl SupervisionRepo<'_> {
                 now,
             )
             .await?;
-            let row = tx.sup_rows::<OrderRow>(one_in_scope(scope, id)).await?;
+            let row = tx.rows::<OrderRow>(one_in_scope(scope, id)).await?;
             views(&mut tx, actor, row, now)
                 .await?
                 .into_iter()
@@ -856,7 +810,7 @@ fn level_label(row: &OrderRow) -> &'static str {
 
 /// Moves an order from the status that was read to the next one; another change in
 /// between is a conflict.
-async fn move_status<T: SupervisionTx>(
+async fn move_status<T: Tx>(
     tx: &mut T,
     id: i64,
     from: OrderStatus,
@@ -877,14 +831,14 @@ async fn move_status<T: SupervisionTx>(
         .arg(Arg::I64(id))
         .push(" AND status = ")
         .arg(Arg::Text(from.code().into()));
-    if tx.sup_execute(q).await? != 1 {
+    if tx.exec(q).await? != 1 {
         return Err(StoreError::Conflict);
     }
     Ok(())
 }
 
 /// The event's timeline entry and the audit record of a reply or a closing.
-async fn record<T: SupervisionTx>(
+async fn record<T: Tx>(
     tx: &mut T,
     row: &OrderRow,
     acting: &Acting,
@@ -965,7 +919,7 @@ struct ShareRow {
     with_leader: i64,
 }
 
-async fn focus_share_in<T: SupervisionTx>(
+async fn focus_share_in<T: Tx>(
     tx: &mut T,
     scope: Scope,
     f: &FocusShareFilter,
@@ -1006,7 +960,7 @@ async fn focus_share_in<T: SupervisionTx>(
         q.push(" AND a.accepted_at < ").arg(Arg::Time(to));
     }
     q.push(" GROUP BY c.id, c.code, c.name ORDER BY c.code");
-    let rows: Vec<ShareRow> = tx.sup_rows(q).await?;
+    let rows: Vec<ShareRow> = tx.rows(q).await?;
     let by_category: Vec<CategoryShare> = rows
         .into_iter()
         .map(|r| CategoryShare {
@@ -1142,7 +1096,7 @@ impl Store {
                 .push(" OR parent_id = ")
                 .arg(Arg::I64(category.id.0))
                 .push(")");
-            let n: Vec<(i64,)> = tx.sup_rows(focus).await?;
+            let n: Vec<(i64,)> = tx.rows(focus).await?;
             if n.first().map_or(0, |n| n.0) == 0 {
                 return Err(StoreError::invalid(
                     "category",
@@ -1194,7 +1148,7 @@ impl Store {
                     del.push(" AND township_id IS NULL");
                 }
             }
-            tx.sup_execute(del).await?;
+            tx.exec(del).await?;
             let mut ins = Sql::new(
                 "INSERT INTO focus_leaders (category_id, township_id, leader_name, leader_user_id, \
                  updated_at, updated_by) VALUES ",
@@ -1207,7 +1161,7 @@ impl Store {
                 Arg::Time(now),
                 Arg::OptI64(acting.user_id.map(|u| u.0)),
             ]);
-            tx.sup_execute(ins).await?;
+            tx.exec(ins).await?;
             tx.insert_audit(&AuditRecord {
                 at: now,
                 actor_id: acting.user_id,
@@ -1233,7 +1187,7 @@ impl Store {
                     q.push(" AND f.township_id IS NULL");
                 }
             }
-            let rows: Vec<LeaderRow> = tx.sup_rows(q).await?;
+            let rows: Vec<LeaderRow> = tx.rows(q).await?;
             rows.into_iter()
                 .next()
                 .map(leader_view)
@@ -1245,8 +1199,7 @@ impl Store {
     pub async fn focus_leaders(&self) -> Result<Vec<FocusLeaderView>, StoreError> {
         let mut q = Sql::new(LEADER_SELECT);
         q.push("ORDER BY c.code, t.code IS NOT NULL, t.code");
-        let rows: Vec<LeaderRow> =
-            in_tx!(self, Read, |tx| Ok::<_, StoreError>(tx.sup_rows(q).await?))?;
+        let rows: Vec<LeaderRow> = in_tx!(self, Read, |tx| Ok::<_, StoreError>(tx.rows(q).await?))?;
         Ok(rows.into_iter().map(leader_view).collect())
     }
 
@@ -1260,7 +1213,7 @@ impl Store {
              GROUP BY t.code, t.name, o.level, o.status ORDER BY t.code, o.level, o.status",
         );
         let (rows, focus) = in_tx!(self, Read, |tx| {
-            let rows: Vec<CountRow> = tx.sup_rows(q).await?;
+            let rows: Vec<CountRow> = tx.rows(q).await?;
             let focus = focus_share_in(&mut tx, Scope::All, &FocusShareFilter::default()).await?;
             Ok::<_, StoreError>((rows, focus))
         })?;

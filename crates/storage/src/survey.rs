@@ -8,9 +8,9 @@ use std::collections::HashMap;
 use chrono::{DateTime, NaiveDate, Utc};
 use zhili_domain::{Actor, Role};
 
+use crate::backend::Tx;
 use crate::events::Acting;
 use crate::imports::BadRow;
-use crate::kpi::KpiTx;
 use crate::records::AuditRecord;
 use crate::reference::org_by_code;
 use crate::sql::{Arg, Sql};

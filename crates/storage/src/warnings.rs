@@ -200,7 +200,8 @@ impl Store {
                 // or changed already, so the next round finds fewer.
                 for _ in 0..1_000 {
                     let found = in_tx!(self, Read, |tx| {
-                        tx.due_pairs(candidates(clock, alarm, now, batch)).await
+                        tx.rows::<(i64, DateTime<Utc>)>(candidates(clock, alarm, now, batch))
+                            .await
                     })?;
                     let rules = self.deadline_rules();
                     for (id, due) in &found {
@@ -256,7 +257,7 @@ impl Store {
             .arg(Arg::I64(i64::from(page - 1) * i64::from(per_page)));
         let (total, found) = in_tx!(self, Read, |tx| {
             let total = tx.count(count).await?;
-            Ok::<_, StoreError>((total, tx.notifications_where(rows).await?))
+            Ok::<_, StoreError>((total, tx.rows::<NotificationRow>(rows).await?))
         })?;
         Ok(Page {
             items: found
