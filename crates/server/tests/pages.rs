@@ -884,3 +884,148 @@ async fn the_command_room_turns_a_recurring_problem_into_a_topic_on_its_page() {
         assert!(page.body.contains("菜场缺少垃圾收集点") && page.body.contains("已化解"));
     }
 }
+
+/// The text between `before` and the next `after` in a page.
+fn between<'a>(html: &'a str, before: &str, after: char) -> Option<&'a str> {
+    let start = html.find(before)? + before.len();
+    let len = html[start..].find(after)?;
+    Some(&html[start..start + len])
+}
+
+/// A form post as `s`, with its CSRF token.
+async fn form(app: &Router, s: &Session, path: &str, fields: &[(&str, &str)]) -> Resp {
+    let mut all = vec![("csrf", s.csrf.as_str())];
+    all.extend_from_slice(fields);
+    post(app, path, Some(&s.cookie), &all).await
+}
+
+// Supervision in the browser: the event page's 督办 section with its reply form, the
+// supervise form with level, due date and leader, and the /supervision list with the
+// focus share.
+#[tokio::test]
+async fn the_event_page_shows_its_orders_and_the_list_shows_the_focus_share() {
+    for store in fresh_stores().await {
+        let app = setup(store, false).await;
+        let fengshan = login(&app, "fengshan").await;
+        let city = login(&app, "city").await;
+        let oversight = login(&app, "oversight").await;
+        let citizen = login(&app, "citizen1").await;
+
+        let r = form(
+            &app,
+            &fengshan,
+            "/events",
+            &[
+                ("text", "舜北社区夜间施工噪音扰民"),
+                ("category", "0101"),
+                ("grid", "33028100200101"),
+                ("reporter_kind", "citizen"),
+                ("reporter_name", "张三"),
+                ("reporter_phone", "13812345678"),
+                ("channel", "hotline_12345"),
+                ("priority", "normal"),
+            ],
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        let event = r.location.unwrap();
+        let r = form(
+            &app,
+            &fengshan,
+            &format!("{event}/actions"),
+            &[("action", "accept")],
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+
+        // 噪音扰民 is a focus issue: listed supervision by the system, answerable by
+        // the township's room.
+        let page = get(&app, &event, Some(&fengshan.cookie)).await;
+        assert!(page.body.contains("督办（1）"), "{}", page.body);
+        assert!(page.body.contains("挂牌督办"));
+        assert!(page.body.contains("系统（焦点问题自动挂牌督办）"));
+        let reply_path = between(&page.body, "action=\"/supervision/", '"')
+            .map(|p| format!("/supervision/{p}"))
+            .expect("a reply form");
+        assert!(reply_path.ends_with("/reply"), "{reply_path}");
+
+        // The supervise form asks for level, due date and leader; a leader-owned
+        // case without its leader is refused on the page.
+        let page = get(&app, &event, Some(&city.cookie)).await;
+        assert!(page.body.contains("name=\"due_date\"") && page.body.contains("包案督办"));
+        let tomorrow =
+            (chrono::Utc::now() + chrono::Duration::hours(8) + chrono::Duration::days(1))
+                .format("%Y-%m-%d")
+                .to_string();
+        let fields = [
+            ("action", "supervise"),
+            ("level", "leader_owned"),
+            ("due_date", tomorrow.as_str()),
+            ("note", "请加快办理"),
+            ("leader", ""),
+        ];
+        let r = form(&app, &city, &format!("{event}/actions"), &fields).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.body.contains("包案督办须填写包案领导姓名"), "{}", r.body);
+        let mut fields = fields;
+        fields[4] = ("leader", "张副主任");
+        let r = form(&app, &city, &format!("{event}/actions"), &fields).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+
+        // The township room answers the focus order; the event page shows the reply.
+        let r = form(
+            &app,
+            &fengshan,
+            &reply_path,
+            &[("text", "已约谈施工方，夜间停工")],
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        let back = r.location.unwrap();
+        assert!(
+            back.starts_with(&format!("{event}?done=supervision_reply")),
+            "{back}"
+        );
+        let page = get(&app, &back, Some(&fengshan.cookie)).await;
+        assert!(page.body.contains("已约谈施工方，夜间停工"));
+        assert!(page.body.contains("已完成「回复督办」"));
+        let r = form(&app, &fengshan, &reply_path, &[("text", " ")]).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+        // The list: both orders, the share at 100%.
+        let list = get(&app, "/supervision", Some(&city.cookie)).await;
+        assert_eq!(list.status, StatusCode::OK);
+        assert!(
+            list.body.contains("焦点问题督办率") && list.body.contains("100.0%"),
+            "{}",
+            list.body
+        );
+        assert!(list.body.contains("包案督办") && list.body.contains("张副主任"));
+        assert!(list.body.contains("共 2 件"));
+        let listed = get(
+            &app,
+            "/supervision?level=listed&status=bogus",
+            Some(&city.cookie),
+        )
+        .await;
+        assert!(listed.body.contains("共 1 件") && listed.body.contains("未知督办状态"));
+
+        // Oversight reads without forms; a citizen has no supervision pages.
+        let o = get(&app, &event, Some(&oversight.cookie)).await;
+        assert!(o.body.contains("督办（2）") && !o.body.contains("回复督办</h4>"));
+        assert_eq!(
+            get(&app, "/supervision", Some(&oversight.cookie))
+                .await
+                .status,
+            StatusCode::OK
+        );
+        let r = form(&app, &oversight, &reply_path, &[("text", "已阅")]).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+        assert_eq!(
+            get(&app, "/supervision", Some(&citizen.cookie))
+                .await
+                .status,
+            StatusCode::FORBIDDEN
+        );
+    }
+}
