@@ -873,32 +873,14 @@ async fn moved_deadlines<T: Tx>(
     now: DateTime<Utc>,
 ) -> Result<crate::deadlines::Deadlines, StoreError> {
     let mut d = row.deadlines();
-    if kind == ActionKind::Resume {
-        let since = tx
-            .timeline(row.id)
-            .await?
-            .into_iter()
-            .rev()
-            .find(|t| t.action == ActionKind::Suspend.code())
-            .map(|t| t.at);
-        if let Some(since) = since {
-            next.suspended_days += ctx.rules.suspended_days(since, now);
-        }
+    if kind == ActionKind::Resume
+        && let Some(since) = last_action_at(tx, row.id, ActionKind::Suspend).await?
+    {
+        next.suspended_days += ctx.rules.suspended_days(since, now);
     }
     if next.extension_days != before.extension_days || next.suspended_days != before.suspended_days
     {
-        let priority =
-            Priority::parse(&row.priority).ok_or_else(|| corrupt("priority", &row.priority))?;
-        let limit = row.category_limit_days.and_then(|x| u32::try_from(x).ok());
-        if let Some((due, estimated)) = ctx.rules.handle(
-            row.reported_at,
-            priority,
-            limit,
-            next.extension_days + next.suspended_days,
-        ) {
-            d.handle = Some(due);
-            d.estimated |= estimated;
-        }
+        set_handle_deadline(&mut d, ctx.rules, row, next)?;
     }
     if kind == ActionKind::Inform {
         let (due, estimated) = ctx.rules.followup(now);
@@ -916,35 +898,57 @@ async fn recount<T: Tx>(
     row: &EventRow,
 ) -> Result<bool, StoreError> {
     let state = parse_state(row)?;
-    let priority =
-        Priority::parse(&row.priority).ok_or_else(|| corrupt("priority", &row.priority))?;
-    let limit = row.category_limit_days.and_then(|x| u32::try_from(x).ok());
     // Acceptance and feedback from receipt, handling with its added days.
-    let mut d = rules.on_receipt(row.reported_at, priority, None);
-    if let Some((due, est)) = rules.handle(
+    let mut d = rules.on_receipt(row.reported_at, row_priority(row)?, None);
+    set_handle_deadline(&mut d, rules, row, &state)?;
+    if row.followup_due_at.is_some()
+        && let Some(at) = last_action_at(tx, row.id, ActionKind::Inform).await?
+    {
+        let (due, est) = rules.followup(at);
+        d.followup = Some(due);
+        d.estimated |= est;
+    }
+    Ok(tx.update_deadlines(row.id, row.version, &d).await? == 1)
+}
+
+fn row_priority(row: &EventRow) -> Result<Priority, StoreError> {
+    Priority::parse(&row.priority).ok_or_else(|| corrupt("priority", &row.priority))
+}
+
+/// The handling deadline from receipt, the category's limit and the days `state`
+/// adds (approved extensions, working days suspended).
+fn set_handle_deadline(
+    d: &mut crate::deadlines::Deadlines,
+    rules: &crate::deadlines::Rules,
+    row: &EventRow,
+    state: &EventState,
+) -> Result<(), StoreError> {
+    let limit = row.category_limit_days.and_then(|x| u32::try_from(x).ok());
+    if let Some((due, estimated)) = rules.handle(
         row.reported_at,
-        priority,
+        row_priority(row)?,
         limit,
         state.extension_days + state.suspended_days,
     ) {
         d.handle = Some(due);
-        d.estimated |= est;
+        d.estimated |= estimated;
     }
-    if row.followup_due_at.is_some() {
-        let informed = tx
-            .timeline(row.id)
-            .await?
-            .into_iter()
-            .rev()
-            .find(|t| t.action == ActionKind::Inform.code())
-            .map(|t| t.at);
-        if let Some(at) = informed {
-            let (due, est) = rules.followup(at);
-            d.followup = Some(due);
-            d.estimated |= est;
-        }
-    }
-    Ok(tx.update_deadlines(row.id, row.version, &d).await? == 1)
+    Ok(())
+}
+
+/// When the event last took action `kind`, from its timeline.
+async fn last_action_at<T: Tx>(
+    tx: &mut T,
+    id: i64,
+    kind: ActionKind,
+) -> Result<Option<DateTime<Utc>>, StoreError> {
+    Ok(tx
+        .timeline(id)
+        .await?
+        .into_iter()
+        .rev()
+        .find(|t| t.action == kind.code())
+        .map(|t| t.at))
 }
 
 impl Store {

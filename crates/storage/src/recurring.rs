@@ -411,8 +411,11 @@ impl RecurringRepo<'_> {
             q.push(" AND a.status = ").arg(Arg::Text(s.into()));
         }
         q.push(" ORDER BY a.last_at DESC, a.id DESC LIMIT 500");
-        let store = self.store;
-        in_tx!(store, Read, |tx| {
+        self.load_alerts(q).await
+    }
+
+    async fn load_alerts(&self, q: Sql) -> Result<Vec<RecurringAlert>, StoreError> {
+        in_tx!(self.store, Read, |tx| {
             let rows: Vec<AlertRow> = tx.rows(q).await?;
             alerts_with_events(&mut tx, rows).await
         })
@@ -422,13 +425,7 @@ impl RecurringRepo<'_> {
         let mut q = Sql::new(ALERT_SELECT);
         q.push(" WHERE a.id = ").arg(Arg::I64(id)).push(" AND ");
         q.append(self.township_filter("a.township_id")?);
-        let store = self.store;
-        in_tx!(store, Read, |tx| {
-            let rows: Vec<AlertRow> = tx.rows(q).await?;
-            alerts_with_events(&mut tx, rows).await
-        })?
-        .pop()
-        .ok_or(StoreError::NotFound)
+        self.load_alerts(q).await?.pop().ok_or(StoreError::NotFound)
     }
 
     /// Rules an alert out (not one problem after all), with the reason.
@@ -562,8 +559,11 @@ impl RecurringRepo<'_> {
             q.push(" AND g.status = ").arg(Arg::Text(s.into()));
         }
         q.push(" ORDER BY g.opened_at DESC, g.id DESC LIMIT 500");
-        let store = self.store;
-        in_tx!(store, Read, |tx| {
+        self.load_topics(q).await
+    }
+
+    async fn load_topics(&self, q: Sql) -> Result<Vec<Topic>, StoreError> {
+        in_tx!(self.store, Read, |tx| {
             let rows: Vec<TopicRow> = tx.rows(q).await?;
             topics_with_events(&mut tx, rows).await
         })
@@ -573,13 +573,7 @@ impl RecurringRepo<'_> {
         let mut q = Sql::new(TOPIC_SELECT);
         q.push(" WHERE g.id = ").arg(Arg::I64(id)).push(" AND ");
         q.append(self.township_filter("g.township_id")?);
-        let store = self.store;
-        in_tx!(store, Read, |tx| {
-            let rows: Vec<TopicRow> = tx.rows(q).await?;
-            topics_with_events(&mut tx, rows).await
-        })?
-        .pop()
-        .ok_or(StoreError::NotFound)
+        self.load_topics(q).await?.pop().ok_or(StoreError::NotFound)
     }
 
     /// Closes a topic: solved, with the root cause found and the measures taken.

@@ -536,6 +536,15 @@ fn one_in_scope(scope: Scope, id: i64) -> Sql {
     q
 }
 
+/// One order in the scope, as stored now; `NotFound` outside it.
+async fn order_in_scope<T: Tx>(tx: &mut T, scope: Scope, id: i64) -> Result<OrderRow, StoreError> {
+    tx.rows::<OrderRow>(one_in_scope(scope, id))
+        .await?
+        .into_iter()
+        .next()
+        .ok_or(StoreError::NotFound)
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct SupervisionFilter {
     pub status: Option<OrderStatus>,
@@ -677,12 +686,7 @@ impl SupervisionRepo<'_> {
         let acting = Acting::from(&self.actor);
         let actor = &self.actor;
         in_tx!(self.store, Write, |tx| {
-            let row = tx
-                .rows::<OrderRow>(one_in_scope(scope, id))
-                .await?
-                .into_iter()
-                .next()
-                .ok_or(StoreError::NotFound)?;
+            let row = order_in_scope(&mut tx, scope, id).await?;
             if !rules::may_reply(actor, &context(&row)) {
                 return Err(forbidden());
             }
@@ -711,8 +715,8 @@ impl SupervisionRepo<'_> {
                 now,
             )
             .await?;
-            let row = tx.rows::<OrderRow>(one_in_scope(scope, id)).await?;
-            views(&mut tx, actor, row, now)
+            let row = order_in_scope(&mut tx, scope, id).await?;
+            views(&mut tx, actor, vec![row], now)
                 .await?
                 .into_iter()
                 .next()
@@ -732,12 +736,7 @@ impl SupervisionRepo<'_> {
         let acting = Acting::from(&self.actor);
         let actor = &self.actor;
         in_tx!(self.store, Write, |tx| {
-            let row = tx
-                .rows::<OrderRow>(one_in_scope(scope, id))
-                .await?
-                .into_iter()
-                .next()
-                .ok_or(StoreError::NotFound)?;
+            let row = order_in_scope(&mut tx, scope, id).await?;
             if !rules::may_close(actor, &context(&row)) {
                 return Err(forbidden());
             }
@@ -771,8 +770,8 @@ impl SupervisionRepo<'_> {
                 now,
             )
             .await?;
-            let row = tx.rows::<OrderRow>(one_in_scope(scope, id)).await?;
-            views(&mut tx, actor, row, now)
+            let row = order_in_scope(&mut tx, scope, id).await?;
+            views(&mut tx, actor, vec![row], now)
                 .await?
                 .into_iter()
                 .next()

@@ -334,26 +334,13 @@ impl Store {
                 }
             })
             .transpose()?;
-        let n = match &self.pool {
-            crate::Pool::Sqlite(p) => {
-                sqlx::query("UPDATE users SET phone = $1, email = $2 WHERE username = $3")
-                    .bind(&phone)
-                    .bind(&email)
-                    .bind(username)
-                    .execute(p)
-                    .await?
-                    .rows_affected()
-            }
-            crate::Pool::Postgres(p) => {
-                sqlx::query("UPDATE users SET phone = $1, email = $2 WHERE username = $3")
-                    .bind(&phone)
-                    .bind(&email)
-                    .bind(username)
-                    .execute(p)
-                    .await?
-                    .rows_affected()
-            }
-        };
+        let mut q = Sql::new("UPDATE users SET phone = ");
+        q.arg(Arg::OptText(phone))
+            .push(", email = ")
+            .arg(Arg::OptText(email))
+            .push(" WHERE username = ")
+            .arg(Arg::Text(username.to_string()));
+        let n = in_tx!(self, Write, |tx| tx.exec(q).await)?;
         if n == 0 {
             return Err(StoreError::invalid(
                 "username",
@@ -428,7 +415,6 @@ async fn fire<T: crate::events::ActTx>(
         return Ok(None);
     }
     let state = parse_state(&row)?;
-    let city = city_org(tx).await?;
     let what = match alarm {
         Alarm::Yellow => format!("{}将到（{}）", clock.label_zh(), china(due)),
         Alarm::Red => format!("已超过{}（{}）", clock.label_zh(), china(due)),
@@ -451,7 +437,7 @@ async fn fire<T: crate::events::ActTx>(
     if alarm == Alarm::Red {
         to.push(row.township_id);
         if state.level == Level::City {
-            to.extend(city);
+            to.extend(city_org(tx).await?);
         }
     }
     to.dedup();
@@ -527,7 +513,7 @@ async fn fire<T: crate::events::ActTx>(
     );
     let mut to: Vec<i64> = Vec::new();
     if up == Level::City {
-        to.extend(city);
+        to.extend(city_org(tx).await?);
     }
     to.push(row.township_id);
     for org in to {
