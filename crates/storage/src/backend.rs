@@ -114,6 +114,18 @@ pub(crate) struct EventRow {
     pub feedback_warn_at: Option<DateTime<Utc>>,
     pub followup_due_at: Option<DateTime<Utc>>,
     pub followup_warn_at: Option<DateTime<Utc>>,
+    /// The classifier's suggestions and evidence (JSON, `zhili_domain::Classification`).
+    #[expect(dead_code, reason = "read by the triage, routing and duplicate work")]
+    pub classification: Option<String>,
+    /// Waits in its township's triage queue for an operator to choose the category.
+    #[expect(dead_code, reason = "read by the triage, routing and duplicate work")]
+    pub needs_triage: bool,
+    /// The routing rule that suggested the event's units.
+    #[expect(dead_code, reason = "read by the triage, routing and duplicate work")]
+    pub routing_rule_id: Option<i64>,
+    /// The open event this one duplicates (the master of its cluster).
+    #[expect(dead_code, reason = "read by the triage, routing and duplicate work")]
+    pub duplicate_of: Option<i64>,
 }
 
 impl EventRow {
@@ -146,7 +158,7 @@ pub(crate) const EVENT_SELECT: &str = "SELECT e.id, e.number, e.channel, e.exter
  e.lead_unit_id, u.code AS lead_unit_code, u.name AS lead_unit_name, \
  c.limit_days AS category_limit_days, e.handle_due_at, e.feedback_due_at, e.deadline_estimated, \
  e.accept_due_at, e.accept_warn_at, e.handle_warn_at, e.feedback_warn_at, e.followup_due_at, \
- e.followup_warn_at \
+ e.followup_warn_at, e.classification, e.needs_triage, e.routing_rule_id, e.duplicate_of \
  FROM events e JOIN orgs t ON t.id = e.township_id \
  LEFT JOIN orgs v ON v.id = e.village_id LEFT JOIN orgs g ON g.id = e.grid_id \
  LEFT JOIN categories c ON c.id = e.category_id LEFT JOIN orgs u ON u.id = e.lead_unit_id ";
@@ -196,6 +208,10 @@ pub(crate) struct EventInsert {
     pub closed_at: Option<DateTime<Utc>>,
     pub created_by: Option<i64>,
     pub deadlines: crate::deadlines::Deadlines,
+    pub classification: Option<String>,
+    pub needs_triage: bool,
+    pub routing_rule_id: Option<i64>,
+    pub duplicate_of: Option<i64>,
 }
 
 #[derive(Debug, Clone)]
@@ -639,7 +655,7 @@ macro_rules! impl_tx {
 
             async fn insert_events(&mut self, events: &[&EventInsert]) -> Result<Vec<(i64, String)>, sqlx::Error> {
                 let mut out = Vec::with_capacity(events.len());
-                // 31 values a row, 64 rows: far below either backend's limit on
+                // 35 values a row, 64 rows: far below either backend's limit on
                 // parameters.
                 for chunk in events.chunks(64) {
                     let mut q = Sql::new(
@@ -647,7 +663,8 @@ macro_rules! impl_tx {
                          reporter_user_id, text, address, lon, lat, category_id, township_id, village_id, grid_id, \
                          priority, status, lead_unit_id, state, reported_at, updated_at, closed_at, created_by, version, \
                          handle_due_at, feedback_due_at, deadline_estimated, accept_due_at, accept_warn_at, \
-                         handle_warn_at, feedback_warn_at) VALUES ",
+                         handle_warn_at, feedback_warn_at, classification, needs_triage, routing_rule_id, \
+                         duplicate_of) VALUES ",
                     );
                     q.rows(chunk.iter().map(|e| {
                         [
@@ -682,6 +699,10 @@ macro_rules! impl_tx {
                             Arg::OptTime(e.deadlines.accept.map(|d| d.warn_at)),
                             Arg::OptTime(e.deadlines.handle.map(|d| d.warn_at)),
                             Arg::OptTime(e.deadlines.feedback.map(|d| d.warn_at)),
+                            Arg::OptText(e.classification.clone()),
+                            Arg::Bool(e.needs_triage),
+                            Arg::OptI64(e.routing_rule_id),
+                            Arg::OptI64(e.duplicate_of),
                         ]
                     }));
                     q.push(" RETURNING id, number");

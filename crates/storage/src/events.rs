@@ -624,6 +624,10 @@ pub(crate) async fn prepare<T: Tx>(
         closed_at: None,
         created_by: acting.user_id.map(|u| u.0),
         deadlines,
+        classification: None,
+        needs_triage: false,
+        routing_rule_id: None,
+        duplicate_of: None,
     };
     Ok(Prepared {
         insert,
