@@ -196,6 +196,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         ..args.store.flags()
     };
     let s = args.store.settings(flags)?;
+    // A bad model stops the start before anything else happens.
+    let classifier = s.classifier()?;
     let store = open_store(&s).await?;
     // Bind before a long demo load, so a taken port fails at once.
     let listener = tokio::net::TcpListener::bind(&s.bind)
@@ -223,6 +225,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     tracing::info!(%addr, demo = s.demo, "serving");
 
     let state = AppState::new(store.clone(), s.server_config())
+        .with_classifier(classifier)
         .load()
         .await
         .context("无法加载网格数据")?;

@@ -40,6 +40,9 @@ pub const KEYS: &[&str] = &[
     "recurrence_days",
     "recurrence_radius_m",
     "working_hours",
+    "classifier_model",
+    "classifier_fallback",
+    "triage_confidence",
 ];
 
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
@@ -101,6 +104,14 @@ pub struct Settings {
     pub recurrence_radius_m: u32,
     /// Office hours for limits in working hours, e.g. `08:30-12:00,13:30-17:30`.
     pub working_hours: String,
+    /// A model file made by `zhili train`; unset: classification by keyword rules alone.
+    pub classifier_model: Option<PathBuf>,
+    /// What to do when the model file is missing or corrupt: `refuse` to start
+    /// (default), or start on the keyword `rules` alone and say so in the log and
+    /// in `/healthz`.
+    pub classifier_fallback: String,
+    /// Below this confidence (0–1) an event waits in its township's triage queue.
+    pub triage_confidence: f32,
 }
 
 /// What the command line said; `None` (or `false` for `demo`) leaves the lower layers be.
@@ -150,7 +161,12 @@ pub fn load(
         .set_default("recurrence_min_reports", 3)?
         .set_default("recurrence_days", 30)?
         .set_default("recurrence_radius_m", 300)?
-        .set_default("working_hours", "08:30-12:00,13:30-17:30")?;
+        .set_default("working_hours", "08:30-12:00,13:30-17:30")?
+        .set_default("classifier_fallback", "refuse")?
+        .set_default(
+            "triage_confidence",
+            f64::from(zhili_server::classify::DEFAULT_THRESHOLD),
+        )?;
     if let Some(path) = file {
         if !path.is_file() {
             bail!("配置文件不存在: {}", path.display());
@@ -227,6 +243,18 @@ impl Settings {
         {
             bail!("public_base_url 须以 https:// 或 http:// 开头");
         }
+        if !matches!(self.classifier_fallback.as_str(), "refuse" | "rules") {
+            bail!(
+                "classifier_fallback 须为 refuse 或 rules，现为 {:?}",
+                self.classifier_fallback
+            );
+        }
+        if !(0.0..=1.0).contains(&self.triage_confidence) {
+            bail!(
+                "triage_confidence 须在 0–1 之间，现为 {}",
+                self.triage_confidence
+            );
+        }
         if zhili_domain::CoordSystem::parse(&self.hotline_12345_crs).is_none() {
             bail!(
                 "hotline_12345_crs 须为 wgs84、gcj02 或 bd09，现为 {:?}",
@@ -248,6 +276,24 @@ impl Settings {
             Some(p) => p,
             None if self.demo => DEMO_NUMBER_PREFIX,
             None => DEFAULT_NUMBER_PREFIX,
+        }
+    }
+
+    /// The classifier this server runs with. A configured model that cannot be read
+    /// stops the start with the reason, unless `classifier_fallback = "rules"`.
+    pub fn classifier(&self) -> anyhow::Result<zhili_server::classify::Classifier> {
+        use zhili_server::classify::{Classifier, LoadedModel};
+        let Some(path) = &self.classifier_model else {
+            return Ok(Classifier::new(None, None, self.triage_confidence));
+        };
+        match LoadedModel::from_file(path) {
+            Ok(m) => Ok(Classifier::new(Some(m), None, self.triage_confidence)),
+            Err(problem) if self.classifier_fallback == "rules" => {
+                Ok(Classifier::new(None, Some(problem), self.triage_confidence))
+            }
+            Err(problem) => bail!(
+                "{problem}\n（如需在没有模型时仅按关键词规则分类，请设置 classifier_fallback = \"rules\"）"
+            ),
         }
     }
 

@@ -74,6 +74,11 @@ pub struct NewEvent {
     pub grid_code: Option<String>,
     pub township_code: Option<String>,
     pub priority: Priority,
+    /// What the classifier said, filled in by the intake after parsing; the category
+    /// it was sure of is already in `category_code`.
+    pub classification: Option<crate::classification::Classification>,
+    /// No certain category: the event waits in its township's triage queue.
+    pub needs_triage: bool,
 }
 
 /// A bad value, named by its JSON path so the client knows what to fix.
@@ -196,6 +201,8 @@ impl NewEvent {
             grid_code,
             township_code,
             priority,
+            classification: None,
+            needs_triage: false,
         })
     }
 }

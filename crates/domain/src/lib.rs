@@ -3,6 +3,7 @@
 //! rules an event moves through its life.
 
 pub mod actor;
+pub mod classification;
 pub mod codes;
 pub mod event;
 pub mod ids;
@@ -13,6 +14,10 @@ pub mod supervision;
 pub mod values;
 
 pub use actor::{Actor, Capacities, Scope};
+pub use classification::{
+    Classification, Decision, KeywordRule, ModelOpinion, RuleMode, RuleTarget, Suggestion,
+    SuggestionSource,
+};
 pub use codes::{
     Channel, CoordSystem, GridType, InformChannel, OrgKind, Platform, Priority, RejectReason,
     ReporterKind, Role, Satisfaction,

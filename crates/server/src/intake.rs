@@ -10,6 +10,7 @@ use zhili_domain::{CoordSystem, GeoPoint, NewEvent, RawNewEvent};
 use zhili_geo::{Crs, GridIndex, Lookup};
 use zhili_storage::{Store, StoreError};
 
+use crate::AppState;
 use crate::error::ApiError;
 
 /// The grid outlines, indexed for point lookups. A cache of what the database
@@ -69,11 +70,33 @@ fn crs(c: CoordSystem) -> Crs {
 }
 
 /// Turns what a channel received into a checked event located in WGS-84 and, when
-/// the sender named no area, in its grid.
-pub fn prepare(grids: &Grids, raw: RawNewEvent) -> Result<NewEvent, ApiError> {
+/// the sender named no area, in its grid, then classified.
+pub fn prepare(state: &AppState, raw: RawNewEvent) -> Result<NewEvent, ApiError> {
     let mut new = NewEvent::parse(raw).map_err(|e| ApiError::invalid(e.field, e.message))?;
-    locate(grids, &mut new);
+    complete(state, &mut new);
     Ok(new)
+}
+
+/// The arrows after parsing, for adapters that parse in their own terms: locate,
+/// then classify.
+pub fn complete(state: &AppState, new: &mut NewEvent) {
+    locate(&state.grids, new);
+    classify(state, new);
+}
+
+/// Fills in the category the classifier is sure of (when the sender named none) and
+/// keeps what it said; an unsure event waits in the triage queue.
+fn classify(state: &AppState, new: &mut NewEvent) {
+    let d = state.classifier.decide(
+        &state.store,
+        new.text.as_str(),
+        new.category_code.as_deref(),
+    );
+    if new.category_code.is_none() {
+        new.category_code = d.category;
+    }
+    new.needs_triage = d.needs_triage;
+    new.classification = Some(d.classification);
 }
 
 /// Converts the location once (for storage and lookup) and fills in the grid.

@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod classify;
 pub mod error;
 pub mod filters;
 pub mod intake;
@@ -60,6 +61,8 @@ pub struct AppState {
     pub config: Arc<ServerConfig>,
     /// Grid outlines for locating events; a cache of the database, see `intake`.
     pub grids: Arc<intake::Grids>,
+    /// The model and the keyword rules; see `classify`.
+    pub classifier: Arc<classify::Classifier>,
 }
 
 impl AppState {
@@ -71,13 +74,30 @@ impl AppState {
             store: store.with_group_commit(gc),
             config: Arc::new(config),
             grids: Arc::new(intake::Grids::default()),
+            classifier: Arc::new(classify::Classifier::default()),
         }
+    }
+
+    /// Classifies with `classifier` (a model, a threshold) instead of rules alone.
+    pub fn with_classifier(mut self, classifier: classify::Classifier) -> Self {
+        self.classifier = Arc::new(classifier);
+        self
     }
 
     /// Loads what the state caches from the database (the grid index).
     pub async fn load(self) -> Result<Self, zhili_storage::StoreError> {
         let n = self.grids.reload(&self.store).await?;
         tracing::info!(grids = n, "grid index loaded");
+        self.classifier.reload(&self.store).await?;
+        let c = self.classifier.status();
+        match &c.problem {
+            Some(p) => {
+                tracing::warn!(problem = %p, rules = c.rules, "classification on keyword rules alone")
+            }
+            None => {
+                tracing::info!(mode = c.mode, model = ?c.model, rules = c.rules, "classifier ready")
+            }
+        }
         Ok(self)
     }
 }
@@ -133,7 +153,10 @@ async fn health(
     match state.store.ping().await {
         Ok(()) => (
             axum::http::StatusCode::OK,
-            axum::Json(serde_json::json!({ "status": "ok" })),
+            axum::Json(serde_json::json!({
+                "status": "ok",
+                "classifier": state.classifier.status(),
+            })),
         ),
         Err(e) => {
             tracing::error!(error = %e, "health check: database unreachable");

@@ -115,10 +115,8 @@ pub(crate) struct EventRow {
     pub followup_due_at: Option<DateTime<Utc>>,
     pub followup_warn_at: Option<DateTime<Utc>>,
     /// The classifier's suggestions and evidence (JSON, `zhili_domain::Classification`).
-    #[expect(dead_code, reason = "read by the triage, routing and duplicate work")]
     pub classification: Option<String>,
     /// Waits in its township's triage queue for an operator to choose the category.
-    #[expect(dead_code, reason = "read by the triage, routing and duplicate work")]
     pub needs_triage: bool,
     /// The routing rule that suggested the event's units.
     #[expect(dead_code, reason = "read by the triage, routing and duplicate work")]

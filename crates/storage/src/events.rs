@@ -133,7 +133,7 @@ pub(crate) fn parse_state(row: &EventRow) -> Result<EventState, StoreError> {
         .map_err(|e| StoreError::Corrupt(format!("state of event {}: {e}", row.id)))
 }
 
-fn capacities(actor: &Actor, row: &EventRow, state: &EventState) -> Capacities {
+pub(crate) fn capacities(actor: &Actor, row: &EventRow, state: &EventState) -> Capacities {
     let org = actor.org_id;
     let handler = actor.role == Role::UnitHandler;
     Capacities {
@@ -162,7 +162,18 @@ fn corrupt(what: &str, v: &str) -> StoreError {
 }
 
 pub(crate) fn summary(row: EventRow) -> Result<EventSummary, StoreError> {
+    // Only the triage queue needs the suggestions on a list.
+    let suggestions = match (row.needs_triage, row.classification.as_deref()) {
+        (true, Some(json)) => {
+            serde_json::from_str::<zhili_domain::Classification>(json)
+                .map_err(|e| StoreError::Corrupt(format!("classification of {}: {e}", row.id)))?
+                .suggestions
+        }
+        _ => Vec::new(),
+    };
     Ok(EventSummary {
+        needs_triage: row.needs_triage,
+        suggestions,
         id: row.id,
         channel: coded_channel(
             Channel::parse(&row.channel).ok_or_else(|| corrupt("channel", &row.channel))?,
@@ -189,7 +200,7 @@ pub(crate) fn summary(row: EventRow) -> Result<EventSummary, StoreError> {
 }
 
 /// Loads one event as `actor` may see it, or `None` when it is not in their scope.
-async fn detail<T: Tx>(
+pub(crate) async fn detail<T: Tx>(
     tx: &mut T,
     actor: &Actor,
     id: i64,
@@ -226,6 +237,11 @@ async fn detail<T: Tx>(
                 "warn_red" => Coded {
                     code: "warn_red",
                     label: "红色预警",
+                },
+                // An operator's decision in the triage queue (see `classification`).
+                "classify" => Coded {
+                    code: "classify",
+                    label: "人工分类",
                 },
                 // Governance topics (see `recurring`).
                 "topic_link" => Coded {
@@ -331,6 +347,13 @@ async fn detail<T: Tx>(
             label: state.level.label_zh(),
         },
         deadlines,
+        classification: row
+            .classification
+            .as_deref()
+            .map(serde_json::from_str)
+            .transpose()
+            .map_err(|e| StoreError::Corrupt(format!("classification of {}: {e}", row.id)))?,
+        needs_triage: row.needs_triage,
         timeline,
         allowed_actions,
     }))
@@ -624,8 +647,13 @@ pub(crate) async fn prepare<T: Tx>(
         closed_at: None,
         created_by: acting.user_id.map(|u| u.0),
         deadlines,
-        classification: None,
-        needs_triage: false,
+        classification: new
+            .classification
+            .as_ref()
+            .map(serde_json::to_string)
+            .transpose()
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        needs_triage: new.needs_triage && category_id.is_none(),
         routing_rule_id: None,
         duplicate_of: None,
     };
@@ -896,7 +924,7 @@ async fn moved_deadlines<T: Tx>(
 
 /// Every deadline of a stored event counted again from its facts with `rules`: for
 /// estimates made before their year's holidays were loaded.
-async fn recount<T: Tx>(
+pub(crate) async fn recount<T: Tx>(
     tx: &mut T,
     rules: &crate::deadlines::Rules,
     row: &EventRow,
@@ -1059,6 +1087,10 @@ async fn import_one<T: ActTx>(
 }
 
 impl EventRepo<'_> {
+    pub(crate) fn the_store(&self) -> &Store {
+        self.store
+    }
+
     pub fn actor(&self) -> &Actor {
         &self.actor
     }
@@ -1189,6 +1221,9 @@ impl EventRepo<'_> {
             cond.push(" AND EXISTS (SELECT 1 FROM event_units fu JOIN orgs fo ON fo.id = fu.unit_id WHERE fu.event_id = e.id AND fo.code = ")
                 .arg(Arg::Text(u.clone()))
                 .push(")");
+        }
+        if filter.triage {
+            cond.push(" AND e.needs_triage = ").arg(Arg::Bool(true));
         }
         if let Some(ch) = filter.channel {
             cond.push(" AND e.channel = ")

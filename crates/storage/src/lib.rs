@@ -8,6 +8,7 @@ pub mod assessment;
 pub mod attachments;
 mod backend;
 pub mod chat;
+pub mod classification;
 pub mod deadlines;
 mod events;
 pub mod feedback;

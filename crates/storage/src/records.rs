@@ -130,6 +130,10 @@ pub struct EventSummary {
     pub lead_unit: Option<Named>,
     pub reported_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Waits in the triage queue; its suggestions, best first.
+    pub needs_triage: bool,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub suggestions: Vec<zhili_domain::Suggestion>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -179,6 +183,10 @@ pub struct EventDetail {
     pub level: Coded,
     /// Every clock that has started, with its yellow time and whether it still runs.
     pub deadlines: Vec<DeadlineView>,
+    /// What the classifier suggested and why, and the operator's choice.
+    pub classification: Option<zhili_domain::Classification>,
+    /// Waits in the triage queue for an operator to choose its category.
+    pub needs_triage: bool,
     pub timeline: Vec<TimelineEntry>,
     /// What the viewer may do now.
     pub allowed_actions: Vec<Coded>,
@@ -240,6 +248,8 @@ pub struct EventFilter {
     pub from: Option<DateTime<Utc>>,
     pub to: Option<DateTime<Utc>>,
     pub text: Option<String>,
+    /// Only events waiting in the triage queue.
+    pub triage: bool,
     pub sort: SortKey,
     pub descending: bool,
     /// 1-based.

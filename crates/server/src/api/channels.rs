@@ -76,7 +76,7 @@ pub async fn matter_from_110(
         };
         ApiError::invalid(field, e.message)
     })?;
-    crate::intake::locate(&state.grids, &mut new);
+    crate::intake::complete(&state, &mut new);
     let (status, d) = match state
         .store
         .events_for(&actor)
@@ -110,7 +110,7 @@ pub async fn order_from_12345(
     let raw = order.into_raw(state.config.hotline_12345_crs.code());
     let mut new = NewEvent::parse(raw)
         .map_err(|e| ApiError::invalid(hotline::field_name(&e.field), e.message))?;
-    crate::intake::locate(&state.grids, &mut new);
+    crate::intake::complete(&state, &mut new);
     let stored = state
         .store
         .events_for(&actor)

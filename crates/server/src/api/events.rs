@@ -21,7 +21,7 @@ pub async fn create(
     if !actor.can_report_events() {
         return Err(ApiError::forbidden("监督账号只读，不能上报事件"));
     }
-    let new = crate::intake::prepare(&state.grids, raw)?;
+    let new = crate::intake::prepare(&state, raw)?;
     let outcome = state
         .store
         .events_for(&actor)

@@ -6,6 +6,7 @@ mod body;
 pub mod calendar;
 mod channels;
 mod chat;
+mod classification;
 mod events;
 pub(crate) mod kpi;
 mod notifications;
@@ -50,6 +51,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/orgs", get(orgs))
         .route("/api/v1/grids", get(grids))
         .merge(chat::routes())
+        .merge(classification::routes())
         .merge(attachments::routes())
         .merge(notifications::routes())
         .merge(calendar::routes())

@@ -386,7 +386,7 @@ async fn post_request(
     let category = leaf_category(state, code).await?;
     let external_id = form::idempotency_key(client.id, pairs, idem);
     let raw = form.to_raw(&category.name, external_id)?;
-    let new = crate::intake::prepare(&state.grids, raw).map_err(|e| {
+    let new = crate::intake::prepare(state, raw).map_err(|e| {
         let field = e.field.as_deref().map_or("request", form::field_name);
         Open311Error::bad_request(format!("{field}：{}", e.message))
     })?;

@@ -578,7 +578,7 @@ pub async fn create(State(state): State<AppState>, user: PageUser, mut page: Pag
     };
     let new = match NewEvent::parse(raw) {
         Ok(mut n) => {
-            crate::intake::locate(&state.grids, &mut n);
+            crate::intake::complete(&state, &mut n);
             n
         }
         Err(e) => {

@@ -4,7 +4,7 @@
 -- routing rule that suggested its units, and the open event it duplicates.
 ALTER TABLE events ADD COLUMN classification TEXT;
 ALTER TABLE events ADD COLUMN needs_triage BOOLEAN NOT NULL DEFAULT FALSE;
-ALTER TABLE events ADD COLUMN routing_rule_id INTEGER;
-ALTER TABLE events ADD COLUMN duplicate_of INTEGER REFERENCES events(id);
+ALTER TABLE events ADD COLUMN routing_rule_id BIGINT;
+ALTER TABLE events ADD COLUMN duplicate_of BIGINT REFERENCES events(id);
 CREATE INDEX events_triage ON events(township_id, needs_triage);
 CREATE INDEX events_duplicate_of ON events(duplicate_of);
