@@ -1029,3 +1029,107 @@ async fn the_event_page_shows_its_orders_and_the_list_shows_the_focus_share() {
         );
     }
 }
+
+/// Reports through the form without a category, for the classifier to decide.
+async fn report_uncategorised(app: &Router, s: &Session, text: &str) -> i64 {
+    let r = form(
+        app,
+        s,
+        "/events",
+        &[
+            ("text", text),
+            ("category", ""),
+            ("grid", "33028100200101"),
+            ("township", ""),
+            ("address", ""),
+            ("lon", ""),
+            ("lat", ""),
+            ("reporter_kind", "citizen"),
+            ("reporter_name", ""),
+            ("reporter_phone", ""),
+            ("channel", "web_form"),
+            ("priority", "normal"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "create: {}", r.body);
+    r.location
+        .and_then(|l| l.strip_prefix("/events/").and_then(|id| id.parse().ok()))
+        .expect("redirect to the event")
+}
+
+// Classification in the browser: the admin's rule page, an event the rule decides,
+// one it cannot, and the command room deciding it in the triage queue.
+#[tokio::test]
+async fn the_command_room_decides_unsure_categories_in_the_triage_queue() {
+    for store in fresh_stores().await {
+        let app = setup(store, false).await;
+        let admin = login(&app, "admin").await;
+        let page = get(&app, "/admin/classification", Some(&admin.cookie)).await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(page.body.contains("仅关键词规则"), "no model is loaded");
+        let r = form(
+            &app,
+            &admin,
+            "/admin/classification",
+            &[
+                ("terms", "噪音"),
+                ("category", "0101"),
+                ("mode", "fill"),
+                ("note", ""),
+            ],
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        let r = form(
+            &app,
+            &admin,
+            "/admin/classification",
+            &[
+                ("terms", ""),
+                ("category", "0101"),
+                ("mode", "fill"),
+                ("note", ""),
+            ],
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.body.contains("请填写至少一个关键词"));
+
+        let fengshan = login(&app, "fengshan").await;
+        let page = get(&app, "/admin/classification", Some(&fengshan.cookie)).await;
+        assert_eq!(page.status, StatusCode::FORBIDDEN);
+        let noise = report_uncategorised(&app, &fengshan, "楼下饭店油烟机噪音很大").await;
+        let page = get(&app, &format!("/events/{noise}"), Some(&fengshan.cookie)).await;
+        assert!(page.body.contains("智能分类") && page.body.contains("噪音扰民（0101）"));
+        assert!(page.body.contains("关键词规则"));
+
+        let lamp = report_uncategorised(&app, &fengshan, "小区路灯坏了一个月").await;
+        let page = get(&app, &format!("/events/{lamp}"), Some(&fengshan.cookie)).await;
+        assert!(page.body.contains("去分类待办"));
+        let queue = get(&app, "/triage", Some(&fengshan.cookie)).await;
+        assert_eq!(queue.status, StatusCode::OK);
+        assert!(queue.body.contains("小区路灯坏了一个月"));
+        assert!(
+            !queue.body.contains("油烟机"),
+            "decided events are not queued"
+        );
+        let r = form(
+            &app,
+            &fengshan,
+            &format!("/triage/{lamp}"),
+            &[("category", "0102")],
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        assert_eq!(r.location.as_deref(), Some("/triage"));
+        let queue = get(&app, "/triage", Some(&fengshan.cookie)).await;
+        assert!(queue.body.contains("没有待分类的事件"));
+        let page = get(&app, &format!("/events/{lamp}"), Some(&fengshan.cookie)).await;
+        assert!(page.body.contains("人工分类") && page.body.contains("违章搭建（0102）"));
+
+        let grid = login(&app, "grid1").await;
+        let page = get(&app, "/triage", Some(&grid.cookie)).await;
+        assert_eq!(page.status, StatusCode::FORBIDDEN);
+    }
+}

@@ -344,6 +344,54 @@ struct DetailPage {
     /// The event's supervision orders; `None` for those who do not read them.
     orders: Option<Vec<super::supervision::OrderRow>>,
     close_opts: Vec<Opt>,
+    /// What the classifier said (智能分类).
+    classified: Option<ClassView>,
+}
+
+/// The classifier's suggestions as lines ("违章搭建（0102）· 90% · 关键词规则"), the
+/// words that weighed most, and the operator's choice.
+struct ClassView {
+    lines: Vec<String>,
+    evidence: String,
+    police: bool,
+    needs_triage: bool,
+    chosen: Option<String>,
+}
+
+async fn class_view(state: &AppState, d: &EventDetail) -> Option<ClassView> {
+    let c = d.classification.as_ref()?;
+    let names: std::collections::HashMap<String, String> = match state.store.categories().await {
+        Ok(all) => all.into_iter().map(|c| (c.code, c.name)).collect(),
+        Err(e) => {
+            tracing::error!(error = ?e, "categories for the classification box");
+            Default::default()
+        }
+    };
+    let name = |code: &str| match names.get(code) {
+        Some(n) => format!("{n}（{code}）"),
+        None => code.to_string(),
+    };
+    Some(ClassView {
+        lines: c
+            .suggestions
+            .iter()
+            .map(|s| {
+                format!(
+                    "{} · {:.0}% · {}",
+                    name(&s.category),
+                    s.confidence * 100.0,
+                    s.source.label_zh()
+                )
+            })
+            .collect(),
+        evidence: c.evidence.join("、"),
+        police: c.police,
+        needs_triage: d.needs_triage,
+        chosen: c
+            .chosen
+            .as_ref()
+            .map(|x| format!("{} · {} {}", name(&x.category), x.by, china_time(x.at))),
+    })
 }
 
 /// The event's photos and, for those who may add one, the upload form.
@@ -583,7 +631,9 @@ async fn detail_page_with(
             }
         },
     };
+    let classified = class_view(state, &d).await;
     let view = DetailPage {
+        classified,
         check_code,
         orders,
         close_opts: super::supervision::close_opts(),

@@ -15,6 +15,7 @@ mod public;
 mod recurring;
 mod session;
 mod supervision;
+mod triage;
 mod upload;
 mod view;
 
@@ -48,6 +49,7 @@ pub fn routes() -> Router<AppState> {
         .merge(calendar::routes())
         .merge(public::routes())
         .merge(recurring::routes())
+        .merge(triage::routes())
         .merge(supervision::routes())
         .merge(kpi::routes())
 }

@@ -25,6 +25,8 @@ pub struct Header {
     pub sees_kpi: bool,
     /// Reads recurring-problem alerts and governance topics (反复问题).
     pub sees_recurring: bool,
+    /// Decides categories in the triage queue (分类待办).
+    pub sees_triage: bool,
 }
 
 impl Header {
@@ -40,6 +42,10 @@ impl Header {
             sees_supervision: zhili_domain::supervision::may_read(actor),
             sees_kpi: zhili_storage::kpi::can_view_kpis(actor),
             sees_recurring: zhili_storage::recurring::RecurringRepo::may_read(actor),
+            sees_triage: matches!(
+                actor.role,
+                zhili_domain::Role::TownshipOperator | zhili_domain::Role::CityOperator
+            ),
         }
     }
 }
