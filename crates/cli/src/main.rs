@@ -195,9 +195,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         number_prefix: args.number_prefix.clone(),
         ..args.store.flags()
     };
-    let s = args.store.settings(flags)?;
+    let mut s = args.store.settings(flags)?;
     // A bad model stops the start before anything else happens.
-    let classifier = s.classifier()?;
+    let mut classifier = s.classifier()?;
     let store = open_store(&s).await?;
     // Bind before a long demo load, so a taken port fails at once.
     let listener = tokio::net::TcpListener::bind(&s.bind)
@@ -217,6 +217,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             );
         } else {
             println!("演示模式: 数据库已有数据，不再加载演示数据");
+        }
+        if s.classifier_model.is_none() {
+            s.classifier_model = Some(demo::model(&store, &s.data_dir).await?);
+            classifier = s.classifier()?;
         }
     }
 

@@ -460,6 +460,17 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Every categorised event as (text, category code), oldest first: the city's
+    /// own history as training data (the demo trains its model from it).
+    pub async fn training_examples(&self) -> Result<Vec<(String, String)>, StoreError> {
+        let q = Sql::new(
+            "SELECT e.text, c.code FROM events e JOIN categories c ON c.id = e.category_id ORDER BY e.id",
+        );
+        Ok(in_tx!(self, Read, |tx| tx.rows::<(String, String)>(q).await)?)
+    }
+}
+
 impl EventRepo<'_> {
     /// An operator decides the category of an event (from the triage queue, or to
     /// correct one): the category is stored, the event leaves the queue, its handling
