@@ -178,7 +178,11 @@ impl Classifier {
     ) -> Decision {
         self.refresh_if_stale(store);
         let cached = self.cached();
-        let opinion = self.model.as_ref().map(|m| {
+        // The sender's category stands, so the model would only add reference
+        // suggestions; skipping it keeps a 12345 burst cheap. Rules still run: they
+        // mark police matters.
+        let model = self.model.as_ref().filter(|_| sender_category.is_none());
+        let opinion = model.map(|m| {
             let p = m
                 .model
                 .predict_with(zhili_nlp::Segmenter::global(), text, 6, 5);
