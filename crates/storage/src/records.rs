@@ -182,6 +182,9 @@ pub struct EventDetail {
     pub timeline: Vec<TimelineEntry>,
     /// What the viewer may do now.
     pub allowed_actions: Vec<Coded>,
+    /// The master this event duplicates, and (for a master) its duplicates.
+    pub duplicate_of: Option<crate::chat::EventRef>,
+    pub duplicates: Vec<crate::chat::EventRef>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -228,6 +231,12 @@ pub enum SortKey {
     Status,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DuplicateFilter {
+    Hide,
+    Only,
+}
+
 /// Filters for the event list; codes as people type them.
 #[derive(Debug, Clone, Default)]
 pub struct EventFilter {
@@ -240,6 +249,8 @@ pub struct EventFilter {
     pub from: Option<DateTime<Utc>>,
     pub to: Option<DateTime<Utc>>,
     pub text: Option<String>,
+    /// Leave linked duplicates out, or list only them.
+    pub duplicates: Option<DuplicateFilter>,
     pub sort: SortKey,
     pub descending: bool,
     /// 1-based.
