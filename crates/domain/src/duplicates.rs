@@ -44,18 +44,36 @@ impl Default for DuplicateRule {
     }
 }
 
+/// A value of a [`DuplicateRule`] out of range: which one, and why.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RuleError {
+    pub field: &'static str,
+    pub message: &'static str,
+}
+
+impl std::fmt::Display for RuleError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.field, self.message)
+    }
+}
+
 impl DuplicateRule {
     /// A rule with every value in range: a positive radius (up to 10 km), a window
     /// of 1 hour to 90 days and a threshold in (0, 1].
-    pub fn checked(radius_m: f64, window_hours: u32, min_similarity: f64) -> Result<Self, String> {
+    pub fn checked(
+        radius_m: f64,
+        window_hours: u32,
+        min_similarity: f64,
+    ) -> Result<Self, RuleError> {
+        let bad = |field, message| Err(RuleError { field, message });
         if !(radius_m.is_finite() && radius_m > 0.0 && radius_m <= 10_000.0) {
-            return Err("radius_m 须在 0–10000 米之间（不含 0）".into());
+            return bad("radius_m", "半径须大于 0 米、不超过 10000 米");
         }
         if !(1..=90 * 24).contains(&window_hours) {
-            return Err("window_hours 须在 1–2160 小时之间".into());
+            return bad("window_hours", "时间窗须在 1–2160 小时之间");
         }
         if !(min_similarity.is_finite() && min_similarity > 0.0 && min_similarity <= 1.0) {
-            return Err("min_similarity 须在 0–1 之间（不含 0）".into());
+            return bad("min_similarity", "相似度阈值须大于 0、不超过 1");
         }
         Ok(DuplicateRule {
             radius_m,

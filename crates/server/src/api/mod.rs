@@ -6,6 +6,7 @@ mod body;
 pub mod calendar;
 mod channels;
 mod chat;
+mod duplicates;
 mod events;
 pub(crate) mod kpi;
 mod notifications;
@@ -55,6 +56,7 @@ pub fn routes() -> Router<AppState> {
         .merge(calendar::routes())
         .merge(public::routes())
         .merge(recurring::routes())
+        .merge(duplicates::routes())
         .merge(supervision::routes())
         .merge(kpi::routes())
 }

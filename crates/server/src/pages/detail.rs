@@ -344,6 +344,7 @@ struct DetailPage {
     /// The event's supervision orders; `None` for those who do not read them.
     orders: Option<Vec<super::supervision::OrderRow>>,
     close_opts: Vec<Opt>,
+    dups: super::duplicates::DuplicateBox,
 }
 
 /// The event's photos and, for those who may add one, the upload form.
@@ -584,6 +585,7 @@ async fn detail_page_with(
         },
     };
     let view = DetailPage {
+        dups: super::duplicates::DuplicateBox::new(&user.actor, &d),
         check_code,
         orders,
         close_opts: super::supervision::close_opts(),
@@ -632,6 +634,8 @@ pub async fn detail(
             "photo" => Some("添加照片"),
             "supervision_reply" => Some("回复督办"),
             "supervision_close" => Some("办结督办"),
+            "duplicate_link" => Some("关联主件"),
+            "duplicate_unlink" => Some("解除重复关联"),
             _ => ActionKind::parse(&c).map(ActionKind::label_zh),
         });
     detail_page(&state, &user, id, StatusCode::OK, None, done).await

@@ -6,6 +6,7 @@
 mod calendar;
 mod chat;
 mod detail;
+mod duplicates;
 mod events;
 mod forms;
 mod kpi;
@@ -48,6 +49,7 @@ pub fn routes() -> Router<AppState> {
         .merge(calendar::routes())
         .merge(public::routes())
         .merge(recurring::routes())
+        .merge(duplicates::routes())
         .merge(supervision::routes())
         .merge(kpi::routes())
 }
