@@ -506,6 +506,12 @@ session_absolute_hours = 6
                 "recurrence_min_reports",
             ),
             ("ZHILI_PUBLIC_BASE_URL", "zhili.gov.cn", "public_base_url"),
+            (
+                "ZHILI_DUPLICATE_MIN_SIMILARITY",
+                "1.5",
+                "duplicate_min_similarity",
+            ),
+            ("ZHILI_DUPLICATE_RADIUS_M", "0", "duplicate_radius_m"),
         ] {
             let e = load(None, env(&[(k, v)]), &Flags::default()).unwrap_err();
             assert!(format!("{e:#}").contains(named), "{k}={v}: {e:#}");
