@@ -24,9 +24,6 @@ use crate::records::{AuditRecord, Coded};
 use crate::sql::{Arg, Sql};
 use crate::{Store, StoreError, in_tx};
 
-/// Who the timeline and audit name for links made at intake and feedback passed on.
-pub const DUPLICATE_ACTOR: &str = "系统（重复件识别）";
-
 /// The statuses a master may have at intake: open and not yet fed back. A report
 /// joined to an event that has informed its reporter already would never hear the
 /// result; closed, rejected and transferred events are no longer handled here.
@@ -97,14 +94,18 @@ struct SettingRow {
     min_similarity: f64,
 }
 
+/// The category's own rule, else its 大类's: a rule set on a 大类 holds for every
+/// 小类 under it that has none of its own.
 async fn category_rule<T: Tx>(
     tx: &mut T,
     category: i64,
 ) -> Result<Option<DuplicateRule>, StoreError> {
     let mut q = Sql::new(
-        "SELECT radius_m, window_hours, min_similarity FROM duplicate_settings WHERE category_id = ",
+        "SELECT s.radius_m, s.window_hours, s.min_similarity FROM duplicate_settings s \
+         JOIN categories c ON s.category_id = c.id OR s.category_id = c.parent_id WHERE c.id = ",
     );
-    q.arg(Arg::I64(category));
+    q.arg(Arg::I64(category))
+        .push(" ORDER BY CASE WHEN s.category_id = c.id THEN 0 ELSE 1 END LIMIT 1");
     let Some(r) = tx.rows::<SettingRow>(q).await?.into_iter().next() else {
         return Ok(None);
     };
@@ -258,7 +259,9 @@ pub(crate) async fn after_action<T: Tx>(
         return Ok(());
     }
     match action {
-        Action::Inform { note, .. } => inform_duplicates(tx, row, note.as_deref(), now).await,
+        Action::Inform { note, .. } => {
+            inform_duplicates(tx, row, acting, note.as_deref(), now).await
+        }
         Action::Reject { .. } | Action::TransferTo110 { .. } => {
             let why = format!(
                 "主件 {}「{}」，解除重复关联，按独立事件办理",
@@ -285,9 +288,11 @@ pub(crate) async fn after_action<T: Tx>(
     }
 }
 
+/// The timeline and audit name whoever informed the master: the feedback is theirs.
 async fn inform_duplicates<T: Tx>(
     tx: &mut T,
     master: &EventRow,
+    acting: &Acting,
     note: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
@@ -300,18 +305,14 @@ async fn inform_duplicates<T: Tx>(
         .filter(|n| !n.is_empty())
         .unwrap_or("已办理并反馈结果");
     let text = format!("随主件 {} 反馈：{what}", master.number);
-    let acting = Acting {
-        user_id: None,
-        name: DUPLICATE_ACTOR.into(),
-    };
     // The master's version after this inform: a later inform (after a reopening)
     // is a new message, a retry of this one is not.
     let inform = master.version + 1;
     for d in &dups {
-        entry(tx, d.id, &d.status, &acting, "duplicate_inform", &text, now).await?;
+        entry(tx, d.id, &d.status, acting, "duplicate_inform", &text, now).await?;
         audit(
             tx,
-            &acting,
+            acting,
             "event.duplicate_inform",
             d.id,
             &d.number,
@@ -417,7 +418,7 @@ pub struct DuplicateSettings {
     pub radius_m: f64,
     pub window_hours: u32,
     pub min_similarity: f64,
-    /// false: the store-wide default applies.
+    /// false: the store-wide default applies (true also when set on its 大类).
     pub custom: bool,
 }
 
@@ -724,4 +725,93 @@ async fn settings_of<T: Tx>(
         min_similarity: r.min_similarity,
         custom: own.is_some(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    //! The audit records, which only the crate can read; the behaviour is in
+    //! `tests/duplicates.rs`.
+    use super::*;
+    use crate::testing::{fresh_stores, with_small_city};
+    use zhili_domain::{NewEvent, RawNewEvent, RawReporter};
+
+    async fn audits(store: &Store, action: &str) -> i64 {
+        let count = async || -> Result<i64, StoreError> {
+            in_tx!(store, Read, |tx| {
+                sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM audit_log WHERE action = $1")
+                    .bind(action)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(StoreError::from)
+            })
+        };
+        count().await.unwrap()
+    }
+
+    fn report(north_m: f64) -> NewEvent {
+        NewEvent::parse(RawNewEvent {
+            channel: "hotline_12345".into(),
+            reporter: Some(RawReporter {
+                kind: "citizen".into(),
+                name: None,
+                phone: Some("13800000009".into()),
+            }),
+            text: "舜北路工地夜间施工噪音扰民".into(),
+            category: Some("0101".into()),
+            grid: Some("33028100200101".into()),
+            location: Some(zhili_domain::event::RawLocation {
+                lon: 121.155,
+                lat: 30.004 + north_m / 111_195.0,
+                crs: None,
+            }),
+            ..Default::default()
+        })
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn every_change_of_a_link_is_audited() {
+        for store in fresh_stores().await {
+            with_small_city(&store, "x").await;
+            let op = store
+                .user_by_username("fengshan")
+                .await
+                .unwrap()
+                .unwrap()
+                .actor;
+            let now = Utc::now();
+            let events = store.events_for(&op);
+            let m = events.store(&report(0.0), now).await.unwrap();
+            let d = events.store(&report(30.0), now).await.unwrap();
+            assert_eq!(
+                events.get(d.id).await.unwrap().duplicate_of.map(|r| r.id),
+                Some(m.id)
+            );
+            let repo = store.duplicates_for(&op);
+            repo.unlink(d.id, now).await.unwrap();
+            repo.link(d.id, &m.number, now).await.unwrap();
+            assert_eq!(audits(&store, "event.duplicate_unlink").await, 1);
+            assert_eq!(audits(&store, "event.duplicate_link").await, 1);
+
+            let acting = Acting::from(&op);
+            let sent = async || -> Result<(), StoreError> {
+                in_tx!(store, Write, |tx| {
+                    let row = row_in_scope(&mut tx, zhili_domain::Scope::All, m.id)
+                        .await?
+                        .ok_or(StoreError::NotFound)?;
+                    inform_duplicates(&mut tx, &row, &acting, Some("已处理"), now).await
+                })
+            };
+            // Twice for the same inform of the master (a retry): one SMS, as the
+            // audit and timeline record each pass.
+            sent().await.unwrap();
+            sent().await.unwrap();
+            assert_eq!(audits(&store, "event.duplicate_inform").await, 2);
+            let sms = store
+                .lease_outbox("t", crate::TOPIC_SMS, now, chrono::Duration::days(1), 10)
+                .await
+                .unwrap();
+            assert_eq!(sms.iter().filter(|s| s.event_id == Some(d.id)).count(), 1);
+        }
+    }
 }

@@ -246,6 +246,15 @@ async fn a_category_may_have_its_own_rule_set_by_the_admin_only() {
         report(&store, new_event(NOISE, "0102", Some(0.0), None), t0()).await;
         let far2 = report(&store, new_event(NOISE, "0102", Some(500.0), None), at).await;
         assert_eq!(master_of(&far2), None);
+
+        // Set on the 大类, a rule holds for its 小类 without one of their own.
+        admin.put_settings("01", wide, t0()).await.unwrap();
+        let inherited = admin.settings("0102").await.unwrap();
+        assert!(inherited.custom);
+        assert_eq!(inherited.radius_m, 1_000.0);
+        let at = t0() + Duration::hours(3);
+        let far3 = report(&store, new_event(NOISE, "0102", Some(400.0), None), at).await;
+        assert!(master_of(&far3).is_some(), "the 大类's 1 km now applies");
     }
 }
 
