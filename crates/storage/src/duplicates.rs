@@ -550,6 +550,22 @@ impl DuplicateRepo<'_> {
                     now,
                 )
                 .await?;
+                // Moved from another master: its record says where the report went.
+                if let Some(old) = row.duplicate_of
+                    && let Some(o) = row_in_scope(&mut tx, zhili_domain::Scope::All, old).await?
+                {
+                    let note = format!("重复件 {} 改为关联主件 {}", row.number, m.number);
+                    entry(
+                        &mut tx,
+                        o.id,
+                        &o.status,
+                        &acting,
+                        "duplicate_unlink",
+                        &note,
+                        now,
+                    )
+                    .await?;
+                }
                 audit(
                     &mut tx,
                     &acting,

@@ -420,6 +420,13 @@ async fn operators_unlink_and_link_by_hand_within_their_scope() {
         // Naming a duplicate as master links to its master.
         let third = fengshan.link(lone.id, &d.number, at).await.unwrap();
         assert_eq!(master_of(&third), Some(m.id));
+        // Moved to another master, the old one's record says so.
+        let other = report(&store, new_event(OTHER, "0102", Some(900.0), None), at).await;
+        let moved = fengshan.link(lone.id, &other.number, at).await.unwrap();
+        assert_eq!(master_of(&moved), Some(other.id));
+        let last = get(&store, m.id).await.timeline.last().cloned().unwrap();
+        assert!(last.note.unwrap().contains(&other.number));
+        fengshan.link(lone.id, &m.number, at).await.unwrap();
 
         // A master rejected lets its duplicates go.
         let reject = step(r#"{"action":"reject","reason":"invalid","note":"信息不实"}"#);
