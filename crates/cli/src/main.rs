@@ -167,6 +167,7 @@ async fn open_store(s: &Settings) -> anyhow::Result<Store> {
         .with_warn_percent(s.deadline_warn_percent)
         .with_feedback_settings(s.feedback_settings())
         .with_recurrence_rule(s.recurrence_rule())
+        .with_duplicate_rule(s.duplicate_rule()?)
         .with_working_hours(s.working_hours()?);
     store
         .migrate()

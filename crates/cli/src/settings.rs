@@ -39,6 +39,9 @@ pub const KEYS: &[&str] = &[
     "recurrence_min_reports",
     "recurrence_days",
     "recurrence_radius_m",
+    "duplicate_radius_m",
+    "duplicate_window_hours",
+    "duplicate_min_similarity",
     "working_hours",
     "classifier_model",
     "classifier_fallback",
@@ -102,6 +105,12 @@ pub struct Settings {
     pub recurrence_min_reports: u32,
     pub recurrence_days: u32,
     pub recurrence_radius_m: u32,
+    /// A new report is a duplicate of an open one of its category within
+    /// `duplicate_radius_m` metres and `duplicate_window_hours` hours whose text is
+    /// at least `duplicate_min_similarity` (0–1) alike; a category may set its own.
+    pub duplicate_radius_m: u32,
+    pub duplicate_window_hours: u32,
+    pub duplicate_min_similarity: f64,
     /// Office hours for limits in working hours, e.g. `08:30-12:00,13:30-17:30`.
     pub working_hours: String,
     /// A model file made by `zhili train`; unset: classification by keyword rules alone.
@@ -162,6 +171,12 @@ pub fn load(
         .set_default("recurrence_days", 30)?
         .set_default("recurrence_radius_m", 300)?
         .set_default("working_hours", "08:30-12:00,13:30-17:30")?
+        .set_default("duplicate_radius_m", 200)?
+        .set_default("duplicate_window_hours", 72)?
+        .set_default(
+            "duplicate_min_similarity",
+            zhili_domain::duplicates::DEFAULT_MIN_SIMILARITY,
+        )?
         .set_default("classifier_fallback", "refuse")?
         .set_default(
             "triage_confidence",
@@ -232,6 +247,7 @@ impl Settings {
             );
         }
         self.working_hours()?;
+        self.duplicate_rule()?;
         if !(1..=90).contains(&self.feedback_link_days) {
             bail!(
                 "feedback_link_days 须在 1–90 之间，现为 {}",
@@ -369,6 +385,15 @@ impl Settings {
             window_secs: i64::from(self.recurrence_days) * 24 * 3600,
             radius_m: f64::from(self.recurrence_radius_m),
         }
+    }
+
+    pub fn duplicate_rule(&self) -> anyhow::Result<zhili_domain::DuplicateRule> {
+        zhili_domain::DuplicateRule::checked(
+            f64::from(self.duplicate_radius_m),
+            self.duplicate_window_hours,
+            self.duplicate_min_similarity,
+        )
+        .map_err(|e| anyhow::anyhow!("duplicate_{e}"))
     }
 
     pub fn server_config(&self) -> ServerConfig {
@@ -527,6 +552,12 @@ session_absolute_hours = 6
                 "recurrence_min_reports",
             ),
             ("ZHILI_PUBLIC_BASE_URL", "zhili.gov.cn", "public_base_url"),
+            (
+                "ZHILI_DUPLICATE_MIN_SIMILARITY",
+                "1.5",
+                "duplicate_min_similarity",
+            ),
+            ("ZHILI_DUPLICATE_RADIUS_M", "0", "duplicate_radius_m"),
         ] {
             let e = load(None, env(&[(k, v)]), &Flags::default()).unwrap_err();
             assert!(format!("{e:#}").contains(named), "{k}={v}: {e:#}");

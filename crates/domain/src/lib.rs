@@ -5,6 +5,7 @@
 pub mod actor;
 pub mod classification;
 pub mod codes;
+pub mod duplicates;
 pub mod event;
 pub mod ids;
 pub mod kpi;
@@ -22,6 +23,7 @@ pub use codes::{
     Channel, CoordSystem, GridType, InformChannel, OrgKind, Platform, Priority, RejectReason,
     ReporterKind, Role, Satisfaction,
 };
+pub use duplicates::{DuplicateRule, best_master, text_similarity};
 pub use event::{NewEvent, NewEventError, RawNewEvent, RawReporter, event_number};
 pub use ids::{CategoryId, EventId, OrgId, UserId};
 pub use lifecycle::{Action, ActionKind, EventState, Level, LifecycleError, Outcome, Status};

@@ -5,7 +5,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
 use zhili_domain::{Channel, Status};
-use zhili_storage::{EventFilter, SortKey};
+use zhili_storage::{DuplicateFilter, EventFilter, SortKey};
 
 use crate::error::ApiError;
 
@@ -22,6 +22,8 @@ pub struct ListQuery {
     pub from: Option<String>,
     pub to: Option<String>,
     pub q: Option<String>,
+    /// `hide` linked duplicates, or `only` them.
+    pub duplicates: Option<String>,
     pub sort: Option<String>,
     pub page: Option<String>,
     pub per_page: Option<String>,
@@ -118,6 +120,15 @@ impl ListQuery {
         f.category = nonempty(&self.category).map(str::to_string);
         f.unit = nonempty(&self.unit).map(str::to_string);
         f.text = nonempty(&self.q).map(|t| t.chars().take(100).collect());
+        match nonempty(&self.duplicates) {
+            None => {}
+            Some("hide") => f.duplicates = Some(DuplicateFilter::Hide),
+            Some("only") => f.duplicates = Some(DuplicateFilter::Only),
+            Some(_) => bad(
+                "duplicates",
+                "可选：hide（不含重复件）、only（只看重复件）".into(),
+            ),
+        }
         for (field, value, end) in [("from", &self.from, false), ("to", &self.to, true)] {
             if let Some(v) = nonempty(value) {
                 match parse_time(v, end) {

@@ -122,7 +122,6 @@ pub(crate) struct EventRow {
     #[expect(dead_code, reason = "read by the triage, routing and duplicate work")]
     pub routing_rule_id: Option<i64>,
     /// The open event this one duplicates (the master of its cluster).
-    #[expect(dead_code, reason = "read by the triage, routing and duplicate work")]
     pub duplicate_of: Option<i64>,
 }
 

@@ -467,7 +467,9 @@ impl Store {
         let q = Sql::new(
             "SELECT e.text, c.code FROM events e JOIN categories c ON c.id = e.category_id ORDER BY e.id",
         );
-        Ok(in_tx!(self, Read, |tx| tx.rows::<(String, String)>(q).await)?)
+        Ok(in_tx!(self, Read, |tx| tx
+            .rows::<(String, String)>(q)
+            .await)?)
     }
 }
 

@@ -254,6 +254,7 @@ pub(crate) async fn detail<T: Tx>(
                 },
                 // Replies to and closing of supervision orders.
                 other if let Some(c) = crate::supervision::timeline_action(other) => c,
+                other if let Some(c) = crate::duplicates::timeline_action(other) => c,
                 other => {
                     let k = ActionKind::parse(other).ok_or_else(|| corrupt("action", other))?;
                     Coded {
@@ -303,6 +304,7 @@ pub(crate) async fn detail<T: Tx>(
         .collect();
     let s = summary(row.clone())?;
     let deadlines = deadline_views(&row, &state);
+    let (duplicate_of, duplicates) = crate::duplicates::links(tx, &row).await?;
     Ok(Some(EventDetail {
         id: row.id,
         number: s.number,
@@ -356,6 +358,8 @@ pub(crate) async fn detail<T: Tx>(
         needs_triage: row.needs_triage,
         timeline,
         allowed_actions,
+        duplicate_of,
+        duplicates,
     }))
 }
 
@@ -478,6 +482,8 @@ pub(crate) struct Intake<'a> {
     pub rules: crate::deadlines::Rules,
     pub prefix: &'a str,
     lookups: std::sync::Mutex<Lookups>,
+    /// Set for live intake: new events are linked to the open events they duplicate.
+    duplicates: Option<crate::duplicates::IntakeRules>,
 }
 
 #[derive(Default)]
@@ -496,7 +502,14 @@ impl<'a> Intake<'a> {
             rules,
             prefix,
             lookups: Default::default(),
+            duplicates: None,
         }
+    }
+
+    /// Links each new event to the open event it duplicates (not for replayed history).
+    pub fn with_duplicates(mut self, rule: zhili_domain::DuplicateRule) -> Self {
+        self.duplicates = Some(crate::duplicates::IntakeRules::new(rule));
+        self
     }
 
     fn lookups(&self) -> std::sync::MutexGuard<'_, Lookups> {
@@ -622,7 +635,7 @@ pub(crate) async fn prepare<T: Tx>(
     let date = china_date(now);
     let state = EventState::new();
     let deadlines = intake.rules.on_receipt(now, new.priority, limit_days);
-    let insert = EventInsert {
+    let mut insert = EventInsert {
         number: String::new(),
         channel: new.channel.code().into(),
         external_id: new.external_id.clone(),
@@ -657,11 +670,14 @@ pub(crate) async fn prepare<T: Tx>(
         routing_rule_id: None,
         duplicate_of: None,
     };
+    let mut note = format!("经{}上报", new.channel.label_zh());
+    let dups = intake.duplicates.as_ref();
+    crate::duplicates::link_at_intake(tx, dups, &mut insert, &mut note, now).await?;
     Ok(Prepared {
         insert,
         date,
         acting: acting.clone(),
-        note: format!("经{}上报", new.channel.label_zh()),
+        note,
     })
 }
 
@@ -865,6 +881,7 @@ pub(crate) async fn act_on<T: ActTx>(
         _ => {}
     }
     crate::feedback::after_action(tx, ctx.feedback, row, action, out.to, now).await?;
+    crate::duplicates::after_action(tx, ctx, row, acting, action, out.to, now).await?;
     let data = serde_json::to_string(action).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     tx.insert_timeline(&TimelineInsert {
         event_id: row.id,
@@ -1224,6 +1241,12 @@ impl EventRepo<'_> {
         }
         if filter.triage {
             cond.push(" AND e.needs_triage = ").arg(Arg::Bool(true));
+        }
+        if let Some(d) = filter.duplicates {
+            cond.push(match d {
+                DuplicateFilter::Hide => " AND e.duplicate_of IS NULL",
+                DuplicateFilter::Only => " AND e.duplicate_of IS NOT NULL",
+            });
         }
         if let Some(ch) = filter.channel {
             cond.push(" AND e.channel = ")

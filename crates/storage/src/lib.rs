@@ -10,6 +10,7 @@ mod backend;
 pub mod chat;
 pub mod classification;
 pub mod deadlines;
+pub mod duplicates;
 mod events;
 pub mod feedback;
 mod group_commit;
@@ -115,6 +116,8 @@ pub struct Store {
     warn_percent: u8,
     /// When reports of one kind at one place make a recurring problem.
     recurrence: zhili_geo::RecurrenceRule,
+    /// When a new report is linked to an open one as its duplicate (see `duplicates`).
+    duplicates: zhili_domain::DuplicateRule,
     /// Set when group commit runs: creates go to its writer tasks.
     group: Option<group_commit::Queue>,
     /// Rating-link settings and the check-code secret once read (see `feedback`).
@@ -215,6 +218,7 @@ impl Store {
             working_hours: zhili_calendar::WorkingHours::default(),
             warn_percent: deadlines::DEFAULT_WARN_PERCENT,
             recurrence: zhili_geo::RecurrenceRule::default(),
+            duplicates: zhili_domain::DuplicateRule::default(),
             group: None,
             feedback: Default::default(),
         })

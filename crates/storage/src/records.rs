@@ -190,6 +190,9 @@ pub struct EventDetail {
     pub timeline: Vec<TimelineEntry>,
     /// What the viewer may do now.
     pub allowed_actions: Vec<Coded>,
+    /// The master this event duplicates, and (for a master) its duplicates.
+    pub duplicate_of: Option<crate::chat::EventRef>,
+    pub duplicates: Vec<crate::chat::EventRef>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -236,6 +239,12 @@ pub enum SortKey {
     Status,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DuplicateFilter {
+    Hide,
+    Only,
+}
+
 /// Filters for the event list; codes as people type them.
 #[derive(Debug, Clone, Default)]
 pub struct EventFilter {
@@ -250,6 +259,8 @@ pub struct EventFilter {
     pub text: Option<String>,
     /// Only events waiting in the triage queue.
     pub triage: bool,
+    /// Leave linked duplicates out, or list only them.
+    pub duplicates: Option<DuplicateFilter>,
     pub sort: SortKey,
     pub descending: bool,
     /// 1-based.

@@ -151,7 +151,10 @@ fn candidates(clock: Clock, alarm: Alarm, now: DateTime<Utc>, limit: i64) -> Sql
             .into_iter()
             .map(|s| Arg::Text(s.code().into())),
     );
-    q.push(" AND ").push(due).push(" IS NOT NULL AND ");
+    // A linked duplicate's clocks follow its master's: only the master is warned.
+    q.push(" AND e.duplicate_of IS NULL AND ")
+        .push(due)
+        .push(" IS NOT NULL AND ");
     q.push(trigger).push(" <= ").arg(Arg::Time(now));
     q.push(
         " AND NOT EXISTS (SELECT 1 FROM deadline_alerts a WHERE a.event_id = e.id AND a.clock = ",

@@ -7,6 +7,7 @@ pub mod calendar;
 mod channels;
 mod chat;
 mod classification;
+mod duplicates;
 mod events;
 pub(crate) mod kpi;
 mod notifications;
@@ -57,6 +58,7 @@ pub fn routes() -> Router<AppState> {
         .merge(calendar::routes())
         .merge(public::routes())
         .merge(recurring::routes())
+        .merge(duplicates::routes())
         .merge(supervision::routes())
         .merge(kpi::routes())
 }

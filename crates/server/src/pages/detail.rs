@@ -346,6 +346,7 @@ struct DetailPage {
     close_opts: Vec<Opt>,
     /// What the classifier said (智能分类).
     classified: Option<ClassView>,
+    dups: super::duplicates::DuplicateBox,
 }
 
 /// The classifier's suggestions as lines ("违章搭建（0102）· 90% · 关键词规则"), the
@@ -634,6 +635,7 @@ async fn detail_page_with(
     let classified = class_view(state, &d).await;
     let view = DetailPage {
         classified,
+        dups: super::duplicates::DuplicateBox::new(&user.actor, &d),
         check_code,
         orders,
         close_opts: super::supervision::close_opts(),
@@ -682,6 +684,8 @@ pub async fn detail(
             "photo" => Some("添加照片"),
             "supervision_reply" => Some("回复督办"),
             "supervision_close" => Some("办结督办"),
+            "duplicate_link" => Some("关联主件"),
+            "duplicate_unlink" => Some("解除重复关联"),
             _ => ActionKind::parse(&c).map(ActionKind::label_zh),
         });
     detail_page(&state, &user, id, StatusCode::OK, None, done).await

@@ -38,6 +38,7 @@ impl ListQuery {
             ("from", &self.from),
             ("to", &self.to),
             ("q", &self.q),
+            ("duplicates", &self.duplicates),
             ("sort", &self.sort),
         ];
         for (name, v) in fields {

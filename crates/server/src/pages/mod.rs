@@ -6,6 +6,7 @@
 mod calendar;
 mod chat;
 mod detail;
+mod duplicates;
 mod events;
 mod forms;
 mod kpi;
@@ -50,6 +51,7 @@ pub fn routes() -> Router<AppState> {
         .merge(public::routes())
         .merge(recurring::routes())
         .merge(triage::routes())
+        .merge(duplicates::routes())
         .merge(supervision::routes())
         .merge(kpi::routes())
 }
