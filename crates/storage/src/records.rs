@@ -182,6 +182,8 @@ pub struct EventDetail {
     pub timeline: Vec<TimelineEntry>,
     /// What the viewer may do now.
     pub allowed_actions: Vec<Coded>,
+    /// Where the routing matrix sends it (staff only; see `routing`).
+    pub routing: Option<crate::routing::RouteSuggestion>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
