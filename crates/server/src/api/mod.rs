@@ -11,6 +11,7 @@ pub(crate) mod kpi;
 mod notifications;
 pub mod public;
 mod recurring;
+pub(crate) mod routing;
 pub mod supervision;
 
 use axum::Router;
@@ -55,6 +56,7 @@ pub fn routes() -> Router<AppState> {
         .merge(calendar::routes())
         .merge(public::routes())
         .merge(recurring::routes())
+        .merge(routing::routes())
         .merge(supervision::routes())
         .merge(kpi::routes())
 }

@@ -13,6 +13,7 @@ mod login;
 mod notices;
 mod public;
 mod recurring;
+mod routing;
 mod session;
 mod supervision;
 mod upload;
@@ -48,6 +49,7 @@ pub fn routes() -> Router<AppState> {
         .merge(calendar::routes())
         .merge(public::routes())
         .merge(recurring::routes())
+        .merge(routing::routes())
         .merge(supervision::routes())
         .merge(kpi::routes())
 }
