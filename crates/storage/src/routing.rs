@@ -419,6 +419,28 @@ pub(crate) async fn suggest_route<T: Tx>(
     }))
 }
 
+/// Routes a stored event again (after its category was set or changed): stores the
+/// rule the matrix now suggests in `events.routing_rule_id` and returns the
+/// suggestion. Call it in the transaction that changes the category. The event's
+/// level is left as it is: moving a running event to the city is an escalation.
+#[expect(dead_code, reason = "for the triage work, which sets categories later")]
+pub(crate) async fn reroute<T: Tx>(
+    tx: &mut T,
+    event_id: i64,
+    category_id: i64,
+    township_id: i64,
+    village_id: Option<i64>,
+    grid_id: Option<i64>,
+) -> Result<Option<RouteSuggestion>, StoreError> {
+    let route = suggest_route(tx, category_id, township_id, village_id, grid_id).await?;
+    let mut q = Sql::new("UPDATE events SET routing_rule_id = ");
+    q.arg(Arg::OptI64(route.as_ref().and_then(|r| r.rule_id)))
+        .push(" WHERE id = ")
+        .arg(Arg::I64(event_id));
+    tx.exec(q).await?;
+    Ok(route)
+}
+
 /// The suggestion for a stored event: the rule that routed it while that rule exists,
 /// else what the matrix suggests now. The event page shows this, and a dispatch is
 /// counted against the rule it names.
