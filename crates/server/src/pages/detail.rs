@@ -325,7 +325,7 @@ impl EventView {
     }
 }
 
-/// "主办 X；协办 Y、Z；乡镇（街道）办理（规则 12）" or "…（类别默认部门）".
+/// "主办 X；协办 Y、Z；乡镇（街道）办理（分派规则 12）" or "主办 X（类别默认部门）".
 fn routing_text(r: &zhili_storage::routing::RouteSuggestion) -> String {
     let mut t = format!("主办 {}", r.lead_unit.name);
     if !r.assisting_units.is_empty() {
