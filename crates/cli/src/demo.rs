@@ -735,6 +735,49 @@ async fn add_focus_leaders(
     Ok(())
 }
 
+/// The responsibility matrix, before the events arrive so that each is routed by it.
+async fn add_routing_rules(
+    store: &Store,
+    city: &DemoCity,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    use zhili_storage::routing::{RuleInput, RuleLine};
+    let lines: Vec<RuleLine> = city
+        .routing_rules
+        .iter()
+        .enumerate()
+        .map(|(i, r)| RuleLine {
+            row: i + 1,
+            rule: RuleInput {
+                category: r.category_code.clone(),
+                area: r.area_code.clone(),
+                lead_unit: r.lead_unit_code.clone(),
+                assisting_units: r.assisting_unit_codes.clone(),
+                level: r.level.to_string(),
+                note: r.note.clone(),
+            },
+        })
+        .collect();
+    let acting = Acting {
+        user_id: None,
+        name: "演示数据导入".into(),
+    };
+    if let Err(refused) = store
+        .routing_loader(acting)
+        .import(&lines, Vec::new(), "demo", now)
+        .await
+        .context("导入演示分派规则")?
+    {
+        let rows: Vec<String> = refused
+            .bad_rows
+            .iter()
+            .map(|b| format!("第 {} 条 · {}: {}", b.row, b.field, b.reason))
+            .collect();
+        return Err(anyhow!("演示分派规则有误：{}", rows.join("；")));
+    }
+    Ok(())
+}
+
 /// Loads the demo city into an empty database: reference data, then the events in
 /// batches with a progress bar. Returns how many events were loaded.
 pub async fn load(store: &Store, now: DateTime<Utc>) -> anyhow::Result<usize> {
@@ -757,6 +800,7 @@ pub async fn load(store: &Store, now: DateTime<Utc>) -> anyhow::Result<usize> {
         .context("导入演示常住人口")?;
     crate::open311_cmd::add_demo_client(store, now).await?;
     add_focus_leaders(store, &city, now).await?;
+    add_routing_rules(store, &city, now).await?;
     let unit_ids = store
         .orgs_of_kind(&[OrgKind::Department, OrgKind::StationedUnit])
         .await?

@@ -16,6 +16,7 @@ mod divisions;
 mod events;
 pub mod population;
 mod rng;
+mod routing;
 mod texts;
 mod units;
 mod users;
@@ -42,6 +43,22 @@ pub struct DemoCity {
     pub users: Vec<DemoUser>,
     /// Sorted by `reported_at`.
     pub events: Vec<EventSeed>,
+    /// The responsibility matrix (分派规则), loaded before the events.
+    pub routing_rules: Vec<RoutingRuleSeed>,
+}
+
+/// One rule of the routing matrix, by codes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RoutingRuleSeed {
+    /// A 小类.
+    pub category_code: String,
+    /// A township, village or grid; None for the whole city.
+    pub area_code: Option<String>,
+    pub lead_unit_code: String,
+    pub assisting_unit_codes: Vec<String>,
+    /// "grid", "village", "township" or "city".
+    pub level: &'static str,
+    pub note: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -269,6 +286,13 @@ pub fn generate(today: NaiveDate) -> DemoCity {
     let categories = categories::tree();
     let users = users::accounts(&divisions);
     let events = events::generate(today, &divisions);
+    let routing_rules = routing::rules(
+        &categories,
+        &divisions.townships,
+        &divisions.villages,
+        &divisions.grids,
+        &stationed_units,
+    );
     DemoCity {
         city: divisions.city,
         townships: divisions.townships,
@@ -279,5 +303,6 @@ pub fn generate(today: NaiveDate) -> DemoCity {
         categories,
         users,
         events,
+        routing_rules,
     }
 }

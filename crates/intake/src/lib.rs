@@ -7,6 +7,7 @@
 
 pub mod hotline;
 pub mod petition;
+pub mod routing;
 pub mod survey;
 
 use thiserror::Error;

@@ -163,7 +163,17 @@ async fn rules_alone_classify_and_the_unsure_wait_for_the_command_room() {
         let (s, _) = call(&app, "GET", "/api/v1/triage", Some(&citizen), None).await;
         assert_eq!(s, StatusCode::FORBIDDEN);
 
-        // The operator decides; another township cannot; a 大类 is refused.
+        // The operator decides; another township cannot; a 大类 is refused. The
+        // category brings the routing matrix's suggestion with it.
+        let (s, rule) = call(
+            &app,
+            "POST",
+            "/api/v1/routing/rules",
+            Some(&admin),
+            Some(&json!({"category": "0102", "area": "330281002", "lead_unit": "S-330281002-PCS", "level": "township"}).to_string()),
+        )
+        .await;
+        assert_eq!(s, StatusCode::CREATED, "{rule}");
         let id = lamp["id"].as_i64().unwrap();
         let uri = format!("/api/v1/events/{id}/category");
         let (s, _) = call(
@@ -200,6 +210,8 @@ async fn rules_alone_classify_and_the_unsure_wait_for_the_command_room() {
         assert_eq!(v["needs_triage"], false);
         assert!(v["handle_due_at"].is_string(), "the limit now counts: {v}");
         assert_eq!(v["classification"]["chosen"]["category"], "0102");
+        assert_eq!(v["routing"]["rule_id"], rule["id"], "{v}");
+        assert_eq!(v["routing"]["lead_unit"]["code"], "S-330281002-PCS");
         let last = v["timeline"].as_array().unwrap().last().unwrap().clone();
         assert_eq!(last["action"]["code"], "classify", "{last}");
         let (_, q) = call(&app, "GET", "/api/v1/triage", Some(&fengshan), None).await;

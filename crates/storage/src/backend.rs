@@ -119,7 +119,6 @@ pub(crate) struct EventRow {
     /// Waits in its township's triage queue for an operator to choose the category.
     pub needs_triage: bool,
     /// The routing rule that suggested the event's units.
-    #[expect(dead_code, reason = "read by the triage, routing and duplicate work")]
     pub routing_rule_id: Option<i64>,
     /// The open event this one duplicates (the master of its cluster).
     pub duplicate_of: Option<i64>,
@@ -209,6 +208,8 @@ pub(crate) struct EventInsert {
     pub needs_triage: bool,
     pub routing_rule_id: Option<i64>,
     pub duplicate_of: Option<i64>,
+    /// The rung it starts at (a copy of the state's, for querying).
+    pub level: &'static str,
 }
 
 #[derive(Debug, Clone)]
@@ -652,7 +653,7 @@ macro_rules! impl_tx {
 
             async fn insert_events(&mut self, events: &[&EventInsert]) -> Result<Vec<(i64, String)>, sqlx::Error> {
                 let mut out = Vec::with_capacity(events.len());
-                // 35 values a row, 64 rows: far below either backend's limit on
+                // 36 values a row, 64 rows: far below either backend's limit on
                 // parameters.
                 for chunk in events.chunks(64) {
                     let mut q = Sql::new(
@@ -661,7 +662,7 @@ macro_rules! impl_tx {
                          priority, status, lead_unit_id, state, reported_at, updated_at, closed_at, created_by, version, \
                          handle_due_at, feedback_due_at, deadline_estimated, accept_due_at, accept_warn_at, \
                          handle_warn_at, feedback_warn_at, classification, needs_triage, routing_rule_id, \
-                         duplicate_of) VALUES ",
+                         duplicate_of, level) VALUES ",
                     );
                     q.rows(chunk.iter().map(|e| {
                         [
@@ -700,6 +701,7 @@ macro_rules! impl_tx {
                             Arg::Bool(e.needs_triage),
                             Arg::OptI64(e.routing_rule_id),
                             Arg::OptI64(e.duplicate_of),
+                            Arg::Text(e.level.into()),
                         ]
                     }));
                     q.push(" RETURNING id, number");

@@ -548,6 +548,16 @@ impl EventRepo<'_> {
             if tx.exec(q).await? != 1 {
                 return Err(StoreError::Conflict);
             }
+            // The category decides the units the matrix suggests.
+            crate::routing::reroute(
+                &mut tx,
+                id,
+                category_id,
+                row.township_id,
+                row.village_id,
+                row.grid_id,
+            )
+            .await?;
             let row = row_in_scope(&mut tx, actor.scope(), id)
                 .await?
                 .ok_or(StoreError::NotFound)?;

@@ -302,6 +302,11 @@ pub(crate) async fn detail<T: Tx>(
             label: k.label_zh(),
         })
         .collect();
+    // Internal to the staff: which unit the matrix would send it to.
+    let routing = match actor.role {
+        Role::Citizen => None,
+        _ => crate::routing::event_route(tx, &row).await?,
+    };
     let s = summary(row.clone())?;
     let deadlines = deadline_views(&row, &state);
     let (duplicate_of, duplicates) = crate::duplicates::links(tx, &row).await?;
@@ -360,6 +365,7 @@ pub(crate) async fn detail<T: Tx>(
         allowed_actions,
         duplicate_of,
         duplicates,
+        routing,
     }))
 }
 
@@ -492,6 +498,8 @@ struct Lookups {
     categories: HashMap<String, Option<(i64, u32, bool)>>,
     /// grid code → (township, village, grid), or None: no such grid.
     grids: HashMap<String, Option<Area>>,
+    /// (category, area) → the routing matrix's suggestion (see `routing`).
+    routes: HashMap<(i64, Area), Option<crate::routing::RouteSuggestion>>,
 }
 
 type Area = (i64, Option<i64>, Option<i64>);
@@ -549,6 +557,21 @@ impl<'a> Intake<'a> {
             }
         };
         self.lookups().grids.insert(code.to_string(), found);
+        Ok(found)
+    }
+
+    async fn route<T: Tx>(
+        &self,
+        tx: &mut T,
+        category: i64,
+        (t, v, g): Area,
+    ) -> Result<Option<crate::routing::RouteSuggestion>, StoreError> {
+        if let Some(r) = self.lookups().routes.get(&(category, (t, v, g))) {
+            return Ok(r.clone());
+        }
+        let found = crate::routing::suggest_route(tx, category, t, v, g).await?;
+        let cached = found.clone();
+        self.lookups().routes.insert((category, (t, v, g)), cached);
         Ok(found)
     }
 }
@@ -633,7 +656,18 @@ pub(crate) async fn prepare<T: Tx>(
         }
     }
     let date = china_date(now);
-    let state = EventState::new();
+    let mut state = EventState::new();
+    let route = match category_id {
+        Some(c) => {
+            intake
+                .route(tx, c, (township_id, village_id, grid_id))
+                .await?
+        }
+        None => None,
+    };
+    if route.as_ref().is_some_and(|r| r.runs_at_city()) {
+        state.level = Level::City;
+    }
     let deadlines = intake.rules.on_receipt(now, new.priority, limit_days);
     let mut insert = EventInsert {
         number: String::new(),
@@ -667,8 +701,9 @@ pub(crate) async fn prepare<T: Tx>(
             .transpose()
             .map_err(|e| StoreError::Corrupt(e.to_string()))?,
         needs_triage: new.needs_triage && category_id.is_none(),
-        routing_rule_id: None,
+        routing_rule_id: route.and_then(|r| r.rule_id),
         duplicate_of: None,
+        level: state.level.code(),
     };
     let mut note = format!("经{}上报", new.channel.label_zh());
     let dups = intake.duplicates.as_ref();
@@ -876,8 +911,12 @@ pub(crate) async fn act_on<T: ActTx>(
             if !ctx.replay {
                 crate::outbox::to_province(tx, row, *lead_unit, handle_due_at, now).await?;
             }
+            crate::routing::record_dispatch(tx, row, lead_unit.0, now).await?;
         }
-        Action::Return { .. } => tx.unlink_units(row.id).await?,
+        Action::Return { .. } => {
+            tx.unlink_units(row.id).await?;
+            crate::routing::record_return(tx, row, now).await?;
+        }
         _ => {}
     }
     crate::feedback::after_action(tx, ctx.feedback, row, action, out.to, now).await?;

@@ -21,6 +21,7 @@ pub mod public;
 pub mod records;
 pub mod recurring;
 mod reference;
+pub mod routing;
 mod sql;
 pub mod supervision;
 pub mod survey;

@@ -193,6 +193,8 @@ pub struct EventDetail {
     /// The master this event duplicates, and (for a master) its duplicates.
     pub duplicate_of: Option<crate::chat::EventRef>,
     pub duplicates: Vec<crate::chat::EventRef>,
+    /// Where the routing matrix sends it (staff only; see `routing`).
+    pub routing: Option<crate::routing::RouteSuggestion>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -13,6 +13,7 @@ pub(crate) mod kpi;
 mod notifications;
 pub mod public;
 mod recurring;
+pub(crate) mod routing;
 pub mod supervision;
 
 use axum::Router;
@@ -59,6 +60,7 @@ pub fn routes() -> Router<AppState> {
         .merge(public::routes())
         .merge(recurring::routes())
         .merge(duplicates::routes())
+        .merge(routing::routes())
         .merge(supervision::routes())
         .merge(kpi::routes())
 }

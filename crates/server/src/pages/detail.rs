@@ -223,6 +223,8 @@ struct EventView {
     deadlines: Vec<DeadlineRow>,
     /// Set when the event runs above its township (the escalation ladder).
     level: Option<&'static str>,
+    /// The routing matrix's suggestion, in words.
+    routing: Option<String>,
 }
 
 /// "2026-12-05 17:30（剩余 2 天 3 小时）" or "（已超期 5 小时）"; plain once the event is done.
@@ -318,8 +320,23 @@ impl EventView {
                 })
                 .collect(),
             level: (d.level.code != "township").then_some(d.level.label),
+            routing: d.routing.as_ref().map(routing_text),
         }
     }
+}
+
+/// "主办 X；协办 Y、Z；乡镇（街道）办理（分派规则 12）" or "主办 X（类别默认部门）".
+fn routing_text(r: &zhili_storage::routing::RouteSuggestion) -> String {
+    let mut t = format!("主办 {}", r.lead_unit.name);
+    if !r.assisting_units.is_empty() {
+        let names: Vec<&str> = r.assisting_units.iter().map(|u| u.name.as_str()).collect();
+        t.push_str(&format!("；协办 {}", names.join("、")));
+    }
+    match r.rule_id {
+        Some(id) => t.push_str(&format!("；{}办理（分派规则 {id}）", r.level.label)),
+        None => t.push_str(&format!("（{}）", r.source.label)),
+    }
+    t
 }
 
 struct DeadlineRow {
@@ -518,10 +535,17 @@ fn action_forms(d: &EventDetail, units: &[Org], failure: Option<&Failure<'_>>) -
                             .filter_map(|v| v.parse().ok())
                             .collect(),
                     ),
-                    None => (
-                        d.lead_unit.iter().map(|u| u.id).collect(),
-                        d.assisting_units.iter().map(|u| u.id).collect(),
-                    ),
+                    // Not dispatched yet: what the routing matrix suggests.
+                    None => match (&d.lead_unit, &d.routing) {
+                        (None, Some(r)) => (
+                            vec![r.lead_unit.id],
+                            r.assisting_units.iter().map(|u| u.id).collect(),
+                        ),
+                        _ => (
+                            d.lead_unit.iter().map(|u| u.id).collect(),
+                            d.assisting_units.iter().map(|u| u.id).collect(),
+                        ),
+                    },
                 };
                 (unit_groups(units, &lead), unit_groups(units, &assist))
             } else {

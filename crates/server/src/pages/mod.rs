@@ -14,6 +14,7 @@ mod login;
 mod notices;
 mod public;
 mod recurring;
+mod routing;
 mod session;
 mod supervision;
 mod triage;
@@ -52,6 +53,7 @@ pub fn routes() -> Router<AppState> {
         .merge(recurring::routes())
         .merge(triage::routes())
         .merge(duplicates::routes())
+        .merge(routing::routes())
         .merge(supervision::routes())
         .merge(kpi::routes())
 }
