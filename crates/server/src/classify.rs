@@ -188,7 +188,9 @@ impl Classifier {
                 .predict_with(zhili_nlp::Segmenter::global(), text, 6, 5);
             let mut categories = Vec::new();
             let mut police = false;
-            for (i, s) in p.top.iter().enumerate() {
+            // A text without one word the model knows gets no opinion from it.
+            let top = if p.known_features == 0 { &[][..] } else { &p.top[..] };
+            for (i, s) in top.iter().enumerate() {
                 match cached.labels.get(&s.label) {
                     Some(LabelTarget::Category(c)) => categories.push((c.clone(), s.confidence)),
                     Some(LabelTarget::Police) if i == 0 => police = true,
