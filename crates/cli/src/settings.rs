@@ -565,6 +565,50 @@ session_absolute_hours = 6
     }
 
     #[test]
+    fn a_bad_model_stops_the_start_unless_rules_alone_are_allowed() {
+        let missing =
+            std::env::temp_dir().join(format!("zhili-no-model-{}.zhm", std::process::id()));
+        let model = missing.display().to_string();
+        let s = load(
+            None,
+            env(&[("ZHILI_CLASSIFIER_MODEL", &model)]),
+            &Flags::default(),
+        )
+        .unwrap();
+        let err = s
+            .classifier()
+            .err()
+            .expect("a missing model refuses the start");
+        let msg = format!("{err:#}");
+        assert!(
+            msg.contains(&model) && msg.contains("classifier_fallback"),
+            "{msg}"
+        );
+
+        let s = load(
+            None,
+            env(&[
+                ("ZHILI_CLASSIFIER_MODEL", &model),
+                ("ZHILI_CLASSIFIER_FALLBACK", "rules"),
+            ]),
+            &Flags::default(),
+        )
+        .unwrap();
+        let status = s.classifier().expect("starts on rules alone").status();
+        assert_eq!(status.mode, "rules");
+        assert!(status.problem.unwrap().contains(&model));
+
+        for (k, v) in [
+            ("ZHILI_CLASSIFIER_FALLBACK", "maybe"),
+            ("ZHILI_TRIAGE_CONFIDENCE", "1.5"),
+        ] {
+            let err = load(None, env(&[(k, v)]), &Flags::default()).unwrap_err();
+            let name = k.trim_start_matches("ZHILI_").to_lowercase();
+            assert!(format!("{err:#}").contains(&name), "{k}: {err:#}");
+        }
+    }
+
+    #[test]
     fn the_default_database_follows_the_data_dir_from_any_layer() {
         let s = load(
             None,
