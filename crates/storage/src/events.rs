@@ -141,7 +141,13 @@ pub(crate) fn capacities(actor: &Actor, row: &EventRow, state: &EventState) -> C
         operator: actor.role == Role::CityOperator
             || (actor.role == Role::TownshipOperator
                 && org == Some(OrgId(row.township_id))
-                && state.level != Level::City),
+                && state.level != Level::City)
+            // An event left to its grid is run by the grid's worker (the township
+            // keeps its hand on it) until it climbs the ladder.
+            || (actor.role == Role::GridWorker
+                && state.level == Level::Grid
+                && org.is_some()
+                && org.map(|o| o.0) == row.grid_id),
         lead_unit: handler && org.is_some() && state.lead_unit == org,
         assisting_unit: handler && org.is_some_and(|o| state.assisting_units.contains(&o)),
         reporter: row.reporter_user_id == Some(actor.user_id.0),
@@ -665,8 +671,11 @@ pub(crate) async fn prepare<T: Tx>(
         }
         None => None,
     };
-    if route.as_ref().is_some_and(|r| r.runs_at_city()) {
-        state.level = Level::City;
+    if let Some(level) = route
+        .as_ref()
+        .and_then(|r| r.starting_level(grid_id.is_some()))
+    {
+        state.level = level;
     }
     let deadlines = intake.rules.on_receipt(now, new.priority, limit_days);
     let mut insert = EventInsert {

@@ -121,10 +121,17 @@ pub struct RouteSuggestion {
 }
 
 impl RouteSuggestion {
-    /// A rule at city level hands the event to the city command centre from the start;
-    /// the category default never moves an event (the township dispatches it).
-    pub fn runs_at_city(&self) -> bool {
-        self.rule_id.is_some() && self.level.code == RuleLevel::City.code()
+    /// The rung a new event starts at: a rule at city level hands it to the city
+    /// command centre from the start; a rule at grid level leaves it to its grid first
+    /// (the grid worker acts as its operator until it climbs the ladder); village and
+    /// township rules, and the category default, leave it to the township.
+    pub fn starting_level(&self, has_grid: bool) -> Option<zhili_domain::Level> {
+        self.rule_id?;
+        match self.level.code {
+            c if c == RuleLevel::City.code() => Some(zhili_domain::Level::City),
+            c if c == RuleLevel::Grid.code() && has_grid => Some(zhili_domain::Level::Grid),
+            _ => None,
+        }
     }
 }
 

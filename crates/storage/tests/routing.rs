@@ -121,8 +121,8 @@ async fn the_most_specific_rule_wins_and_the_category_department_is_the_fallback
         assert_eq!(r.rule_id, Some(grid.id));
         assert_eq!((r.lead_unit.code.as_str(), r.level.code), ("D-ZJ", "grid"));
         assert_eq!(r.assisting_units.len(), 1);
-        // A grid-level rule leaves the event with its township.
-        assert_eq!(in_grid.level.code, "township");
+        // A grid-level rule leaves the event to its grid first.
+        assert_eq!(in_grid.level.code, "grid");
 
         let in_village = report(&store, "fengshan", "0101", "33028100200102").await;
         assert_eq!(in_village.routing.unwrap().rule_id, Some(village.id));
@@ -185,6 +185,59 @@ async fn a_city_level_rule_hands_the_event_to_the_city_command_centre() {
         let city = store.events_for(&actor(&store, "city").await);
         let seen = city.get(e.id).await.unwrap();
         assert!(seen.allowed_actions.iter().any(|a| a.code == "accept"));
+    }
+}
+
+// The bottom rung of the ladder: a grid-level rule leaves the event to its grid's
+// worker; unaccepted past its limit it climbs to the township.
+#[tokio::test]
+async fn a_grid_level_rule_leaves_the_event_to_its_grid_until_it_climbs() {
+    for store in fresh_stores().await {
+        with_small_city(&store, "x").await;
+        let admin = store.routing_for(&actor(&store, "admin").await);
+        admin
+            .create(
+                &rule("0102", Some("33028100200101"), "D-ZJ", &[], "grid"),
+                at(8),
+            )
+            .await
+            .unwrap();
+        let e = report(&store, "fengshan", "0102", "33028100200101").await;
+        assert_eq!(e.level.code, "grid");
+        let grid = store.events_for(&actor(&store, "grid1").await);
+        let seen = grid.get(e.id).await.unwrap();
+        assert!(
+            seen.allowed_actions.iter().any(|a| a.code == "accept"),
+            "the grid worker runs it: {:?}",
+            seen.allowed_actions
+        );
+        let township = store.events_for(&actor(&store, "fengshan").await);
+        assert!(
+            township
+                .get(e.id)
+                .await
+                .unwrap()
+                .allowed_actions
+                .iter()
+                .any(|a| a.code == "accept"),
+            "the township keeps its hand on it"
+        );
+
+        // Nobody accepts it: at its red acceptance deadline it climbs to the township.
+        let report = store
+            .sweep_deadlines(at(9) + chrono::Duration::days(7), 50)
+            .await
+            .unwrap();
+        assert!(report.escalated >= 1, "{report:?}");
+        let seen = township.get(e.id).await.unwrap();
+        assert_eq!(seen.level.code, "township");
+        assert!(seen.timeline.iter().any(|t| t.action.code == "escalate"));
+        let seen = grid.get(e.id).await.unwrap();
+        assert!(
+            !seen.allowed_actions.iter().any(|a| a.code == "accept"),
+            "off the grid's hands: {:?}",
+            seen.allowed_actions
+        );
     }
 }
 
