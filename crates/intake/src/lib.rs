@@ -93,3 +93,64 @@ mod tests {
         assert_eq!(decode_text(&[0x81, 0x20]), Err(FileError::Encoding));
     }
 }
+
+/// The rows of an uploaded table, CSV (UTF-8 or GBK) or Excel (first sheet), each with
+/// the row number its user sees, every cell as text: a code typed as a number reads
+/// as that number, a date cell as `YYYY-MM-DD`.
+pub(crate) fn read_rows(bytes: &[u8]) -> Result<Vec<(usize, Vec<String>)>, FileError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(FileError::Empty);
+    }
+    if bytes.starts_with(b"PK\x03\x04") {
+        read_excel(bytes)
+    } else {
+        read_csv(&decode_text(bytes)?)
+    }
+}
+
+fn read_csv(text: &str) -> Result<Vec<(usize, Vec<String>)>, FileError> {
+    let mut r = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let mut out = Vec::new();
+    for rec in r.records() {
+        let rec = rec.map_err(|e| FileError::Csv(e.to_string()))?;
+        let line = rec.position().map_or(out.len() + 1, |p| p.line() as usize);
+        out.push((line, rec.iter().map(str::to_string).collect()));
+    }
+    Ok(out)
+}
+
+fn read_excel(bytes: &[u8]) -> Result<Vec<(usize, Vec<String>)>, FileError> {
+    use calamine::{Data, Reader, open_workbook_auto_from_rs};
+    let mut wb = open_workbook_auto_from_rs(std::io::Cursor::new(bytes))
+        .map_err(|e| FileError::Excel(e.to_string()))?;
+    let range = wb
+        .worksheet_range_at(0)
+        .ok_or_else(|| FileError::Excel("文件中没有工作表".into()))?
+        .map_err(|e| FileError::Excel(e.to_string()))?;
+    let (first_row, first_col) = range
+        .start()
+        .map_or((0, 0), |(r, c)| (r as usize, c as usize));
+    Ok(range
+        .rows()
+        .enumerate()
+        .map(|(i, cells)| {
+            let mut out = vec![String::new(); first_col];
+            out.extend(cells.iter().map(|c| match c {
+                Data::Empty => String::new(),
+                Data::String(s) => s.clone(),
+                Data::Int(n) => n.to_string(),
+                // A code typed as a number: 330281002.0 shows as 330281002.
+                Data::Float(f) => f.to_string(),
+                Data::DateTime(d) => d.as_datetime().map_or_else(
+                    || d.as_f64().to_string(),
+                    |t| t.format("%Y-%m-%d").to_string(),
+                ),
+                other => other.to_string(),
+            }));
+            (first_row + i + 1, out)
+        })
+        .collect())
+}

@@ -4,7 +4,7 @@
 //! (类别名称, 区域名称, 主办单位) are for people and ignored here. Every row is read or
 //! refused with its row number; checks against the reference data happen in storage.
 
-use crate::{FileError, RowError, decode_text};
+use crate::{FileError, RowError};
 
 /// One readable row, by codes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,15 +84,7 @@ pub fn split_units(cell: &str) -> Vec<String> {
 
 /// Reads a matrix file: every data row, read or refused.
 pub fn read(bytes: &[u8]) -> Result<Vec<Result<RuleRow, RowError>>, FileError> {
-    if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(FileError::Empty);
-    }
-    let rows = if bytes.starts_with(b"PK\x03\x04") {
-        read_excel(bytes)?
-    } else {
-        read_csv(&decode_text(bytes)?)?
-    };
-    let mut rows = rows.into_iter();
+    let mut rows = crate::read_rows(bytes)?.into_iter();
     let (_, header) = rows.next().ok_or(FileError::Empty)?;
     let mut at = [None; 6];
     for (i, (name, synonyms, required)) in COLUMNS.iter().enumerate() {
@@ -148,49 +140,6 @@ pub fn read(bytes: &[u8]) -> Result<Vec<Result<RuleRow, RowError>>, FileError> {
                 level: required(4)?,
                 note: (!note.is_empty()).then_some(note),
             })
-        })
-        .collect())
-}
-
-fn read_csv(text: &str) -> Result<Vec<(usize, Vec<String>)>, FileError> {
-    let mut r = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(text.as_bytes());
-    let mut out = Vec::new();
-    for rec in r.records() {
-        let rec = rec.map_err(|e| FileError::Csv(e.to_string()))?;
-        let line = rec.position().map_or(out.len() + 1, |p| p.line() as usize);
-        out.push((line, rec.iter().map(str::to_string).collect()));
-    }
-    Ok(out)
-}
-
-fn read_excel(bytes: &[u8]) -> Result<Vec<(usize, Vec<String>)>, FileError> {
-    use calamine::{Data, Reader, open_workbook_auto_from_rs};
-    let mut wb = open_workbook_auto_from_rs(std::io::Cursor::new(bytes))
-        .map_err(|e| FileError::Excel(e.to_string()))?;
-    let range = wb
-        .worksheet_range_at(0)
-        .ok_or_else(|| FileError::Excel("文件中没有工作表".into()))?
-        .map_err(|e| FileError::Excel(e.to_string()))?;
-    let (first_row, first_col) = range
-        .start()
-        .map_or((0, 0), |(r, c)| (r as usize, c as usize));
-    Ok(range
-        .rows()
-        .enumerate()
-        .map(|(i, cells)| {
-            let mut out = vec![String::new(); first_col];
-            out.extend(cells.iter().map(|c| match c {
-                Data::Empty => String::new(),
-                Data::String(s) => s.clone(),
-                Data::Int(n) => n.to_string(),
-                // A code typed as a number: 330281002.0 shows as 330281002.
-                Data::Float(f) => f.to_string(),
-                other => other.to_string(),
-            }));
-            (first_row + i + 1, out)
         })
         .collect())
 }

@@ -2,7 +2,7 @@
 //! area and month with 区域编码, 月份, 受访人数, 知晓人数, 参与人数. Every row is
 //! read or refused with its row number; checks against the areas happen in storage.
 
-use crate::{FileError, RowError, decode_text};
+use crate::{FileError, RowError};
 
 /// One readable row.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,15 +44,7 @@ pub fn column_name(field: &str) -> &str {
 
 /// Reads a survey file: every data row, read or refused.
 pub fn read(bytes: &[u8]) -> Result<Vec<Result<SurveyLine, RowError>>, FileError> {
-    if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(FileError::Empty);
-    }
-    let rows = if bytes.starts_with(b"PK\x03\x04") {
-        read_excel(bytes)?
-    } else {
-        read_csv(&decode_text(bytes)?)?
-    };
-    let mut rows = rows.into_iter();
+    let mut rows = crate::read_rows(bytes)?.into_iter();
     let (_, header) = rows.next().ok_or(FileError::Empty)?;
     let mut at = [usize::MAX; 5];
     for (i, (name, synonyms)) in COLUMNS.iter().enumerate() {
@@ -112,60 +104,14 @@ pub fn read(bytes: &[u8]) -> Result<Vec<Result<SurveyLine, RowError>>, FileError
 fn month(t: &str) -> String {
     let t = t.trim().trim_end_matches('月');
     let parts: Vec<&str> = t.split(['-', '/', '年', '.']).collect();
-    if let [y, m] = parts.as_slice()
+    // An Excel date cell reads as 2026-03-01: its month is what counts.
+    if let [y, m] | [y, m, _] = parts.as_slice()
         && let (Ok(y), Ok(m)) = (y.parse::<i32>(), m.parse::<u32>())
         && (1..=12).contains(&m)
     {
         return format!("{y:04}-{m:02}");
     }
     t.to_string()
-}
-
-fn read_csv(text: &str) -> Result<Vec<(usize, Vec<String>)>, FileError> {
-    let mut r = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(text.as_bytes());
-    let mut out = Vec::new();
-    for rec in r.records() {
-        let rec = rec.map_err(|e| FileError::Csv(e.to_string()))?;
-        let line = rec.position().map_or(out.len() + 1, |p| p.line() as usize);
-        out.push((line, rec.iter().map(str::to_string).collect()));
-    }
-    Ok(out)
-}
-
-fn read_excel(bytes: &[u8]) -> Result<Vec<(usize, Vec<String>)>, FileError> {
-    use calamine::{Data, Reader, open_workbook_auto_from_rs};
-    let mut wb = open_workbook_auto_from_rs(std::io::Cursor::new(bytes))
-        .map_err(|e| FileError::Excel(e.to_string()))?;
-    let range = wb
-        .worksheet_range_at(0)
-        .ok_or_else(|| FileError::Excel("文件中没有工作表".into()))?
-        .map_err(|e| FileError::Excel(e.to_string()))?;
-    let (first_row, first_col) = range
-        .start()
-        .map_or((0, 0), |(r, c)| (r as usize, c as usize));
-    Ok(range
-        .rows()
-        .enumerate()
-        .map(|(i, cells)| {
-            let mut out = vec![String::new(); first_col];
-            out.extend(cells.iter().map(|c| {
-                match c {
-                    Data::Empty => String::new(),
-                    Data::String(s) => s.clone(),
-                    Data::Int(n) => n.to_string(),
-                    Data::Float(f) => f.to_string(),
-                    Data::DateTime(d) => d
-                        .as_datetime()
-                        .map_or_else(|| d.as_f64().to_string(), |t| t.format("%Y-%m").to_string()),
-                    other => other.to_string(),
-                }
-            }));
-            (first_row + i + 1, out)
-        })
-        .collect())
 }
 
 #[cfg(test)]
