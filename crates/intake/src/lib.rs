@@ -80,20 +80,6 @@ pub fn decode_text(bytes: &[u8]) -> Result<String, FileError> {
     Ok(text.into_owned())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn text_is_utf8_with_or_without_bom_else_gb18030() {
-        assert_eq!(decode_text("信访".as_bytes()).unwrap(), "信访");
-        assert_eq!(decode_text(b"\xEF\xBB\xBFabc").unwrap(), "abc");
-        let (gbk, _, _) = encoding_rs::GBK.encode("信访内容");
-        assert_eq!(decode_text(&gbk).unwrap(), "信访内容");
-        assert_eq!(decode_text(&[0x81, 0x20]), Err(FileError::Encoding));
-    }
-}
-
 /// The rows of an uploaded table, CSV (UTF-8 or GBK) or Excel (first sheet), each with
 /// the row number its user sees, every cell as text: a code typed as a number reads
 /// as that number, a date cell as `YYYY-MM-DD`.
@@ -153,4 +139,18 @@ fn read_excel(bytes: &[u8]) -> Result<Vec<(usize, Vec<String>)>, FileError> {
             (first_row + i + 1, out)
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_is_utf8_with_or_without_bom_else_gb18030() {
+        assert_eq!(decode_text("信访".as_bytes()).unwrap(), "信访");
+        assert_eq!(decode_text(b"\xEF\xBB\xBFabc").unwrap(), "abc");
+        let (gbk, _, _) = encoding_rs::GBK.encode("信访内容");
+        assert_eq!(decode_text(&gbk).unwrap(), "信访内容");
+        assert_eq!(decode_text(&[0x81, 0x20]), Err(FileError::Encoding));
+    }
 }
