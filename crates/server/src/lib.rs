@@ -150,12 +150,19 @@ async fn not_found(uri: axum::http::Uri) -> axum::response::Response {
 async fn health(
     axum::extract::State(state): axum::extract::State<AppState>,
 ) -> (axum::http::StatusCode, axum::Json<serde_json::Value>) {
+    let c = state.classifier.status();
     match state.store.ping().await {
         Ok(()) => (
             axum::http::StatusCode::OK,
             axum::Json(serde_json::json!({
                 "status": "ok",
-                "classifier": state.classifier.status(),
+                // Model or rules alone, and whether a configured model failed; the
+                // reason (with its file path) is for staff: /api/v1/classification/status.
+                "classifier": {
+                    "mode": c.mode,
+                    "rules": c.rules,
+                    "model_failed": c.problem.is_some(),
+                },
             })),
         ),
         Err(e) => {
