@@ -166,7 +166,7 @@ async fn import(args: FileArgs, format: Format) -> anyhow::Result<()> {
     let bar = progress_bar();
     let now = chrono::Utc::now();
     let parsed = parse(&bytes, &format, &bar, now, &store).await;
-    let (rows, mut refused) = match parsed {
+    let (mut rows, mut refused) = match parsed {
         Ok(p) => p,
         Err(e) => {
             bar.finish_and_clear();
@@ -174,6 +174,19 @@ async fn import(args: FileArgs, format: Format) -> anyhow::Result<()> {
             return Err(e.context(format!("无法导入 {}", args.file.display())));
         }
     };
+    // The same classification as live intake: a row with no category gets the one the
+    // classifier is sure of, or waits in its township's triage queue.
+    let classifier = std::sync::Arc::new(settings.classifier()?);
+    classifier.reload(&store).await?;
+    for r in rows
+        .iter_mut()
+        .filter(|r| r.event.category_code.is_none() && r.category_name.is_none())
+    {
+        let d = classifier.decide(&store, r.event.text.as_str(), None);
+        r.event.category_code = d.category;
+        r.event.needs_triage = d.needs_triage;
+        r.event.classification = Some(d.classification);
+    }
 
     let requested = if args.dry_run {
         ImportMode::DryRun

@@ -1,7 +1,8 @@
 //! `zhili import` as a user runs it, on SQLite always and on PostgreSQL when
 //! ZHILI_TEST_PG is set: a petition CSV with bad rows stores nothing, exits non-zero
 //! and lists every bad row as `第 N 行 · 列名: 原因`; `--good-rows-only` stores the
-//! rest; a second run of a clean file stores nothing new; a 12345 batch file too.
+//! rest; a row without a category is classified (or queued for triage) like live
+//! intake; a second run of a clean file stores nothing new; a 12345 batch file too.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -117,6 +118,25 @@ async fn a_petition_csv_is_imported_all_or_nothing_or_good_rows_only() {
         assert!(run.stdout.contains("已导入 2 条事件"), "{}", run.stdout);
         assert!(run.stdout.contains("第 3 行 · 联系电话"), "{}", run.stdout);
         assert_eq!(count(&store, Channel::Petition).await, 2);
+        // A row without a category goes through the same classification as live
+        // intake: with no rule or model to decide, it waits in the triage queue.
+        let lizhou = store
+            .user_by_username("lizhou")
+            .await
+            .unwrap()
+            .unwrap()
+            .actor;
+        let queue = store
+            .events_for(&lizhou)
+            .list(&EventFilter {
+                triage: true,
+                per_page: 10,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(queue.total, 1, "{:?}", queue.items);
+        assert!(queue.items[0].excerpt.contains("路灯不亮"));
 
         // The rows stored before are recognised; the file's bad rows are still bad.
         let run = zhili(
