@@ -189,7 +189,11 @@ impl Classifier {
             let mut categories = Vec::new();
             let mut police = false;
             // A text without one word the model knows gets no opinion from it.
-            let top = if p.known_features == 0 { &[][..] } else { &p.top[..] };
+            let top = if p.known_features == 0 {
+                &[][..]
+            } else {
+                &p.top[..]
+            };
             for (i, s) in top.iter().enumerate() {
                 match cached.labels.get(&s.label) {
                     Some(LabelTarget::Category(c)) => categories.push((c.clone(), s.confidence)),
