@@ -848,6 +848,45 @@ pub async fn load(store: &Store, now: DateTime<Utc>) -> anyhow::Result<usize> {
     Ok(loaded)
 }
 
+/// The demo's classification model: trained once from the demo city's own events
+/// (labels are category codes, so no mapping is needed) and kept in the data
+/// directory, so that later starts load it like any other model file.
+pub async fn model(
+    store: &Store,
+    data_dir: &std::path::Path,
+) -> anyhow::Result<std::path::PathBuf> {
+    let path = data_dir.join("demo-model.zhm");
+    if path.is_file() {
+        return Ok(path);
+    }
+    let examples = store.training_examples().await?;
+    println!(
+        "演示模式: 正在用 {} 个演示事件训练分类模型……",
+        examples.len()
+    );
+    let started = Instant::now();
+    let out = path.clone();
+    tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+        let (texts, labels): (Vec<&str>, Vec<&str>) = examples
+            .iter()
+            .map(|(t, c)| (t.as_str(), c.as_str()))
+            .unzip();
+        let model =
+            zhili_nlp::Classifier::train(&texts, &labels, &zhili_nlp::TrainConfig::default())
+                .context("训练演示分类模型失败")?;
+        model.save_file(&out).context("无法保存演示分类模型")?;
+        Ok(())
+    })
+    .await
+    .context("训练任务异常退出")??;
+    println!(
+        "演示分类模型已保存: {}（用时 {:.1} 秒）",
+        path.display(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(path)
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
@@ -1158,43 +1197,4 @@ mod tests {
             .unwrap();
         assert_eq!(page.total as usize, city.events.len());
     }
-}
-
-/// The demo's classification model: trained once from the demo city's own events
-/// (labels are category codes, so no mapping is needed) and kept in the data
-/// directory, so that later starts load it like any other model file.
-pub async fn model(
-    store: &Store,
-    data_dir: &std::path::Path,
-) -> anyhow::Result<std::path::PathBuf> {
-    let path = data_dir.join("demo-model.zhm");
-    if path.is_file() {
-        return Ok(path);
-    }
-    let examples = store.training_examples().await?;
-    println!(
-        "演示模式: 正在用 {} 个演示事件训练分类模型……",
-        examples.len()
-    );
-    let started = Instant::now();
-    let out = path.clone();
-    tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
-        let (texts, labels): (Vec<&str>, Vec<&str>) = examples
-            .iter()
-            .map(|(t, c)| (t.as_str(), c.as_str()))
-            .unzip();
-        let model =
-            zhili_nlp::Classifier::train(&texts, &labels, &zhili_nlp::TrainConfig::default())
-                .context("训练演示分类模型失败")?;
-        model.save_file(&out).context("无法保存演示分类模型")?;
-        Ok(())
-    })
-    .await
-    .context("训练任务异常退出")??;
-    println!(
-        "演示分类模型已保存: {}（用时 {:.1} 秒）",
-        path.display(),
-        started.elapsed().as_secs_f64()
-    );
-    Ok(path)
 }
