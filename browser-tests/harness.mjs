@@ -4,7 +4,7 @@
 // and recorded. It builds nothing: run `cargo build -p zhili` first.
 
 import { spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,6 +29,12 @@ const CHROMIUM_ARGS = [
   '--disable-component-update',
   '--disable-sync',
 ];
+
+// Servers still running when this process ends (a test crashed) are killed with it.
+const running = new Set();
+process.on('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
 
 /** Runs the binary until it prints `listening on http://…`; resolves with the child and the address. */
 function startZhili(dataDir, { timeoutMs }) {
@@ -55,8 +61,10 @@ function startZhili(dataDir, { timeoutMs }) {
         resolvePromise({ child, url: m[1], log: () => out + err });
       }
     });
+    running.add(child);
     child.on('error', (e) => { clearTimeout(timer); reject(e); });
     child.on('exit', (code, signal) => {
+      running.delete(child);
       clearTimeout(timer);
       reject(new Error(`zhili exited (${code ?? signal}) before listening\nstdout:\n${out}\nstderr:\n${err}`));
     });
@@ -117,15 +125,32 @@ async function demoTemplate() {
   }
   try {
     if (existsSync(join(dir, 'ready'))) return dir;
+    removeOldTemplates();
     const building = mkdtempSync(join(tmpdir(), 'zhili-browser-demo-building-'));
-    const { child } = await startZhili(building, { timeoutMs: 600_000 });
-    await stopZhili(child);
-    writeFileSync(join(building, 'ready'), 'demo loaded, model trained\n');
-    rmSync(dir, { recursive: true, force: true });
-    renameSync(building, dir);
+    try {
+      const { child } = await startZhili(building, { timeoutMs: 600_000 });
+      await stopZhili(child);
+      writeFileSync(join(building, 'ready'), 'demo loaded, model trained\n');
+      rmSync(dir, { recursive: true, force: true });
+      renameSync(building, dir);
+    } catch (e) {
+      rmSync(building, { recursive: true, force: true });
+      throw e;
+    }
     return dir;
   } finally {
     rmSync(lock, { recursive: true, force: true });
+  }
+}
+
+/** Templates of other binaries or days, untouched for a day, are of no further use. */
+function removeOldTemplates() {
+  for (const name of readdirSync(tmpdir())) {
+    if (!name.startsWith('zhili-browser-demo-') || name.endsWith('.lock')) continue;
+    const path = join(tmpdir(), name);
+    try {
+      if (Date.now() - statSync(path).mtimeMs > 86_400_000) rmSync(path, { recursive: true, force: true });
+    } catch { /* removed by another run */ }
   }
 }
 
@@ -137,8 +162,16 @@ export async function startServer() {
   const template = await demoTemplate();
   const dataDir = mkdtempSync(join(tmpdir(), 'zhili-browser-data-'));
   cpSync(template, dataDir, { recursive: true });
-  const { child, url, log } = await startZhili(dataDir, { timeoutMs: 120_000 });
-  await waitHealthy(url);
+  let started;
+  try {
+    started = await startZhili(dataDir, { timeoutMs: 120_000 });
+    await waitHealthy(started.url);
+  } catch (e) {
+    if (started) await stopZhili(started.child);
+    rmSync(dataDir, { recursive: true, force: true });
+    throw e;
+  }
+  const { child, url, log } = started;
   const u = new URL(url);
   return {
     url,
