@@ -25,7 +25,7 @@ async function pageAs(username) {
   guards.push(g);
   const page = await g.context.newPage();
   if (username) await login(page, server, username);
-  return page;
+  return { page, offHost: g.offHost };
 }
 
 /** The URL of the newest event in `status` that `page`'s user sees. */
@@ -62,19 +62,20 @@ const PAGES = [
 describe('accessibility (axe-core, WCAG 2 A and AA) and screenshots', () => {
   for (const p of PAGES) {
     test(`${p.name}${p.user ? ` (${p.user})` : ''}`, async () => {
-      const page = await pageAs(p.user);
+      const { page, offHost } = await pageAs(p.user);
       const url = p.event ? await firstEvent(page, p.event) : `${server.url}${p.path}`;
       const res = await page.goto(url);
       assert.equal(res.status(), 200, url);
       await screenshot(page, `page-${p.name}`);
       const violations = await axe(page);
       assert.deepEqual(violations, [], `axe violations on ${url}:\n${JSON.stringify(violations, null, 2)}`);
+      assert.deepEqual(offHost, [], 'requests to other hosts');
     });
   }
 });
 
 test('login by keyboard: Tab reaches username, password, the button in order; Enter signs in', async () => {
-  const page = await pageAs(null);
+  const { page, offHost } = await pageAs(null);
   await page.goto(`${server.url}/login`);
   // Arriving on the page, the cursor is in the username field (autofocus).
   assert.equal(await page.evaluate(() => document.activeElement?.id), 'username');
@@ -101,8 +102,9 @@ test('login by keyboard: Tab reaches username, password, the button in order; En
   await page.keyboard.type('zhili-demo');
   await Promise.all([page.waitForURL('**/events'), page.keyboard.press('Enter')]);
   await assert.doesNotReject(page.getByRole('heading', { name: '事件列表' }).waitFor());
+  assert.deepEqual(offHost, [], 'requests to other hosts');
 });
 
-test('no request left the zhili server', () => {
+test('no request left the zhili server, on any page of this file', () => {
   for (const g of guards) assert.deepEqual(g.offHost, []);
 });
