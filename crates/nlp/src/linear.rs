@@ -189,7 +189,20 @@ fn axpy(w: &mut [f64], d: f64, ix: &[u32], vs: &[f32], scale: Option<&[f32]>) {
 /// `scale`, when given, multiplies every column (NB-SVM); the returned weights are
 /// already multiplied back, so they apply to the unscaled `x`.
 pub fn train_binary(x: &Csr, y: &[bool], cfg: &SolverConfig, scale: Option<&[f32]>) -> Binary {
+    train_binary_weighted(x, y, cfg, scale, None)
+}
+
+/// [`train_binary`] with one cost multiplier per row (`weights[i] > 0`; `None` = all 1):
+/// row `i` costs `C_class × weights[i]`. Only the squared-hinge loss honours weights.
+pub fn train_binary_weighted(
+    x: &Csr,
+    y: &[bool],
+    cfg: &SolverConfig,
+    scale: Option<&[f32]>,
+    weights: Option<&[f32]>,
+) -> Binary {
     let l = x.n_rows();
+    let wt = |i: usize| weights.map_or(1.0, |w| f64::from(w[i]));
     let n = x.n_cols();
     let n_pos = y.iter().filter(|&&p| p).count().max(1) as f64;
     let n_neg = (l as f64 - n_pos).max(1.0);
@@ -242,7 +255,17 @@ pub fn train_binary(x: &Csr, y: &[bool], cfg: &SolverConfig, scale: Option<&[f32
                 }
             };
             let mut alpha = vec![0.0f64; l];
-            let qd: Vec<f64> = (0..l).map(|i| xsq[i] + diag(y[i])).collect();
+            // Per-row diagonal: 0.5 / (C_class × weight) for the squared hinge.
+            let dg: Vec<f64> = (0..l)
+                .map(|i| {
+                    if weights.is_some() && l2 {
+                        diag(y[i]) / wt(i)
+                    } else {
+                        diag(y[i])
+                    }
+                })
+                .collect();
+            let qd: Vec<f64> = (0..l).map(|i| xsq[i] + dg[i]).collect();
             let mut index: Vec<usize> = (0..l).collect();
             let mut active = l;
             let mut pg_max_old = f64::INFINITY;
@@ -257,7 +280,7 @@ pub fn train_binary(x: &Csr, y: &[bool], cfg: &SolverConfig, scale: Option<&[f32
                     let i = index[s];
                     let yi = if y[i] { 1.0 } else { -1.0 };
                     let (ix, vs) = x.row(i);
-                    let g = yi * (dot(&w, ix, vs, scale) + wb * bias) - 1.0 + alpha[i] * diag(y[i]);
+                    let g = yi * (dot(&w, ix, vs, scale) + wb * bias) - 1.0 + alpha[i] * dg[i];
                     let ub = upper(y[i]);
                     let mut pg = 0.0;
                     if alpha[i] == 0.0 {
@@ -446,6 +469,19 @@ pub fn train_ovr(
     scales: Option<&[Vec<f32>]>,
     threads: usize,
 ) -> Vec<Binary> {
+    train_ovr_weighted(x, y, n_classes, cfg, scales, None, threads)
+}
+
+/// [`train_ovr`] with one cost multiplier per row (see [`train_binary_weighted`]).
+pub fn train_ovr_weighted(
+    x: &Csr,
+    y: &[usize],
+    n_classes: usize,
+    cfg: &SolverConfig,
+    scales: Option<&[Vec<f32>]>,
+    weights: Option<&[f32]>,
+    threads: usize,
+) -> Vec<Binary> {
     let threads = threads.clamp(1, n_classes.max(1));
     let job = |c: usize| {
         let yc: Vec<bool> = y.iter().map(|&l| l == c).collect();
@@ -453,7 +489,7 @@ pub fn train_ovr(
             seed: cfg.seed.wrapping_add(c as u64),
             ..cfg.clone()
         };
-        train_binary(x, &yc, &cfg, scales.map(|s| s[c].as_slice()))
+        train_binary_weighted(x, &yc, &cfg, scales.map(|s| s[c].as_slice()), weights)
     };
     if threads == 1 {
         return (0..n_classes).map(job).collect();
@@ -480,4 +516,51 @@ pub fn train_ovr(
     out.into_iter()
         .map(|m| m.expect("every class trained"))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn toy() -> (Csr, Vec<bool>) {
+        let rows: Vec<SparseVec> = [
+            (vec![0u32, 1], vec![0.8f32, 0.6]),
+            (vec![0, 2], vec![0.6, 0.8]),
+            (vec![1, 3], vec![0.6, 0.8]),
+            (vec![2, 3], vec![0.8, 0.6]),
+            (vec![0, 3], vec![0.7, 0.7]),
+        ]
+        .into_iter()
+        .map(|(indices, values)| SparseVec { indices, values })
+        .collect();
+        (
+            Csr::from_rows(&rows, 4),
+            vec![true, true, false, false, true],
+        )
+    }
+
+    #[test]
+    fn unit_weights_change_nothing() {
+        let (x, y) = toy();
+        let cfg = SolverConfig::default();
+        let a = train_binary(&x, &y, &cfg, None);
+        let b = train_binary_weighted(&x, &y, &cfg, None, Some(&[1.0; 5]));
+        assert_eq!(a.w, b.w);
+        assert_eq!(a.b, b.b);
+    }
+
+    #[test]
+    fn doubling_every_weight_is_doubling_c() {
+        let (x, y) = toy();
+        let tight = SolverConfig {
+            eps: 1e-6,
+            ..SolverConfig::default()
+        };
+        let a = train_binary_weighted(&x, &y, &tight, None, Some(&[2.0; 5]));
+        let b = train_binary(&x, &y, &SolverConfig { c: 2.0, ..tight }, None);
+        for (u, v) in a.w.iter().zip(&b.w) {
+            assert!((u - v).abs() < 1e-4, "{u} vs {v}");
+        }
+        assert!((a.b - b.b).abs() < 1e-4);
+    }
 }
