@@ -72,7 +72,7 @@ start_server() {
     for _ in $(seq 1 600); do
         ADDR=$(sed -n 's/^listening on http:\/\///p' "$out")
         if [[ -n "$ADDR" ]]; then
-            LOAD_SECS=$(sed -n 's/.*用时 \([0-9.]*\) 秒.*/\1/p' "$out")
+            LOAD_SECS=$(sed -n 's/^演示数据加载完成.*用时 \([0-9.]*\) 秒.*/\1/p' "$out" | head -1)
             return 0
         fi
         if ! kill -0 "$SERVER_PID" 2>/dev/null; then
