@@ -15,6 +15,8 @@
 #   CLIENTS="1 16"    client counts
 #   CHANNEL=12345     12345 (work orders, as the call centre's account) or events
 #   RATE=             requests per second in total (open loop); unset: closed loop
+#                     (with BATCH: orders per second)
+#   BATCH=            12345 only: N orders per request (POST …/orders/batch); unset: one
 #   BACKENDS="sqlite postgres"
 #   PG_ADMIN="-h 127.0.0.1 -U postgres"       psql arguments to create/drop databases
 #   PG_BASE=postgres://postgres@127.0.0.1:5432 base URL of the PostgreSQL server
@@ -27,8 +29,10 @@ CLIENTS=${CLIENTS:-"1 16"}
 CHANNEL=${CHANNEL:-12345}
 RATE=${RATE:-}
 if [ "$CHANNEL" = 12345 ]; then USERNAME=hotline12345; else USERNAME=fengshan; fi
+BATCH=${BATCH:-}
 RATE_ARGS=()
 if [ -n "$RATE" ]; then RATE_ARGS=(--rate "$RATE"); fi
+if [ -n "$BATCH" ]; then RATE_ARGS+=(--batch "$BATCH"); fi
 BACKENDS=${BACKENDS:-"sqlite postgres"}
 PG_ADMIN=${PG_ADMIN:-"-h 127.0.0.1 -U postgres"}
 PG_BASE=${PG_BASE:-"postgres://postgres@127.0.0.1:5432"}

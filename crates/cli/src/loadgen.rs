@@ -43,8 +43,13 @@ pub struct LoadgenArgs {
     #[arg(long, default_value = "events", value_parser = ["events", "12345"])]
     channel: String,
     /// Requests per second in total (open loop); unset: as fast as the clients go.
+    /// With --batch, orders per second.
     #[arg(long)]
     rate: Option<f64>,
+    /// 12345 only: N orders a request, through POST /api/v1/channels/12345/orders/batch
+    /// (`--requests` then counts orders, and latency is per batch).
+    #[arg(long, value_name = "N")]
+    batch: Option<usize>,
 }
 
 /// Refuses anything but a plain-HTTP loopback URL.
@@ -116,6 +121,8 @@ struct Shared {
     /// For 12345 orders: a GCJ-02 point inside each grid, as a phone map gives it.
     points: Vec<(f64, f64)>,
     hotline: bool,
+    /// Orders a request (batch pushes), or None: one per request.
+    batch: Option<usize>,
     /// Seconds between two requests' due times, when the rate is fixed.
     interval: Option<f64>,
     started: Instant,
@@ -137,22 +144,18 @@ struct ClientResult {
 async fn client_loop(shared: Arc<Shared>) -> ClientResult {
     let mut r = ClientResult::default();
     loop {
-        let i = shared.next.fetch_add(1, Ordering::Relaxed);
+        let take = shared.batch.unwrap_or(1);
+        let i = shared.next.fetch_add(take, Ordering::Relaxed);
         if i >= shared.total {
             return r;
         }
-        let body = if shared.hotline {
-            let (lon, lat) = shared.points[i % shared.points.len()];
-            json!({
-                "order_no": format!("loadgen-{}-{i}", shared.run_id),
-                "content": format!("{}（压测 {i}）", TEXTS[i % TEXTS.len()]),
-                "caller_name": "压测用户",
-                "caller_phone": "13800000000",
-                "lon": lon,
-                "lat": lat,
-                "crs": "gcj02",
-                "category": shared.categories[i % shared.categories.len()],
-            })
+        let body = if let Some(n) = shared.batch {
+            let orders: Vec<_> = (i..(i + n).min(shared.total))
+                .map(|k| order_12345(&shared, k))
+                .collect();
+            json!({ "orders": orders })
+        } else if shared.hotline {
+            order_12345(&shared, i)
         } else {
             json!({
                 "channel": "hotline_12345",
@@ -185,8 +188,10 @@ async fn client_loop(shared: Arc<Shared>) -> ClientResult {
                 let status = resp.status();
                 // Read the body so the connection can be reused and the time is complete.
                 let body = resp.bytes().await.unwrap_or_default();
-                if status == reqwest::StatusCode::CREATED {
-                    Ok(())
+                if shared.batch.is_some() && status == reqwest::StatusCode::OK {
+                    Ok(batch_outcome(&body, &mut r))
+                } else if status == reqwest::StatusCode::CREATED {
+                    Ok(1)
                 } else {
                     if r.first_error.is_none() {
                         r.first_error =
@@ -205,10 +210,58 @@ async fn client_loop(shared: Arc<Shared>) -> ClientResult {
         };
         r.latencies.push(started.elapsed());
         match outcome {
-            Ok(()) => r.created += 1,
+            Ok(n) => r.created += n,
             Err(kind) => *r.errors.entry(kind).or_default() += 1,
         }
     }
+}
+
+/// Work order `i` as the call centre sends it, GCJ-02 inside a grid.
+fn order_12345(shared: &Shared, i: usize) -> serde_json::Value {
+    let (lon, lat) = shared.points[i % shared.points.len()];
+    json!({
+        "order_no": format!("loadgen-{}-{i}", shared.run_id),
+        "content": format!("{}（压测 {i}）", TEXTS[i % TEXTS.len()]),
+        "caller_name": "压测用户",
+        "caller_phone": "13800000000",
+        "lon": lon,
+        "lat": lat,
+        "crs": "gcj02",
+        "category": shared.categories[i % shared.categories.len()],
+    })
+}
+
+/// The orders a batch answer says were stored now (201); the others count as errors
+/// by their status.
+fn batch_outcome(body: &[u8], r: &mut ClientResult) -> usize {
+    #[derive(Deserialize)]
+    struct Answer {
+        results: Vec<Item>,
+    }
+    #[derive(Deserialize)]
+    struct Item {
+        status: u16,
+    }
+    let Ok(answer) = serde_json::from_slice::<Answer>(body) else {
+        *r.errors
+            .entry("unreadable batch answer".into())
+            .or_default() += 1;
+        return 0;
+    };
+    let mut created = 0;
+    for item in answer.results {
+        if item.status == 201 {
+            created += 1;
+        } else {
+            if r.first_error.is_none() {
+                r.first_error = Some(String::from_utf8_lossy(body).chars().take(300).collect());
+            }
+            *r.errors
+                .entry(format!("order {}", item.status))
+                .or_default() += 1;
+        }
+    }
+    created
 }
 
 #[derive(Deserialize)]
@@ -299,6 +352,11 @@ pub async fn run(args: LoadgenArgs) -> anyhow::Result<()> {
     let token = login.token;
 
     let hotline = args.channel == "12345";
+    if let Some(n) = args.batch
+        && (!hotline || n == 0 || n > 500)
+    {
+        bail!("--batch 只用于 --channel 12345，取 1–500");
+    }
     if let Some(r) = args.rate
         && !(r.is_finite() && r > 0.0)
     {
@@ -356,7 +414,9 @@ pub async fn run(args: LoadgenArgs) -> anyhow::Result<()> {
         grids.len(),
         categories.len()
     );
-    let path = if hotline {
+    let path = if args.batch.is_some() {
+        "/api/v1/channels/12345/orders/batch"
+    } else if hotline {
         "/api/v1/channels/12345/orders"
     } else {
         "/api/v1/events"
@@ -368,6 +428,7 @@ pub async fn run(args: LoadgenArgs) -> anyhow::Result<()> {
         grids,
         points,
         hotline,
+        batch: args.batch,
         interval: args.rate.map(|r| 1.0 / r),
         started: Instant::now(),
         categories,

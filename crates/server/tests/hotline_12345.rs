@@ -190,3 +190,117 @@ async fn bad_work_orders_are_refused_by_their_own_field_names_and_store_nothing(
         assert_eq!(s, StatusCode::CREATED, "{v}");
     }
 }
+
+/// A batch push: each order is taken or refused on its own, as if pushed alone, and
+/// the answer says which; resending the batch makes no second event, and a fixed
+/// order goes through under its number.
+#[tokio::test]
+async fn a_batch_of_orders_is_taken_order_by_order() {
+    for app in apps().await {
+        let token = login(&app, "sys110").await;
+        let (lon, lat) = gcj02_point();
+        let order = |no: &str| {
+            json!({
+                "order_no": no,
+                "content": "舜北路夜市每天闹到凌晨两点，影响休息。",
+                "caller_phone": "13812345678",
+                "lon": lon,
+                "lat": lat,
+                "category": "0101",
+            })
+        };
+        let mut bad_phone = order("GD-B-3");
+        bad_phone["caller_phone"] = json!("12345");
+        let mut bad_type = order("GD-B-4");
+        bad_type["lon"] = json!("east");
+        let batch = json!({ "orders": [
+            order("GD-B-1"),
+            order("GD-B-2"),
+            bad_phone,
+            bad_type,
+            // The same number twice in one push: one event.
+            order("GD-B-1"),
+        ]});
+        let push = |b: Value| {
+            let (app, token) = (app.clone(), token.clone());
+            async move {
+                call(
+                    &app,
+                    "POST",
+                    "/api/v1/channels/12345/orders/batch",
+                    Some(&token),
+                    Some(b),
+                )
+                .await
+            }
+        };
+        let (s, v) = push(batch.clone()).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        let r = v["results"].as_array().unwrap();
+        assert_eq!(r.len(), 5, "{v}");
+        let statuses: Vec<i64> = r.iter().map(|x| x["status"].as_i64().unwrap()).collect();
+        assert_eq!(statuses, vec![201, 201, 422, 422, 200], "{v}");
+        assert_eq!(r[2]["order_no"], "GD-B-3");
+        assert_eq!(r[2]["error"]["field"], "caller_phone");
+        assert_eq!(r[3]["error"]["field"], "lon", "{v}");
+        assert_eq!(r[4]["event_id"], r[0]["event_id"]);
+        let first = r[0]["event_id"].as_i64().unwrap();
+
+        // Located like a single push: 舜北社区第2网格.
+        let op = login(&app, "fengshan").await;
+        let (_, ev) = call(
+            &app,
+            "GET",
+            &format!("/api/v1/events/{first}"),
+            Some(&op),
+            None,
+        )
+        .await;
+        assert_eq!(ev["grid"]["code"], "33028100200102", "{ev}");
+
+        // Resent whole: nothing new; the refused ones are refused again.
+        let (_, again) = push(batch).await;
+        let statuses: Vec<i64> = again["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x["status"].as_i64().unwrap())
+            .collect();
+        assert_eq!(statuses, vec![200, 200, 422, 422, 200], "{again}");
+        let city = login(&app, "city").await;
+        let (_, list) = call(&app, "GET", "/api/v1/events", Some(&city), None).await;
+        assert_eq!(list["total"], 2, "{list}");
+        // The fixed order goes through.
+        let (_, fixed) = push(json!({ "orders": [order("GD-B-3")] })).await;
+        assert_eq!(fixed["results"][0]["status"], 201, "{fixed}");
+
+        // The envelope itself: empty, too many, not an envelope, no token.
+        let (s, v) = push(json!({ "orders": [] })).await;
+        assert_eq!(
+            (s, v["error"]["field"].clone()),
+            (StatusCode::UNPROCESSABLE_ENTITY, json!("orders"))
+        );
+        let many: Vec<Value> = (0..501).map(|i| order(&format!("GD-M-{i}"))).collect();
+        let (s, v) = push(json!({ "orders": many })).await;
+        assert_eq!(
+            (s, v["error"]["field"].clone()),
+            (StatusCode::UNPROCESSABLE_ENTITY, json!("orders"))
+        );
+        let (s, _) = push(json!([order("GD-X-1")])).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+        let (s, _) = call(
+            &app,
+            "POST",
+            "/api/v1/channels/12345/orders/batch",
+            None,
+            Some(json!({ "orders": [order("GD-X-2")] })),
+        )
+        .await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED);
+        let (_, list) = call(&app, "GET", "/api/v1/events", Some(&city), None).await;
+        assert_eq!(
+            list["total"], 3,
+            "nothing stored by the refused pushes: {list}"
+        );
+    }
+}

@@ -465,6 +465,19 @@ pub(crate) trait Tx: Send + Sized {
             + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
             + Send
             + Unpin;
+    /// Like [`Tx::rows`], for statements whose text changes with the size of a batch
+    /// (long `IN` lists, `UNION ALL` of one branch per job): not kept prepared, and
+    /// with anonymous placeholders on SQLite, so each placeholder must appear once,
+    /// in order.
+    fn bulk_rows<R>(
+        &mut self,
+        sql: Sql,
+    ) -> impl Future<Output = Result<Vec<R>, sqlx::Error>> + Send
+    where
+        R: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+            + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+            + Send
+            + Unpin;
     /// A built statement's affected-row count.
     fn exec(&mut self, sql: Sql) -> impl Future<Output = Result<u64, sqlx::Error>> + Send;
     /// Every deadline of an event, counted again; guarded by the version read.
@@ -1070,6 +1083,19 @@ macro_rules! impl_tx {
                     + Unpin,
             {
                 bind_all!(sqlx::query_as::<_, R>(AssertSqlSafe(sql.text)), sql.args)
+                    .fetch_all(&mut **self)
+                    .await
+            }
+
+            async fn bulk_rows<R>(&mut self, sql: Sql) -> Result<Vec<R>, sqlx::Error>
+            where
+                R: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+                    + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+                    + Send
+                    + Unpin,
+            {
+                bind_all!(sqlx::query_as::<_, R>(AssertSqlSafe($bulk_text(sql.text))), sql.args)
+                    .persistent(false)
                     .fetch_all(&mut **self)
                     .await
             }

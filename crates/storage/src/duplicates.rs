@@ -57,6 +57,20 @@ pub(crate) fn timeline_action(code: &str) -> Option<Coded> {
 pub(crate) struct IntakeRules {
     default: DuplicateRule,
     by_category: Mutex<HashMap<i64, DuplicateRule>>,
+    /// The candidates of each event of the batch, read together by `preload`.
+    candidates: Mutex<HashMap<CandidateKey, Vec<CandidateRow>>>,
+}
+
+/// One event's candidate query: its category, position (bits of lon, lat) and time.
+type CandidateKey = (i64, u64, u64, i64);
+
+fn candidate_key(category: i64, at: GeoPoint, now: DateTime<Utc>) -> CandidateKey {
+    (
+        category,
+        at.lon.to_bits(),
+        at.lat.to_bits(),
+        now.timestamp_micros(),
+    )
 }
 
 impl IntakeRules {
@@ -64,7 +78,94 @@ impl IntakeRules {
         IntakeRules {
             default,
             by_category: Mutex::default(),
+            candidates: Mutex::default(),
         }
+    }
+
+    /// Reads the settings of these events' categories in one statement, then their
+    /// candidates in one statement per 32 events (a `UNION ALL` of each event's own
+    /// query), for `link_at_intake` to find in memory.
+    pub(crate) async fn preload<T: Tx>(
+        &self,
+        tx: &mut T,
+        wanted: &[(i64, GeoPoint, DateTime<Utc>)],
+    ) -> Result<(), StoreError> {
+        let mut missing: Vec<i64> = {
+            let known = self.by_category.lock().unwrap_or_else(|e| e.into_inner());
+            wanted
+                .iter()
+                .map(|(c, _, _)| *c)
+                .filter(|c| !known.contains_key(c))
+                .collect()
+        };
+        missing.sort_unstable();
+        missing.dedup();
+        for chunk in missing.chunks(500) {
+            let mut q = Sql::new(
+                "SELECT c.id AS category_id, s.category_id AS set_on, s.radius_m, s.window_hours, \
+                 s.min_similarity FROM duplicate_settings s \
+                 JOIN categories c ON s.category_id = c.id OR s.category_id = c.parent_id WHERE c.id IN ",
+            );
+            q.list(chunk.iter().copied().map(Arg::I64));
+            let rows: Vec<BatchSettingRow> = tx.bulk_rows(q).await?;
+            let mut found: HashMap<i64, (bool, DuplicateRule)> = HashMap::new();
+            for r in rows {
+                let own = r.set_on == r.category_id;
+                let rule =
+                    checked_rule(r.category_id, r.radius_m, r.window_hours, r.min_similarity)?;
+                // The category's own setting beats its 大类's.
+                match found.get(&r.category_id) {
+                    Some((true, _)) => {}
+                    Some((false, _)) if !own => {}
+                    _ => {
+                        found.insert(r.category_id, (own, rule));
+                    }
+                }
+            }
+            let mut known = self.by_category.lock().unwrap_or_else(|e| e.into_inner());
+            for c in chunk {
+                known.insert(*c, found.get(c).map_or(self.default, |(_, r)| *r));
+            }
+        }
+        let rules: HashMap<i64, DuplicateRule> = self
+            .by_category
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        for chunk in wanted.chunks(32) {
+            let mut q = Sql::default();
+            for (k, (category, at, now)) in chunk.iter().enumerate() {
+                let rule = rules.get(category).copied().unwrap_or(self.default);
+                if k > 0 {
+                    q.push(" UNION ALL ");
+                }
+                q.push("SELECT * FROM (SELECT ")
+                    .arg(Arg::I64(k as i64))
+                    .push(" AS job, e.id, e.number, e.text, e.lon, e.lat, e.reported_at FROM events e WHERE ");
+                candidate_filter(&mut q, *category, *at, *now, &rule);
+                q.push(") AS b");
+            }
+            let rows: Vec<BatchCandidateRow> = tx.bulk_rows(q).await?;
+            let mut found: Vec<Vec<CandidateRow>> = vec![Vec::new(); chunk.len()];
+            for r in rows {
+                if let Some(v) = usize::try_from(r.job).ok().and_then(|j| found.get_mut(j)) {
+                    v.push(r.row);
+                }
+            }
+            let mut cache = self.candidates.lock().unwrap_or_else(|e| e.into_inner());
+            for ((category, at, now), rows) in chunk.iter().zip(found) {
+                cache.insert(candidate_key(*category, *at, *now), rows);
+            }
+        }
+        Ok(())
+    }
+
+    /// The candidates `preload` read for this event, taken out of the cache.
+    fn preloaded(&self, key: &CandidateKey) -> Option<Vec<CandidateRow>> {
+        self.candidates
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(key)
     }
 
     async fn rule<T: Tx>(&self, tx: &mut T, category: i64) -> Result<DuplicateRule, StoreError> {
@@ -109,13 +210,69 @@ async fn category_rule<T: Tx>(
     let Some(r) = tx.rows::<SettingRow>(q).await?.into_iter().next() else {
         return Ok(None);
     };
-    let hours = u32::try_from(r.window_hours).unwrap_or(0);
-    DuplicateRule::checked(r.radius_m, hours, r.min_similarity)
-        .map(Some)
+    checked_rule(category, r.radius_m, r.window_hours, r.min_similarity).map(Some)
+}
+
+fn checked_rule(
+    category: i64,
+    radius_m: f64,
+    window_hours: i64,
+    min_similarity: f64,
+) -> Result<DuplicateRule, StoreError> {
+    let hours = u32::try_from(window_hours).unwrap_or(0);
+    DuplicateRule::checked(radius_m, hours, min_similarity)
         .map_err(|e| StoreError::Corrupt(format!("duplicate settings of category {category}: {e}")))
 }
 
 #[derive(sqlx::FromRow)]
+struct BatchSettingRow {
+    category_id: i64,
+    set_on: i64,
+    radius_m: f64,
+    window_hours: i64,
+    min_similarity: f64,
+}
+
+#[derive(sqlx::FromRow)]
+struct BatchCandidateRow {
+    job: i64,
+    #[sqlx(flatten)]
+    row: CandidateRow,
+}
+
+/// The open events of the category near `at` within the rule's window before `now`,
+/// oldest first, at most [`MAX_CANDIDATES`]: the WHERE clause (and order) of one
+/// event's candidate query, on `events e`.
+fn candidate_filter(
+    q: &mut Sql,
+    category: i64,
+    at: GeoPoint,
+    now: DateTime<Utc>,
+    rule: &DuplicateRule,
+) {
+    let (x0, y0, x1, y1) = bounding_box(at, rule.radius_m);
+    let since = now - chrono::Duration::hours(i64::from(rule.window_hours));
+    q.push("e.category_id = ")
+        .arg(Arg::I64(category))
+        .push(" AND e.duplicate_of IS NULL AND e.reported_at >= ")
+        .arg(Arg::Time(since))
+        .push(" AND e.reported_at <= ")
+        .arg(Arg::Time(now))
+        .push(" AND e.status IN ")
+        .list(MASTER_STATUSES.iter().map(|s| Arg::Text(s.code().into())))
+        .push(" AND e.lon >= ")
+        .arg(Arg::F64(Some(x0)))
+        .push(" AND e.lon <= ")
+        .arg(Arg::F64(Some(x1)))
+        .push(" AND e.lat >= ")
+        .arg(Arg::F64(Some(y0)))
+        .push(" AND e.lat <= ")
+        .arg(Arg::F64(Some(y1)))
+        .push(" ORDER BY e.reported_at, e.id LIMIT ")
+        .arg(Arg::I64(MAX_CANDIDATES));
+}
+
+#[derive(Clone, sqlx::FromRow)]
 struct CandidateRow {
     id: i64,
     number: String,
@@ -146,29 +303,16 @@ pub(crate) async fn link_at_intake<T: Tx>(
     };
     let rule = rules.rule(tx, category).await?;
     let at = GeoPoint { lon, lat };
-    let (x0, y0, x1, y1) = bounding_box(at, rule.radius_m);
-    let since = now - chrono::Duration::hours(i64::from(rule.window_hours));
-    let mut q = Sql::new(
-        "SELECT e.id, e.number, e.text, e.lon, e.lat, e.reported_at FROM events e WHERE e.category_id = ",
-    );
-    q.arg(Arg::I64(category))
-        .push(" AND e.duplicate_of IS NULL AND e.reported_at >= ")
-        .arg(Arg::Time(since))
-        .push(" AND e.reported_at <= ")
-        .arg(Arg::Time(now))
-        .push(" AND e.status IN ")
-        .list(MASTER_STATUSES.iter().map(|s| Arg::Text(s.code().into())))
-        .push(" AND e.lon >= ")
-        .arg(Arg::F64(Some(x0)))
-        .push(" AND e.lon <= ")
-        .arg(Arg::F64(Some(x1)))
-        .push(" AND e.lat >= ")
-        .arg(Arg::F64(Some(y0)))
-        .push(" AND e.lat <= ")
-        .arg(Arg::F64(Some(y1)))
-        .push(" ORDER BY e.reported_at, e.id LIMIT ")
-        .arg(Arg::I64(MAX_CANDIDATES));
-    let rows: Vec<CandidateRow> = tx.rows(q).await?;
+    let rows: Vec<CandidateRow> = match rules.preloaded(&candidate_key(category, at, now)) {
+        Some(rows) => rows,
+        None => {
+            let mut q = Sql::new(
+                "SELECT e.id, e.number, e.text, e.lon, e.lat, e.reported_at FROM events e WHERE ",
+            );
+            candidate_filter(&mut q, category, at, now, &rule);
+            tx.rows(q).await?
+        }
+    };
     let candidates: Vec<Report<'_>> = rows
         .iter()
         .map(|r| Report {

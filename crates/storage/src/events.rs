@@ -504,8 +504,32 @@ struct Lookups {
     categories: HashMap<String, Option<(i64, u32, bool)>>,
     /// grid code → (township, village, grid), or None: no such grid.
     grids: HashMap<String, Option<Area>>,
-    /// (category, area) → the routing matrix's suggestion (see `routing`).
-    routes: HashMap<(i64, Area), Option<crate::routing::RouteSuggestion>>,
+    /// category → its rules in the routing matrix (see `routing`).
+    matrix: HashMap<i64, Vec<crate::routing::MatrixEntry>>,
+}
+
+/// The routing matrix's answer as the intake keeps it: the rule and the rung the
+/// event starts at.
+#[derive(Debug, Clone)]
+pub(crate) struct IntakeRoute {
+    pub rule_id: i64,
+    pub level: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct CategoryLookupRow {
+    id: i64,
+    code: String,
+    limit_days: i64,
+    children: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct GridLookupRow {
+    id: i64,
+    code: String,
+    township_id: Option<i64>,
+    parent_id: Option<i64>,
 }
 
 type Area = (i64, Option<i64>, Option<i64>);
@@ -570,15 +594,122 @@ impl<'a> Intake<'a> {
         &self,
         tx: &mut T,
         category: i64,
-        (t, v, g): Area,
-    ) -> Result<Option<crate::routing::RouteSuggestion>, StoreError> {
-        if let Some(r) = self.lookups().routes.get(&(category, (t, v, g))) {
-            return Ok(r.clone());
+        area: Area,
+    ) -> Result<Option<IntakeRoute>, StoreError> {
+        let pick = |rules: &[crate::routing::MatrixEntry]| {
+            crate::routing::most_specific(rules, area).map(|r| IntakeRoute {
+                rule_id: r.id,
+                level: r.level.clone(),
+            })
+        };
+        if let Some(rules) = self.lookups().matrix.get(&category) {
+            return Ok(pick(rules));
         }
-        let found = crate::routing::suggest_route(tx, category, t, v, g).await?;
-        let cached = found.clone();
-        self.lookups().routes.insert((category, (t, v, g)), cached);
-        Ok(found)
+        let rules = crate::routing::matrix_of(tx, &[category]).await?;
+        let route = pick(&rules);
+        self.lookups().matrix.insert(category, rules);
+        Ok(route)
+    }
+
+    /// Reads what a batch's checks will ask for in a few statements — its categories,
+    /// grids, routing rules, duplicate settings and duplicate candidates — instead
+    /// of a few per event: inside the one writer, each statement is a round trip
+    /// to the database, and the round trips bound the intake. What is not found
+    /// here (an unknown code) is remembered as such; `prepare` then reads nothing.
+    pub async fn preload<T: Tx>(
+        &self,
+        tx: &mut T,
+        news: &[(&NewEvent, DateTime<Utc>)],
+    ) -> Result<(), StoreError> {
+        let mut codes: Vec<&str> = news
+            .iter()
+            .filter_map(|(n, _)| n.category_code.as_deref())
+            .filter(|c| !self.lookups().categories.contains_key(*c))
+            .collect();
+        codes.sort_unstable();
+        codes.dedup();
+        for chunk in codes.chunks(500) {
+            let mut q = Sql::new(
+                "SELECT c.id, c.code, c.limit_days, \
+                 (SELECT COUNT(*) FROM categories k WHERE k.parent_id = c.id) AS children \
+                 FROM categories c WHERE c.code IN ",
+            );
+            q.list(chunk.iter().map(|c| Arg::Text(c.to_string())));
+            let rows: Vec<CategoryLookupRow> = tx.bulk_rows(q).await?;
+            let mut l = self.lookups();
+            for c in chunk {
+                l.categories.insert(c.to_string(), None);
+            }
+            for r in rows {
+                let limit = u32::try_from(r.limit_days).unwrap_or(0);
+                l.categories
+                    .insert(r.code, Some((r.id, limit, r.children > 0)));
+            }
+        }
+        let mut grids: Vec<&str> = news
+            .iter()
+            .filter_map(|(n, _)| n.grid_code.as_deref())
+            .filter(|g| !self.lookups().grids.contains_key(*g))
+            .collect();
+        grids.sort_unstable();
+        grids.dedup();
+        for chunk in grids.chunks(500) {
+            let mut q = Sql::new(
+                "SELECT o.id, o.code, o.township_id, o.parent_id FROM orgs o \
+                 WHERE o.kind = 'grid' AND o.code IN ",
+            );
+            q.list(chunk.iter().map(|g| Arg::Text(g.to_string())));
+            let rows: Vec<GridLookupRow> = tx.bulk_rows(q).await?;
+            let mut l = self.lookups();
+            for g in chunk {
+                l.grids.insert(g.to_string(), None);
+            }
+            for r in rows {
+                let township = r.township_id.ok_or_else(|| {
+                    StoreError::Corrupt(format!("grid {} without township", r.code))
+                })?;
+                l.grids
+                    .insert(r.code, Some((township, r.parent_id, Some(r.id))));
+            }
+        }
+        // The leaf categories the batch names, with each event's place.
+        let placed: Vec<(i64, &NewEvent, DateTime<Utc>)> = {
+            let l = self.lookups();
+            news.iter()
+                .filter_map(|(n, now)| {
+                    let code = n.category_code.as_deref()?;
+                    match l.categories.get(code) {
+                        Some(Some((id, _, false))) => Some((*id, *n, *now)),
+                        _ => None,
+                    }
+                })
+                .collect()
+        };
+        let mut categories: Vec<i64> = placed
+            .iter()
+            .map(|(c, _, _)| *c)
+            .filter(|c| !self.lookups().matrix.contains_key(c))
+            .collect();
+        categories.sort_unstable();
+        categories.dedup();
+        if !categories.is_empty() {
+            let rules = crate::routing::matrix_of(tx, &categories).await?;
+            let mut l = self.lookups();
+            for c in &categories {
+                l.matrix.entry(*c).or_default();
+            }
+            for r in rules {
+                l.matrix.entry(r.category_id).or_default().push(r);
+            }
+        }
+        if let Some(dups) = &self.duplicates {
+            let wanted: Vec<(i64, GeoPoint, DateTime<Utc>)> = placed
+                .iter()
+                .filter_map(|(c, n, now)| Some((*c, n.location?, *now)))
+                .collect();
+            dups.preload(tx, &wanted).await?;
+        }
+        Ok(())
     }
 }
 
@@ -673,7 +804,7 @@ pub(crate) async fn prepare<T: Tx>(
     };
     if let Some(level) = route
         .as_ref()
-        .and_then(|r| r.starting_level(grid_id.is_some()))
+        .and_then(|r| crate::routing::starting_level(&r.level, grid_id.is_some()))
     {
         state.level = level;
     }
@@ -710,7 +841,7 @@ pub(crate) async fn prepare<T: Tx>(
             .transpose()
             .map_err(|e| StoreError::Corrupt(e.to_string()))?,
         needs_triage: new.needs_triage && category_id.is_none(),
-        routing_rule_id: route.and_then(|r| r.rule_id),
+        routing_rule_id: route.map(|r| r.rule_id),
         duplicate_of: None,
         level: state.level.code(),
     };
@@ -1198,6 +1329,33 @@ impl EventRepo<'_> {
     /// `group_commit`).
     pub async fn store(&self, new: &NewEvent, now: DateTime<Utc>) -> Result<Stored, StoreError> {
         self.submit(new, &[], now).await
+    }
+
+    /// Stores several events, each on its own: one refused fails alone, and the
+    /// others are stored (a key already stored answers as in [`EventRepo::store`]).
+    /// One result per event, in order. They are queued together, so they share the
+    /// writer's transactions (and fsyncs) with each other and whatever else arrives.
+    pub async fn store_all(
+        &self,
+        news: &[NewEvent],
+        now: DateTime<Utc>,
+    ) -> Vec<Result<Stored, StoreError>> {
+        if !self.actor.can_report_events() {
+            return news
+                .iter()
+                .map(|_| Err(StoreError::invalid("actor", "监督账号只读，不能上报事件")))
+                .collect();
+        }
+        let jobs = news
+            .iter()
+            .map(|new| Job {
+                actor: self.actor.clone(),
+                new: new.clone(),
+                photos: Vec::new(),
+                now,
+            })
+            .collect();
+        self.store.store_new_all(jobs).await
     }
 
     async fn submit(

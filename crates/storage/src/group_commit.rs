@@ -128,6 +128,35 @@ impl Store {
         }
     }
 
+    /// Stores each job as [`Store::store_new`] does, all queued before any answer is
+    /// awaited; one result per job, in order.
+    pub(crate) async fn store_new_all(&self, jobs: Vec<Job>) -> Vec<Result<Stored, StoreError>> {
+        let Some(q) = &self.group else {
+            let mut out = Vec::with_capacity(jobs.len());
+            // Without writers: batches as a writer would make them.
+            for chunk in jobs.chunks(256) {
+                out.extend(self.store_batch(chunk).await);
+            }
+            return out;
+        };
+        let mut answers = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            let (reply, answer) = oneshot::channel();
+            answers.push(match q.tx.send(Queued { job, reply }).await {
+                Ok(()) => Some(answer),
+                Err(_) => None,
+            });
+        }
+        let mut out = Vec::with_capacity(answers.len());
+        for answer in answers {
+            out.push(match answer {
+                Some(a) => a.await.unwrap_or(Err(StoreError::Unavailable)),
+                None => Err(StoreError::Unavailable),
+            });
+        }
+        out
+    }
+
     /// Stores the jobs in one transaction and returns one result per job, in order.
     async fn store_batch(&self, jobs: &[Job]) -> Vec<Result<Stored, StoreError>> {
         let results = match self.try_batch(jobs).await {
@@ -182,6 +211,19 @@ impl Store {
                 let found = tx.events_by_external_ids(channel, &ids).await?;
                 known.insert(channel, found.into_iter().collect());
             }
+            // What the checks will read, read for the whole batch at once.
+            let fresh: Vec<(&NewEvent, DateTime<Utc>)> = jobs
+                .iter()
+                .filter(|j| {
+                    !j.new.external_id.as_deref().is_some_and(|ext| {
+                        known
+                            .get(j.new.channel.code())
+                            .is_some_and(|k| k.contains_key(ext))
+                    })
+                })
+                .map(|j| (&j.new, j.now))
+                .collect();
+            intake.preload(&mut tx, &fresh).await?;
             // Check and place every job (reads only), then insert the new ones
             // together.
             let mut plans = Vec::with_capacity(jobs.len());

@@ -121,18 +121,69 @@ pub struct RouteSuggestion {
 }
 
 impl RouteSuggestion {
-    /// The rung a new event starts at: a rule at city level hands it to the city
-    /// command centre from the start; a rule at grid level leaves it to its grid first
-    /// (the grid worker acts as its operator until it climbs the ladder); village and
-    /// township rules, and the category default, leave it to the township.
+    /// The rung a new event starts at (see [`starting_level`]); the category default
+    /// leaves it to the township.
     pub fn starting_level(&self, has_grid: bool) -> Option<zhili_domain::Level> {
         self.rule_id?;
-        match self.level.code {
-            c if c == RuleLevel::City.code() => Some(zhili_domain::Level::City),
-            c if c == RuleLevel::Grid.code() && has_grid => Some(zhili_domain::Level::Grid),
-            _ => None,
-        }
+        starting_level(self.level.code, has_grid)
     }
+}
+
+/// The rung a new event a rule routes starts at: a rule at city level hands it to
+/// the city command centre from the start; a rule at grid level leaves it to its grid
+/// first (the grid worker acts as its operator until it climbs the ladder); village
+/// and township rules leave it to the township (`None`: the default rung).
+pub(crate) fn starting_level(rule_level: &str, has_grid: bool) -> Option<zhili_domain::Level> {
+    match rule_level {
+        c if c == RuleLevel::City.code() => Some(zhili_domain::Level::City),
+        c if c == RuleLevel::Grid.code() && has_grid => Some(zhili_domain::Level::Grid),
+        _ => None,
+    }
+}
+
+/// One rule as the intake needs it: where it holds and the level it gives. The
+/// intake reads the rules of a whole batch's categories in one statement and picks
+/// each event's rule in memory ([`most_specific`]); the lead unit is only needed
+/// when someone dispatches.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub(crate) struct MatrixEntry {
+    pub id: i64,
+    pub category_id: i64,
+    pub area_id: Option<i64>,
+    pub area_kind: Option<String>,
+    pub level: String,
+}
+
+/// The rules of these categories, every area.
+pub(crate) async fn matrix_of<T: Tx>(
+    tx: &mut T,
+    categories: &[i64],
+) -> Result<Vec<MatrixEntry>, StoreError> {
+    let mut out = Vec::new();
+    for chunk in categories.chunks(500) {
+        let mut q = Sql::new(
+            "SELECT r.id, r.category_id, r.area_id, a.kind AS area_kind, r.level \
+             FROM routing_rules r LEFT JOIN orgs a ON a.id = r.area_id WHERE r.category_id IN ",
+        );
+        q.list(chunk.iter().copied().map(Arg::I64));
+        out.extend(tx.bulk_rows::<MatrixEntry>(q).await?);
+    }
+    Ok(out)
+}
+
+/// The most specific of a category's rules that holds at a place — the grid's, else
+/// the village's, else the township's, else the city-wide one.
+pub(crate) fn most_specific(
+    rules: &[MatrixEntry],
+    (township, village, grid): (i64, Option<i64>, Option<i64>),
+) -> Option<&MatrixEntry> {
+    rules
+        .iter()
+        .filter(|r| match r.area_id {
+            None => true,
+            Some(a) => a == township || Some(a) == village || Some(a) == grid,
+        })
+        .max_by_key(|r| (specificity(r.area_kind.as_deref()), r.id))
 }
 
 /// A rule as an admin enters it, by codes (as in the Excel file).
@@ -374,10 +425,9 @@ fn suggestion_of(rule: RoutingRule) -> RouteSuggestion {
 /// department as a city-level suggestion without a rule id. `None` when the category
 /// has neither.
 ///
-/// Reads only, so any transaction may ask: the intake calls it for every new event
-/// (through its per-batch cache), and whoever sets an event's category later calls it
-/// again to route the event anew (store the returned `rule_id` in
-/// `events.routing_rule_id`).
+/// Reads only, so any transaction may ask: whoever sets an event's category calls it
+/// to route the event anew (store the returned `rule_id` in `events.routing_rule_id`).
+/// The intake itself only needs the rule and its level ([`most_specific`]).
 pub(crate) async fn suggest_route<T: Tx>(
     tx: &mut T,
     category_id: i64,
@@ -385,24 +435,9 @@ pub(crate) async fn suggest_route<T: Tx>(
     village_id: Option<i64>,
     grid_id: Option<i64>,
 ) -> Result<Option<RouteSuggestion>, StoreError> {
-    let mut q = Sql::new(
-        "SELECT r.id, a.kind FROM routing_rules r LEFT JOIN orgs a ON a.id = r.area_id \
-         WHERE r.category_id = ",
-    );
-    q.arg(Arg::I64(category_id))
-        .push(" AND (r.area_id IS NULL OR r.area_id IN ");
-    q.list(
-        std::iter::once(township_id)
-            .chain(village_id)
-            .chain(grid_id)
-            .map(Arg::I64),
-    );
-    q.push(")");
-    let candidates: Vec<(i64, Option<String>)> = tx.rows(q).await?;
-    if let Some((id, _)) = candidates
-        .iter()
-        .max_by_key(|(id, kind)| (specificity(kind.as_deref()), *id))
-        && let Some(rule) = rule_by_id(tx, *id).await?
+    let rules = matrix_of(tx, &[category_id]).await?;
+    if let Some(m) = most_specific(&rules, (township_id, village_id, grid_id))
+        && let Some(rule) = rule_by_id(tx, m.id).await?
     {
         return Ok(Some(suggestion_of(rule)));
     }

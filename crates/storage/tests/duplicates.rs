@@ -438,3 +438,75 @@ async fn operators_unlink_and_link_by_hand_within_their_scope() {
         }
     }
 }
+
+/// Reports arriving together are checked together (the intake reads a batch's
+/// settings and candidates in a few statements): each still gets the link, or not,
+/// that it would get alone, with the category's own setting before its 大类's.
+#[tokio::test]
+async fn reports_stored_together_are_linked_as_if_alone() {
+    for store in fresh_stores().await {
+        with_small_city(&store, "x").await;
+        let admin = store.duplicates_for(&actor(&store, "admin").await);
+        admin
+            .put_settings(
+                "01",
+                DuplicateRule::checked(1_000.0, 72, 0.4).unwrap(),
+                t0(),
+            )
+            .await
+            .unwrap();
+        admin
+            .put_settings(
+                "0101",
+                DuplicateRule::checked(100.0, 72, 0.4).unwrap(),
+                t0(),
+            )
+            .await
+            .unwrap();
+        let m1 = report(&store, new_event(NOISE, "0101", Some(0.0), None), t0()).await;
+        let m2 = report(&store, new_event(NOISE, "0102", Some(0.0), None), t0()).await;
+
+        let store = store.with_group_commit(zhili_storage::GroupCommit {
+            writers: 1,
+            max_batch: 64,
+        });
+        let fengshan = actor(&store, "fengshan").await;
+        let at = t0() + Duration::hours(2);
+        // (text, category, metres north, linked to)
+        let cases: Vec<(&str, &str, f64, Option<i64>)> = vec![
+            (NOISE_AGAIN, "0101", 50.0, Some(m1.id)),
+            // 0101's own 100 m, not its 大类's 1 km.
+            (NOISE_AGAIN, "0101", 150.0, None),
+            // 0102 has no setting of its own: the 大类's 1 km.
+            (NOISE_AGAIN, "0102", 400.0, Some(m2.id)),
+            (OTHER, "0102", 10.0, None),
+        ];
+        let mut set = tokio::task::JoinSet::new();
+        for (k, (text, cat, north, _)) in cases.iter().cloned().enumerate() {
+            let (store, actor) = (store.clone(), fengshan.clone());
+            set.spawn(async move {
+                let mut new = new_event(text, cat, Some(north), None);
+                new.external_id = Some(format!("batch-{k}"));
+                (k, store.events_for(&actor).store(&new, at).await)
+            });
+        }
+        // An unknown category in the same rush fails alone.
+        let bad = {
+            let (store, actor) = (store.clone(), fengshan.clone());
+            tokio::spawn(async move {
+                let mut new = new_event(NOISE, "0101", Some(0.0), None);
+                new.category_code = Some("9999".into());
+                store.events_for(&actor).store(&new, at).await
+            })
+        };
+        while let Some(joined) = set.join_next().await {
+            let (k, stored) = joined.unwrap();
+            let d = get(&store, stored.unwrap().id).await;
+            assert_eq!(master_of(&d), cases[k].3, "case {k}: {:?}", store.backend());
+        }
+        assert!(matches!(
+            bad.await.unwrap(),
+            Err(StoreError::Invalid { ref field, .. }) if field == "category"
+        ));
+    }
+}

@@ -95,6 +95,114 @@ pub async fn matter_from_110(
     Ok((status, axum::Json(ack)).into_response())
 }
 
+/// The most orders one batch push may carry.
+pub const MAX_BATCH_ORDERS: usize = 500;
+
+/// Several work orders in one push: `{"orders": [order, …]}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrderBatch {
+    pub orders: Vec<Box<serde_json::value::RawValue>>,
+}
+
+/// Several work orders pushed at once (the call centre's back office catching up, or
+/// any sender that gathers orders for a moment): each order is taken or refused on
+/// its own, exactly as if pushed alone — same checks, same idempotency by
+/// `order_no` — and the answer lists one result per order, in order:
+/// `{"results": [{"index", "status", "order_no", "event_id", "event_number"} |
+/// {"index", "status", "order_no", "error": {code, message, field}}]}` with `status`
+/// 201 (stored now), 200 (stored before under that number) or the 4xx a single push
+/// would have got. A refused order stores nothing; the sender fixes and resends it
+/// (resending the whole batch is safe). Only a body that is not such an envelope,
+/// or holds more than [`MAX_BATCH_ORDERS`], is refused as a whole.
+pub async fn orders_from_12345(
+    State(state): State<AppState>,
+    ApiActor(actor): ApiActor,
+    JsonBody(batch): JsonBody<OrderBatch>,
+) -> Result<Response, ApiError> {
+    if batch.orders.is_empty() {
+        return Err(ApiError::invalid("orders", "不能为空"));
+    }
+    if batch.orders.len() > MAX_BATCH_ORDERS {
+        return Err(ApiError::invalid(
+            "orders",
+            format!("一次最多 {MAX_BATCH_ORDERS} 条工单"),
+        ));
+    }
+    let mut results: Vec<Option<serde_json::Value>> = vec![None; batch.orders.len()];
+    let mut news = Vec::with_capacity(batch.orders.len());
+    let mut owners = Vec::with_capacity(batch.orders.len());
+    let mut order_nos: Vec<Option<String>> = vec![None; batch.orders.len()];
+    for (i, raw) in batch.orders.iter().enumerate() {
+        let order = match super::body::parse::<Order12345>(raw.get().as_bytes()) {
+            Ok(order) => order,
+            Err(e) => {
+                results[i] = Some(refusal(i, None, e));
+                continue;
+            }
+        };
+        let order_no = Some(order.order_no.clone()).filter(|n| !n.trim().is_empty());
+        match intake_order(&state, order) {
+            Ok(new) => {
+                news.push(new);
+                owners.push(i);
+            }
+            Err(e) => results[i] = Some(refusal(i, order_no.as_deref(), e)),
+        }
+        order_nos[i] = order_no;
+    }
+    let stored = state
+        .store
+        .events_for(&actor)
+        .store_all(&news, Utc::now())
+        .await;
+    for (i, r) in owners.into_iter().zip(stored) {
+        let order_no = order_nos[i].as_deref();
+        results[i] = Some(match r {
+            Ok(s) => serde_json::json!({
+                "index": i,
+                "status": if s.created { 201 } else { 200 },
+                "order_no": order_no,
+                "event_id": s.id,
+                "event_number": s.number,
+            }),
+            Err(e) => refusal(i, order_no, store_error(e)),
+        });
+    }
+    let results: Vec<serde_json::Value> = results.into_iter().flatten().collect();
+    Ok(axum::Json(serde_json::json!({ "results": results })).into_response())
+}
+
+/// An order as the one intake takes it (parsed, located, classified), or why not.
+fn intake_order(state: &AppState, order: Order12345) -> Result<NewEvent, ApiError> {
+    if order.order_no.trim().is_empty() {
+        return Err(ApiError::invalid("order_no", "不能为空"));
+    }
+    let raw = order.into_raw(state.config.hotline_12345_crs.code());
+    let mut new = NewEvent::parse(raw)
+        .map_err(|e| ApiError::invalid(hotline::field_name(&e.field), e.message))?;
+    crate::intake::complete(state, &mut new);
+    Ok(new)
+}
+
+fn store_error(e: zhili_storage::StoreError) -> ApiError {
+    match e {
+        zhili_storage::StoreError::Invalid { field, message } => {
+            ApiError::invalid(hotline::field_name(&field), message)
+        }
+        other => other.into(),
+    }
+}
+
+fn refusal(index: usize, order_no: Option<&str>, e: ApiError) -> serde_json::Value {
+    serde_json::json!({
+        "index": index,
+        "status": e.status.as_u16(),
+        "order_no": order_no,
+        "error": { "code": e.code, "message": e.message, "field": e.field },
+    })
+}
+
 /// A work order pushed by the 12345 call centre (D2). The answer is an
 /// acknowledgement, not the event: the call centre only needs to know the order
 /// is safely stored and under which number; 201 the first time, 200 on a replay.
@@ -103,25 +211,14 @@ pub async fn order_from_12345(
     ApiActor(actor): ApiActor,
     JsonBody(order): JsonBody<Order12345>,
 ) -> Result<Response, ApiError> {
-    if order.order_no.trim().is_empty() {
-        return Err(ApiError::invalid("order_no", "不能为空"));
-    }
     let order_no = order.order_no.clone();
-    let raw = order.into_raw(state.config.hotline_12345_crs.code());
-    let mut new = NewEvent::parse(raw)
-        .map_err(|e| ApiError::invalid(hotline::field_name(&e.field), e.message))?;
-    crate::intake::complete(&state, &mut new);
+    let new = intake_order(&state, order)?;
     let stored = state
         .store
         .events_for(&actor)
         .store(&new, Utc::now())
         .await
-        .map_err(|e| match e {
-            zhili_storage::StoreError::Invalid { field, message } => {
-                ApiError::invalid(hotline::field_name(&field), message)
-            }
-            other => other.into(),
-        })?;
+        .map_err(store_error)?;
     let status = if stored.created {
         StatusCode::CREATED
     } else {

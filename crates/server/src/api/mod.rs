@@ -48,6 +48,10 @@ pub fn routes() -> Router<AppState> {
             "/api/v1/channels/12345/orders",
             post(channels::order_from_12345),
         )
+        .route(
+            "/api/v1/channels/12345/orders/batch",
+            post(channels::orders_from_12345),
+        )
         .route("/api/v1/outbox/health", get(outbox_health))
         .route("/api/v1/categories", get(categories))
         .route("/api/v1/orgs", get(orgs))
