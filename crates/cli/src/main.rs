@@ -21,6 +21,9 @@ use zhili_storage::Store;
 
 use crate::settings::{Flags, Settings, redact_url};
 
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "zhili",
