@@ -874,6 +874,11 @@ pub async fn model(
         let model =
             zhili_nlp::Classifier::train(&texts, &labels, &zhili_nlp::TrainConfig::default())
                 .context("训练演示分类模型失败")?;
+        // On PostgreSQL nothing else has made the data directory yet.
+        if let Some(dir) = out.parent() {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("无法创建数据目录 {}", dir.display()))?;
+        }
         model.save_file(&out).context("无法保存演示分类模型")?;
         Ok(())
     })
