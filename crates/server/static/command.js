@@ -270,7 +270,9 @@
   function initMap() {
     var L = window.L;
     if (!L || !document.getElementById("cmd-map")) return Promise.resolve();
-    map = L.map("cmd-map", { attributionControl: false, zoomControl: false, preferCanvas: false });
+    map = L.map("cmd-map", { attributionControl: false, zoomControl: false, minZoom: 6, maxZoom: 18 });
+    // For the browser tests (and the curious at the console): the map itself.
+    document.getElementById("cmd-map").zhiliMap = map;
     L.control.zoom({ zoomInTitle: "放大", zoomOutTitle: "缩小" }).addTo(map);
     var tiles = root.getAttribute("data-tile-url");
     if (tiles) L.tileLayer(tiles, { maxZoom: 18 }).addTo(map);
@@ -325,7 +327,10 @@
 
   renderCharts(summary);
   initMap()
-    .catch(function () { setLive("，地图数据加载失败，正在重试…"); })
+    .catch(function (e) {
+      if (window.console) window.console.error("command map:", e);
+      setLive("，地图数据加载失败，正在重试…");
+    })
     .then(function () {
       root.setAttribute("data-ready", "1");
       window.setTimeout(poll, POLL_MS);

@@ -16,9 +16,10 @@
   box.hidden = false;
   if (hint) hint.hidden = false;
 
-  var map = L.map(box, { attributionControl: false, zoomControl: false, tap: true });
+  var map = L.map(box, { attributionControl: false, zoomControl: false, minZoom: 6, maxZoom: 18 });
   L.control.zoom({ zoomInTitle: "放大", zoomOutTitle: "缩小" }).addTo(map);
   map.setView([30.04, 121.15], 10);
+  box.zhiliMap = map; // for the browser tests
   var features = [];
   var gridLayer = null;
   var marker = null;
