@@ -293,7 +293,7 @@
       // A township room sees its own township; the city sees every grid.
       var own = summary.township_code && towns.filter(function (f) { return f.properties.code === summary.township_code; })[0];
       var bounds = own ? L.geoJSON(own).getBounds() : gridLayer.getBounds();
-      if (bounds.isValid()) map.fitBounds(bounds, { padding: [8, 8] });
+      if (bounds.isValid()) map.fitBounds(bounds, { padding: [8, 8], animate: false });
       void townLayer;
       map.addLayer(markers);
     }).then(loadEvents);

@@ -88,7 +88,7 @@
       // Start where the reporter is most likely: their grid, else everything.
       var own = grid && grid.value && features.filter(function (f) { return f.properties.code === grid.value.trim(); })[0];
       var bounds = own ? L.geoJSON(own).getBounds() : gridLayer.getBounds();
-      if (bounds.isValid()) map.fitBounds(bounds, { padding: [6, 6] });
+      if (bounds.isValid()) map.fitBounds(bounds, { padding: [6, 6], animate: false });
       fromFields(false);
       box.setAttribute("data-ready", "1");
     })
