@@ -42,7 +42,10 @@ fn main() {
     let lock = web.join("package-lock.json");
     let installed = web.join("node_modules/.package-lock.json");
     println!("cargo:rerun-if-changed={}", lock.display());
-    println!("cargo:rerun-if-changed={}", web.join("package.json").display());
+    println!(
+        "cargo:rerun-if-changed={}",
+        web.join("package.json").display()
+    );
     println!("cargo:rerun-if-changed={}", installed.display());
 
     if needs_install(&web, &lock, &installed) {

@@ -267,7 +267,9 @@ impl Settings {
         if let Some(u) = &self.map_tile_url
             && !(u.starts_with("https://") || u.starts_with("http://") || u.starts_with('/'))
         {
-            bail!("map_tile_url 须以 https://、http:// 或 / 开头，如 https://tiles.example.gov.cn/{{z}}/{{x}}/{{y}}.png");
+            bail!(
+                "map_tile_url 须以 https://、http:// 或 / 开头，如 https://tiles.example.gov.cn/{{z}}/{{x}}/{{y}}.png"
+            );
         }
         if let Some(u) = &self.map_tile_url
             && !["{z}", "{x}", "{y}"].iter().all(|p| u.contains(p))
@@ -574,8 +576,16 @@ session_absolute_hours = 6
                 "duplicate_min_similarity",
             ),
             ("ZHILI_DUPLICATE_RADIUS_M", "0", "duplicate_radius_m"),
-            ("ZHILI_MAP_TILE_URL", "tiles.example/{z}/{x}/{y}", "map_tile_url"),
-            ("ZHILI_MAP_TILE_URL", "https://tiles.example/a.png", "map_tile_url"),
+            (
+                "ZHILI_MAP_TILE_URL",
+                "tiles.example/{z}/{x}/{y}",
+                "map_tile_url",
+            ),
+            (
+                "ZHILI_MAP_TILE_URL",
+                "https://tiles.example/a.png",
+                "map_tile_url",
+            ),
         ] {
             let e = load(None, env(&[(k, v)]), &Flags::default()).unwrap_err();
             assert!(format!("{e:#}").contains(named), "{k}={v}: {e:#}");

@@ -82,7 +82,13 @@ mod outline_tests {
     #[test]
     fn two_touching_cells_have_one_outline_and_a_far_one_its_own() {
         let cell = |x: f64, y: f64| {
-            vec![(x, y), (x + 1.0, y), (x + 1.0, y + 1.0), (x, y + 1.0), (x, y)]
+            vec![
+                (x, y),
+                (x + 1.0, y),
+                (x + 1.0, y + 1.0),
+                (x, y + 1.0),
+                (x, y),
+            ]
         };
         let out = super::outline(&[cell(0.0, 0.0), cell(1.0, 0.0), cell(5.0, 5.0)]);
         assert_eq!(out.len(), 2);

@@ -48,7 +48,10 @@ mod tests {
             assert!(base.contains('@'), "{base}");
             assert!(FILES.iter().any(|(p, ..)| p.starts_with(base)));
         }
-        let js = lookup(&format!("{}/leaflet.js", &LEAFLET["/static/vendor/".len()..]));
+        let js = lookup(&format!(
+            "{}/leaflet.js",
+            &LEAFLET["/static/vendor/".len()..]
+        ));
         let (ct, bytes) = js.expect("leaflet.js");
         assert_eq!(ct, "text/javascript; charset=utf-8");
         assert!(bytes.len() > 100_000);

@@ -67,8 +67,20 @@ async fn the_command_centre_counts_what_its_lists_hold_in_the_viewers_scope() {
         let mut ids = Vec::new();
         // Two in 凤山 (one noise, a focus issue), one in 梨洲.
         for (who, text, cat, grid, lon) in [
-            (&fengshan, "夜间施工噪音扰民，电话13812345678", "0101", "33028100200101", 121.155),
-            (&fengshan, "违章搭建阳光房", "0102", "33028100200102", 121.165),
+            (
+                &fengshan,
+                "夜间施工噪音扰民，电话13812345678",
+                "0101",
+                "33028100200101",
+                121.155,
+            ),
+            (
+                &fengshan,
+                "违章搭建阳光房",
+                "0102",
+                "33028100200102",
+                121.165,
+            ),
             (&lizhou, "违章搭建雨棚", "0102", "33028100100101", 121.105),
         ] {
             let d = match store
@@ -90,7 +102,12 @@ async fn the_command_centre_counts_what_its_lists_hold_in_the_viewers_scope() {
             .unwrap();
 
         let now = Utc::now();
-        let s = store.command_for(&city).unwrap().snapshot(now).await.unwrap();
+        let s = store
+            .command_for(&city)
+            .unwrap()
+            .snapshot(now)
+            .await
+            .unwrap();
         assert_eq!(
             (s.counts.open, s.counts.pending_accept, s.counts.overdue),
             (3, 2, 0)
@@ -98,16 +115,36 @@ async fn the_command_centre_counts_what_its_lists_hold_in_the_viewers_scope() {
         assert_eq!(s.counts.window, 3);
         assert_eq!(s.trend.len(), usize::try_from(WINDOW_DAYS).unwrap());
         assert_eq!(s.trend.iter().map(|d| d.count).sum::<i64>(), 3);
-        assert_eq!(s.categories.len(), 1, "both count to 城市管理: {:?}", s.categories);
-        assert_eq!((s.categories[0].category.code.as_str(), s.categories[0].count), ("01", 3));
+        assert_eq!(
+            s.categories.len(),
+            1,
+            "both count to 城市管理: {:?}",
+            s.categories
+        );
+        assert_eq!(
+            (
+                s.categories[0].category.code.as_str(),
+                s.categories[0].count
+            ),
+            ("01", 3)
+        );
         assert_eq!(s.townships.len(), 2);
         assert_eq!(s.grids.len(), 3);
-        let focus: Vec<_> = s.focus.iter().map(|c| (c.category.code.as_str(), c.count)).collect();
+        let focus: Vec<_> = s
+            .focus
+            .iter()
+            .map(|c| (c.category.code.as_str(), c.count))
+            .collect();
         assert_eq!(focus, vec![("0101", 1)]);
 
         // A month on, the accepted one is overdue; the others wait to be accepted.
         let later = now + Duration::days(30);
-        let s = store.command_for(&city).unwrap().snapshot(later).await.unwrap();
+        let s = store
+            .command_for(&city)
+            .unwrap()
+            .snapshot(later)
+            .await
+            .unwrap();
         assert_eq!(s.counts.overdue, 1);
         assert_eq!(s.overdue.len(), 1);
         assert_eq!(s.overdue[0].id, ids[0]);
@@ -116,11 +153,20 @@ async fn the_command_centre_counts_what_its_lists_hold_in_the_viewers_scope() {
             ..Default::default()
         };
         assert_eq!(count(&store, &city, overdue_list.clone()).await, 1);
-        let fs = s.townships.iter().find(|t| t.area.code == "330281002").unwrap();
+        let fs = s
+            .townships
+            .iter()
+            .find(|t| t.area.code == "330281002")
+            .unwrap();
         assert_eq!((fs.open, fs.overdue), (2, 1));
 
         // A township room sees its own township only.
-        let s = store.command_for(&lizhou).unwrap().snapshot(later).await.unwrap();
+        let s = store
+            .command_for(&lizhou)
+            .unwrap()
+            .snapshot(later)
+            .await
+            .unwrap();
         assert_eq!((s.counts.open, s.counts.overdue), (1, 0));
         assert_eq!(s.townships.len(), 1);
         assert_eq!(count(&store, &lizhou, overdue_list).await, 0);
@@ -138,7 +184,12 @@ async fn the_command_centre_counts_what_its_lists_hold_in_the_viewers_scope() {
         let s = o.snapshot(later).await.unwrap();
         assert!(!s.overdue[0].excerpt.contains("13812345678"));
         // The city handles events: it reads the text as written.
-        let pins = store.command_for(&city).unwrap().map_events(None, later).await.unwrap();
+        let pins = store
+            .command_for(&city)
+            .unwrap()
+            .map_events(None, later)
+            .await
+            .unwrap();
         assert!(pins.iter().any(|p| p.excerpt.contains("13812345678")));
 
         // Changes since a moment: a rejected event leaves the map as not open.

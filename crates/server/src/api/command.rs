@@ -329,10 +329,7 @@ async fn recurring(state: &AppState, actor: &Actor) -> Result<Option<Recurring>,
 }
 
 /// The name of the viewer's area (the city, or their township) and the township's code.
-async fn area_name(
-    state: &AppState,
-    actor: &Actor,
-) -> Result<(String, Option<String>), ApiError> {
+async fn area_name(state: &AppState, actor: &Actor) -> Result<(String, Option<String>), ApiError> {
     if actor.role == Role::TownshipOperator
         && let Some(t) = actor.org_id
     {

@@ -156,11 +156,7 @@ async fn page(
 }
 
 fn json(v: impl serde::Serialize) -> Response {
-    (
-        [(header::CACHE_CONTROL, "no-store")],
-        axum::Json(v),
-    )
-        .into_response()
+    ([(header::CACHE_CONTROL, "no-store")], axum::Json(v)).into_response()
 }
 
 async fn summary_json(State(state): State<AppState>, user: PageUser) -> Response {
