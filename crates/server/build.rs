@@ -113,7 +113,7 @@ fn npm_ci(web: &Path) {
     match status {
         Ok(s) if s.success() => {}
         Ok(s) => fail(&format!("`npm ci` in web/ failed ({s})")),
-        Err(e) => fail(&format!("could not run npm ({e}); install node and npm")),
+        Err(e) => fail(&format!("could not run npm ({e})")),
     }
 }
 
@@ -146,6 +146,6 @@ fn content_type(path: &str) -> &'static str {
 fn fail(why: &str) -> ! {
     panic!(
         "\n\nzhili's pages need Leaflet and ECharts from npm at build time: {why}.\n\
-         Install node and npm, then run `{README_COMMAND}` (README, \"Build\").\n\n"
+         Install node and npm, then run `{README_COMMAND}` (README, \"Run the demo\").\n\n"
     );
 }
