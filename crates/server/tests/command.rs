@@ -397,3 +397,25 @@ fn script_src(html: &str, prefix: &str) -> String {
     let len = html[start..].find('"').expect("closing quote");
     html[start..start + len].to_string()
 }
+
+#[tokio::test]
+async fn background_tiles_appear_only_when_an_admin_configures_them() {
+    for store in zhili_storage::testing::fresh_stores().await {
+        zhili_storage::testing::with_small_city(&store, &zhili_server::hash_password(PW)).await;
+        let config = zhili_server::ServerConfig {
+            map_tile_url: Some("https://tiles.yuyao.example/{z}/{x}/{y}.png".into()),
+            ..Default::default()
+        };
+        let app = zhili_server::app(zhili_server::AppState::new(store, config));
+        let city = page_login(&app, "city").await;
+        let (s, _, html) = get(&app, "/command", Some(&city)).await;
+        assert_eq!(s, StatusCode::OK);
+        assert!(html.contains(r#"data-tile-url="https://tiles.yuyao.example/{z}/{x}/{y}.png""#));
+    }
+    // The default: no tiles, so the map asks no other host.
+    for app in apps().await {
+        let city = page_login(&app, "city").await;
+        let (_, _, html) = get(&app, "/command", Some(&city)).await;
+        assert!(html.contains(r#"data-tile-url="""#));
+    }
+}

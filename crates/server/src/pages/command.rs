@@ -227,3 +227,14 @@ async fn grids_json(State(state): State<AppState>, _user: PageUser) -> Response 
         Err(e) => e.into_response(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_embedded_json_cannot_close_its_script_block() {
+        let j = super::script_json(&serde_json::json!({ "excerpt": "</script><b>" }));
+        assert!(!j.contains('<'), "{j}");
+        let back: serde_json::Value = serde_json::from_str(&j).unwrap();
+        assert_eq!(back["excerpt"], "</script><b>");
+    }
+}
