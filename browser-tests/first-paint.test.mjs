@@ -1,7 +1,9 @@
-// First paint of the command centre's main page: the city operator's home (`/`
-// redirects there: `/events`), and `/kpi`, each navigated to in a fresh context (cold HTTP
-// cache, signed in). A benchmark figure for BENCHMARKS.md, printed and written to
-// artefacts/first-paint.json; not an assertion.
+// First paint of the command centre's main pages: the city operator's home (`/`
+// redirects there: `/events`), `/kpi`, and the command centre `/command` (the median of
+// several loads; its map and charts come after the first paint), each navigated to in
+// a fresh context (cold HTTP cache, signed in). A benchmark figure for BENCHMARKS.md,
+// printed and written to artefacts/first-paint.json; only /command's budget (issue #6:
+// under 1 s) is asserted.
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -59,6 +61,19 @@ test('first contentful paint of the city command centre pages (benchmark)', asyn
 
   const home = await firstContentfulPaint(state, '/events');
   const kpi = await firstContentfulPaint(state, '/kpi');
+  const runs = [];
+  for (let i = 0; i < 5; i += 1) runs.push(await firstContentfulPaint(state, '/command'));
+  const median = (key) => runs.map((r) => r[key]).sort((a, b) => a - b)[Math.floor(runs.length / 2)];
+  const fcps = runs.map((r) => r.fcp_ms).sort((a, b) => a - b);
+  const command = {
+    url: '/command',
+    runs: runs.length,
+    fcp_ms: median('fcp_ms'),
+    response_end_ms: median('response_end_ms'),
+    load_ms: median('load_ms'),
+    html_bytes: runs[0].html_bytes,
+    fcp_all_ms: fcps,
+  };
   const result = {
     measured_at: new Date().toISOString(),
     chromium: browser.version(),
@@ -66,8 +81,10 @@ test('first contentful paint of the city command centre pages (benchmark)', asyn
     note: 'fresh context per navigation (cold cache), debug build of zhili, headless Chromium',
     home,
     kpi,
+    command,
   };
-  console.log(`first-contentful-paint: ${home.url} ${home.fcp_ms} ms, /kpi ${kpi.fcp_ms} ms`);
+  console.log(`first-contentful-paint: ${home.url} ${home.fcp_ms} ms, /kpi ${kpi.fcp_ms} ms, /command median ${command.fcp_ms} ms of ${fcps.join(', ')}`);
   writeArtefact('first-paint.json', `${JSON.stringify(result, null, 2)}\n`);
   assert.ok(home.fcp_ms !== null, 'a first contentful paint was recorded');
+  assert.ok(command.fcp_ms !== null && command.fcp_ms < 1000, `/command first paint ${command.fcp_ms} ms, budget 1000 ms`);
 });

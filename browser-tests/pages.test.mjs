@@ -46,6 +46,8 @@ const PAGES = [
   { name: 'event-detail-citizen', user: 'citizen1', event: 'informed' },
   { name: 'triage', user: 'fengshan', path: '/triage' },
   { name: 'kpi', user: 'city', path: '/kpi' },
+  { name: 'command-centre', user: 'city', path: '/command' },
+  { name: 'command-centre-township', user: 'fengshan', path: '/command' },
   { name: 'supervision', user: 'city', path: '/supervision' },
   { name: 'recurring', user: 'fengshan', path: '/recurring' },
   { name: 'admin-calendar', user: 'admin', path: '/admin/calendar' },

@@ -46,6 +46,7 @@ pub const KEYS: &[&str] = &[
     "classifier_model",
     "classifier_fallback",
     "triage_confidence",
+    "map_tile_url",
 ];
 
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
@@ -121,6 +122,10 @@ pub struct Settings {
     pub classifier_fallback: String,
     /// Below this confidence (0–1) an event waits in its township's triage queue.
     pub triage_confidence: f32,
+    /// Background tiles for the command centre's map, `{z}/{x}/{y}` in the URL (a
+    /// tile server on the city's own network). Unset: no tiles, the map shows the
+    /// grids on a plain background and the browser asks no other host.
+    pub map_tile_url: Option<String>,
 }
 
 /// What the command line said; `None` (or `false` for `demo`) leaves the lower layers be.
@@ -258,6 +263,18 @@ impl Settings {
             && !(u.starts_with("https://") || u.starts_with("http://"))
         {
             bail!("public_base_url 须以 https:// 或 http:// 开头");
+        }
+        if let Some(u) = &self.map_tile_url
+            && !(u.starts_with("https://") || u.starts_with("http://") || u.starts_with('/'))
+        {
+            bail!(
+                "map_tile_url 须以 https://、http:// 或 / 开头，如 https://tiles.example.gov.cn/{{z}}/{{x}}/{{y}}.png"
+            );
+        }
+        if let Some(u) = &self.map_tile_url
+            && !["{z}", "{x}", "{y}"].iter().all(|p| u.contains(p))
+        {
+            bail!("map_tile_url 须含 {{z}}、{{x}} 与 {{y}}，现为 {u:?}");
         }
         if !matches!(self.classifier_fallback.as_str(), "refuse" | "rules") {
             bail!(
@@ -404,6 +421,7 @@ impl Settings {
             secure_cookies: self.secure_cookies,
             hotline_12345_crs: zhili_domain::CoordSystem::parse(&self.hotline_12345_crs)
                 .unwrap_or(zhili_domain::CoordSystem::Gcj02),
+            map_tile_url: self.map_tile_url.clone(),
         }
     }
 }
@@ -558,6 +576,16 @@ session_absolute_hours = 6
                 "duplicate_min_similarity",
             ),
             ("ZHILI_DUPLICATE_RADIUS_M", "0", "duplicate_radius_m"),
+            (
+                "ZHILI_MAP_TILE_URL",
+                "tiles.example/{z}/{x}/{y}",
+                "map_tile_url",
+            ),
+            (
+                "ZHILI_MAP_TILE_URL",
+                "https://tiles.example/a.png",
+                "map_tile_url",
+            ),
         ] {
             let e = load(None, env(&[(k, v)]), &Flags::default()).unwrap_err();
             assert!(format!("{e:#}").contains(named), "{k}={v}: {e:#}");

@@ -58,6 +58,46 @@ pub fn interior_point(ring: &[(f64, f64)]) -> Option<(f64, f64)> {
     poly.interior_point().map(|p| (p.x(), p.y()))
 }
 
+/// The outer boundary of an area made of polygons (a township drawn from its grids):
+/// the exterior rings of their union, one per connected piece. Holes are left out:
+/// a map draws the area's outline over its grids, not the gaps between them.
+pub fn outline(rings: &[Ring]) -> Vec<Ring> {
+    use geo::orient::{Direction, Orient};
+    let polygons: Vec<geo::Polygon<f64>> = rings
+        .iter()
+        .filter(|r| r.len() >= 4)
+        .map(|r| {
+            geo::Polygon::new(geo::LineString::from(r.clone()), vec![]).orient(Direction::Default)
+        })
+        .collect();
+    geo::unary_union(&polygons)
+        .0
+        .into_iter()
+        .map(|p| p.exterior().0.iter().map(|c| (c.x, c.y)).collect())
+        .collect()
+}
+
+#[cfg(test)]
+mod outline_tests {
+    #[test]
+    fn two_touching_cells_have_one_outline_and_a_far_one_its_own() {
+        let cell = |x: f64, y: f64| {
+            vec![
+                (x, y),
+                (x + 1.0, y),
+                (x + 1.0, y + 1.0),
+                (x, y + 1.0),
+                (x, y),
+            ]
+        };
+        let out = super::outline(&[cell(0.0, 0.0), cell(1.0, 0.0), cell(5.0, 5.0)]);
+        assert_eq!(out.len(), 2);
+        let xs: Vec<f64> = out.iter().flatten().map(|p| p.0).collect();
+        assert!(xs.contains(&2.0) && xs.contains(&6.0));
+        assert!(super::outline(&[]).is_empty());
+    }
+}
+
 #[cfg(test)]
 mod interior_tests {
     #[test]

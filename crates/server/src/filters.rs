@@ -24,6 +24,8 @@ pub struct ListQuery {
     pub q: Option<String>,
     /// `hide` linked duplicates, or `only` them.
     pub duplicates: Option<String>,
+    /// `1`: only events past their handling deadline now (超期).
+    pub overdue: Option<String>,
     pub sort: Option<String>,
     pub page: Option<String>,
     pub per_page: Option<String>,
@@ -128,6 +130,11 @@ impl ListQuery {
                 "duplicates",
                 "可选：hide（不含重复件）、only（只看重复件）".into(),
             ),
+        }
+        match nonempty(&self.overdue) {
+            None | Some("0") => {}
+            Some("1") => f.overdue_at = Some(Utc::now()),
+            Some(_) => bad("overdue", "可选：1（只看超期未办结）".into()),
         }
         for (field, value, end) in [("from", &self.from, false), ("to", &self.to, true)] {
             if let Some(v) = nonempty(value) {

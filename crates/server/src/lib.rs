@@ -11,6 +11,7 @@ pub mod intake;
 mod metrics_layer;
 pub mod open311;
 pub mod pages;
+pub mod vendor;
 pub mod worker;
 
 use std::sync::Arc;
@@ -39,6 +40,8 @@ pub struct ServerConfig {
     pub secure_cookies: bool,
     /// The coordinate system of 12345 work orders that do not name one.
     pub hotline_12345_crs: zhili_domain::CoordSystem,
+    /// Background tiles for the maps (`{z}/{x}/{y}`); `None`: a plain background.
+    pub map_tile_url: Option<String>,
 }
 
 impl Default for ServerConfig {
@@ -49,6 +52,7 @@ impl Default for ServerConfig {
             session_absolute: chrono::Duration::hours(12),
             secure_cookies: false,
             hotline_12345_crs: zhili_domain::CoordSystem::Gcj02,
+            map_tile_url: None,
         }
     }
 }
@@ -110,6 +114,7 @@ pub fn app(state: AppState) -> Router {
         .merge(api::routes())
         .merge(pages::routes())
         .merge(open311::routes())
+        .merge(vendor::routes())
         .route("/healthz", get(health))
         .route("/metrics", get(metrics_layer::render))
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))

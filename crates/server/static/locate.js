@@ -20,6 +20,8 @@
         function (pos) {
           lon.value = pos.coords.longitude.toFixed(6);
           lat.value = pos.coords.latitude.toFixed(6);
+          // The map pick (map-pick.js) moves its marker to the new position.
+          lat.dispatchEvent(new Event("change"));
           status.textContent = "已填入当前位置（精度约 " + Math.round(pos.coords.accuracy) + " 米）";
           button.disabled = false;
         },

@@ -1454,6 +1454,10 @@ impl EventRepo<'_> {
                 DuplicateFilter::Only => " AND e.duplicate_of IS NOT NULL",
             });
         }
+        if let Some(now) = filter.overdue_at {
+            cond.push(" AND ");
+            cond.append(crate::command::overdue_sql(now));
+        }
         if let Some(ch) = filter.channel {
             cond.push(" AND e.channel = ")
                 .arg(Arg::Text(ch.code().into()));

@@ -9,6 +9,7 @@ pub mod attachments;
 mod backend;
 pub mod chat;
 pub mod classification;
+pub mod command;
 pub mod deadlines;
 pub mod duplicates;
 mod events;

@@ -263,6 +263,9 @@ pub struct EventFilter {
     pub triage: bool,
     /// Leave linked duplicates out, or list only them.
     pub duplicates: Option<DuplicateFilter>,
+    /// Only events past their handling deadline at this instant, with the handling
+    /// clock running (the command centre's 超期).
+    pub overdue_at: Option<DateTime<Utc>>,
     pub sort: SortKey,
     pub descending: bool,
     /// 1-based.

@@ -7,6 +7,7 @@ pub mod calendar;
 mod channels;
 mod chat;
 mod classification;
+pub(crate) mod command;
 mod duplicates;
 mod events;
 pub(crate) mod kpi;
@@ -67,6 +68,7 @@ pub fn routes() -> Router<AppState> {
         .merge(routing::routes())
         .merge(supervision::routes())
         .merge(kpi::routes())
+        .merge(command::routes())
 }
 
 async fn openapi() -> Response {
@@ -200,6 +202,15 @@ async fn orgs(
 /// it for its label: for maps, and for clients placing a report in a grid.
 /// Reference data only, no personal data.
 async fn grids(State(state): State<AppState>, ApiActor(_): ApiActor) -> Result<Response, ApiError> {
+    Ok(axum::Json(serde_json::json!({
+        "type": "FeatureCollection",
+        "features": grid_features(&state).await?,
+    }))
+    .into_response())
+}
+
+/// The features of [`grids`], for the pages' maps too.
+pub(crate) async fn grid_features(state: &AppState) -> Result<Vec<serde_json::Value>, ApiError> {
     let orgs: std::collections::HashMap<i64, zhili_storage::Org> = state
         .store
         .orgs_of_kind(&[OrgKind::Grid])
@@ -234,9 +245,5 @@ async fn grids(State(state): State<AppState>, ApiActor(_): ApiActor) -> Result<R
             }))
         })
         .collect();
-    Ok(axum::Json(serde_json::json!({
-        "type": "FeatureCollection",
-        "features": features,
-    }))
-    .into_response())
+    Ok(features)
 }

@@ -39,6 +39,7 @@ impl ListQuery {
             ("to", &self.to),
             ("q", &self.q),
             ("duplicates", &self.duplicates),
+            ("overdue", &self.overdue),
             ("sort", &self.sort),
         ];
         for (name, v) in fields {
@@ -193,6 +194,9 @@ pub async fn list(
         .into_iter()
         .map(|p| format!("{}（已忽略）", p.message));
     notices.extend(errors);
+    if filter.overdue_at.is_some() {
+        notices.push("仅显示超过办理时限仍在办理的事件（超期），来自指挥中心的统计".to_string());
+    }
     // The command room must see a lasting outbound failure (110 exchange) at once.
     if matches!(
         user.actor.role,
@@ -235,6 +239,7 @@ pub async fn list(
         &params.from,
         &params.to,
         &params.q,
+        &params.overdue,
     ]
     .iter()
     .any(|v| nonempty(v).is_some());
@@ -457,6 +462,7 @@ struct NewPage {
     channel_opts: Vec<Opt>,
     priority_opts: Vec<Opt>,
     reporter_kind_opts: Vec<Opt>,
+    vendor: super::command::Vendor,
 }
 
 /// Grids offered as suggestions: the actor's own area, or all when there are few.
@@ -540,6 +546,7 @@ async fn new_page(
         input,
         errors,
         error_summary,
+        vendor: super::command::VENDOR,
     };
     render(status, &view)
 }

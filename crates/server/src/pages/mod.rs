@@ -5,6 +5,7 @@
 
 mod calendar;
 mod chat;
+mod command;
 mod detail;
 mod duplicates;
 mod events;
@@ -56,6 +57,7 @@ pub fn routes() -> Router<AppState> {
         .merge(routing::routes())
         .merge(supervision::routes())
         .merge(kpi::routes())
+        .merge(command::routes())
 }
 
 /// The forms that may carry a photo, with the upload body limit; merged into the

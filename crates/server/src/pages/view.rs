@@ -27,6 +27,8 @@ pub struct Header {
     pub sees_recurring: bool,
     /// Decides categories in the triage queue (分类待办).
     pub sees_triage: bool,
+    /// Watches the command centre (指挥中心).
+    pub sees_command: bool,
 }
 
 impl Header {
@@ -42,6 +44,7 @@ impl Header {
             sees_supervision: zhili_domain::supervision::may_read(actor),
             sees_kpi: zhili_storage::kpi::can_view_kpis(actor),
             sees_recurring: zhili_storage::recurring::RecurringRepo::may_read(actor),
+            sees_command: zhili_storage::command::may_view(actor),
             sees_triage: matches!(
                 actor.role,
                 zhili_domain::Role::TownshipOperator | zhili_domain::Role::CityOperator

@@ -1,0 +1,240 @@
+//! The city command centre (市综合指挥中心, D4): `GET /command` (desk layout;
+//! `?wall=1` for the wall screen), a live map of grids and events with KPI tiles,
+//! charts, lists and channel health. The page is complete as HTML (every number a
+//! link to its events); its script adds the map and charts and polls
+//! `/command/summary.json` and `/command/events.json` (the session's JSON twins of
+//! `/api/v1/command/…`). `/map/grids.json` serves the grid and township outlines to
+//! the maps of every page. Docs: docs/command-centre.md.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use chrono::Utc;
+use serde::Deserialize;
+use zhili_domain::OrgKind;
+
+use super::session::PageUser;
+use super::view::{Header, china_time, error_page, internal, render};
+use crate::AppState;
+use crate::api::command::{EventsQuery, Summary, build_summary, map_events};
+use crate::error::ApiError;
+
+/// The page's script: map, charts, polling. Works with the HTML it finds.
+const COMMAND_JS: &str = include_str!("../../static/command.js");
+/// The report form's map pick (WGS-84 into the form's longitude and latitude).
+const MAP_PICK_JS: &str = include_str!("../../static/map-pick.js");
+/// Styles of the command centre and the maps.
+const MAP_CSS: &str = include_str!("../../static/map.css");
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/command", get(page))
+        .route("/command/summary.json", get(summary_json))
+        .route("/command/events.json", get(events_json))
+        .route("/map/grids.json", get(grids_json))
+        .route("/static/command.js", get(|| script(COMMAND_JS)))
+        .route("/static/map-pick.js", get(|| script(MAP_PICK_JS)))
+        .route("/static/map.css", get(css))
+}
+
+async fn script(body: &'static str) -> Response {
+    (
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+async fn css() -> Response {
+    (
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        MAP_CSS,
+    )
+        .into_response()
+}
+
+/// The vendored libraries' base URLs, for the templates.
+pub(super) struct Vendor {
+    pub leaflet: &'static str,
+    pub markercluster: &'static str,
+    pub echarts: &'static str,
+}
+
+pub(super) const VENDOR: Vendor = Vendor {
+    leaflet: crate::vendor::LEAFLET,
+    markercluster: crate::vendor::LEAFLET_MARKERCLUSTER,
+    echarts: crate::vendor::ECHARTS,
+};
+
+struct TrendBar {
+    date: String,
+    count: i64,
+    href: String,
+}
+
+#[derive(Template)]
+#[template(path = "command.html")]
+struct CommandPage {
+    header: Option<Header>,
+    wall: bool,
+    vendor: Vendor,
+    /// Background tiles an admin configured (`map_tile_url`); empty: none.
+    tile_url: String,
+    s: Summary,
+    updated: String,
+    trend: Vec<TrendBar>,
+    /// The summary as the script's first data (JSON in a `<script>` block).
+    data_json: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PageQuery {
+    wall: Option<String>,
+}
+
+/// `</script>` cannot end the JSON block early: every `<` is escaped.
+fn script_json(v: &impl serde::Serialize) -> String {
+    serde_json::to_string(v)
+        .unwrap_or_else(|_| "null".into())
+        .replace('<', "\\u003c")
+}
+
+async fn page(
+    State(state): State<AppState>,
+    user: PageUser,
+    query: Result<Query<PageQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let header = user.header();
+    let Ok(Query(q)) = query else {
+        return error_page(Some(header), StatusCode::BAD_REQUEST, "查询参数有误。");
+    };
+    if !zhili_storage::command::may_view(&user.actor) {
+        return error_page(
+            Some(header),
+            StatusCode::FORBIDDEN,
+            "指挥中心供市综合指挥中心、市领导、乡镇（街道）综合指挥室和监督机构查看。",
+        );
+    }
+    let now = Utc::now();
+    let s = match build_summary(&state, &user.actor, now).await {
+        Ok(s) => s,
+        Err(e) if e.status.is_server_error() => return internal(Some(header)),
+        Err(e) => return error_page(Some(header), e.status, e.message),
+    };
+    let trend = s
+        .trend
+        .iter()
+        .map(|d| TrendBar {
+            date: d.date.format("%m-%d").to_string(),
+            count: d.count,
+            href: d.href.clone(),
+        })
+        .collect();
+    let view = CommandPage {
+        header: Some(header),
+        wall: matches!(q.wall.as_deref().map(str::trim), Some("1" | "true")),
+        vendor: VENDOR,
+        tile_url: state.config.map_tile_url.clone().unwrap_or_default(),
+        updated: china_time(now),
+        data_json: script_json(&s),
+        trend,
+        s,
+    };
+    render(StatusCode::OK, &view)
+}
+
+fn json(v: impl serde::Serialize) -> Response {
+    ([(header::CACHE_CONTROL, "no-store")], axum::Json(v)).into_response()
+}
+
+async fn summary_json(State(state): State<AppState>, user: PageUser) -> Response {
+    match build_summary(&state, &user.actor, Utc::now()).await {
+        Ok(s) => json(s),
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn events_json(
+    State(state): State<AppState>,
+    user: PageUser,
+    query: Result<Query<EventsQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let q = match query {
+        Ok(Query(q)) => q,
+        Err(e) => return ApiError::invalid("query", e.body_text()).into_response(),
+    };
+    match map_events(&state, &user.actor, &q).await {
+        Ok(v) => json(v),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// Grid outlines (reference data, no personal data) and each township's outline
+/// as the union of its grids, for any signed-in user's map.
+async fn grids_json(State(state): State<AppState>, _user: PageUser) -> Response {
+    let run = async {
+        let mut features = crate::api::grid_features(&state).await?;
+        let (polygons, townships, grids) = tokio::try_join!(
+            state.store.grid_polygons(),
+            state.store.orgs_of_kind(&[OrgKind::Township]),
+            state.store.orgs_of_kind(&[OrgKind::Grid]),
+        )?;
+        let township_of: std::collections::HashMap<i64, i64> = grids
+            .iter()
+            .filter_map(|g| Some((g.id.0, g.township_id?.0)))
+            .collect();
+        for t in &townships {
+            let rings: Vec<zhili_geo::Ring> = polygons
+                .iter()
+                .filter(|(id, _)| township_of.get(&id.0) == Some(&t.id.0))
+                .map(|(_, r)| r.clone())
+                .collect();
+            let outline = zhili_geo::outline(&rings);
+            if outline.is_empty() {
+                continue;
+            }
+            let coords: Vec<Vec<Vec<[f64; 2]>>> = outline
+                .iter()
+                .map(|r| vec![r.iter().map(|(x, y)| [*x, *y]).collect()])
+                .collect();
+            features.push(serde_json::json!({
+                "type": "Feature",
+                "id": t.code,
+                "geometry": { "type": "MultiPolygon", "coordinates": coords },
+                "properties": { "kind": "township", "id": t.id.0, "code": t.code, "name": t.name },
+            }));
+        }
+        Ok::<_, ApiError>(features)
+    };
+    match run.await {
+        Ok(features) => (
+            [(header::CACHE_CONTROL, "private, max-age=300")],
+            axum::Json(serde_json::json!({ "type": "FeatureCollection", "features": features })),
+        )
+            .into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_embedded_json_cannot_close_its_script_block() {
+        let j = super::script_json(&serde_json::json!({ "excerpt": "</script><b>" }));
+        assert!(!j.contains('<'), "{j}");
+        let back: serde_json::Value = serde_json::from_str(&j).unwrap();
+        assert_eq!(back["excerpt"], "</script><b>");
+    }
+}
