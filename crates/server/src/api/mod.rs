@@ -15,6 +15,7 @@ pub mod public;
 mod recurring;
 pub(crate) mod routing;
 pub mod supervision;
+pub(crate) mod work;
 
 use axum::Router;
 use axum::extract::State;
@@ -63,6 +64,7 @@ pub fn routes() -> Router<AppState> {
         .merge(routing::routes())
         .merge(supervision::routes())
         .merge(kpi::routes())
+        .merge(work::routes())
 }
 
 async fn openapi() -> Response {

@@ -59,8 +59,8 @@ fn text_field(kind: ActionKind) -> TextField {
 }
 
 /// A form field or choice the user got wrong, before the lifecycle is asked.
-struct BadInput {
-    message: String,
+pub(super) struct BadInput {
+    pub(super) message: String,
 }
 
 fn bad(message: impl Into<String>) -> BadInput {
@@ -70,7 +70,7 @@ fn bad(message: impl Into<String>) -> BadInput {
 }
 
 /// The `Action` a submitted action form asks for.
-fn build_action(f: &FormData) -> Result<Action, BadInput> {
+pub(super) fn build_action(f: &FormData) -> Result<Action, BadInput> {
     let code = f.value("action");
     let kind = ActionKind::parse(code.trim()).ok_or_else(|| bad("未知的操作"))?;
     let field = text_field(kind);

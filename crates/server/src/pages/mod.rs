@@ -13,6 +13,7 @@ mod kpi;
 mod login;
 mod notices;
 mod public;
+mod queue;
 mod recurring;
 mod routing;
 mod session;
@@ -56,6 +57,7 @@ pub fn routes() -> Router<AppState> {
         .merge(routing::routes())
         .merge(supervision::routes())
         .merge(kpi::routes())
+        .merge(queue::routes())
 }
 
 /// The forms that may carry a photo, with the upload body limit; merged into the

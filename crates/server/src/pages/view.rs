@@ -27,6 +27,10 @@ pub struct Header {
     pub sees_recurring: bool,
     /// Decides categories in the triage queue (分类待办).
     pub sees_triage: bool,
+    /// A unit handler's queue (我的待办).
+    pub sees_queue: bool,
+    /// Patrol check-ins (巡查打卡): grid workers check in, command rooms read.
+    pub sees_patrol: bool,
 }
 
 impl Header {
@@ -45,6 +49,13 @@ impl Header {
             sees_triage: matches!(
                 actor.role,
                 zhili_domain::Role::TownshipOperator | zhili_domain::Role::CityOperator
+            ),
+            sees_queue: actor.role == zhili_domain::Role::UnitHandler,
+            sees_patrol: matches!(
+                actor.role,
+                zhili_domain::Role::GridWorker
+                    | zhili_domain::Role::TownshipOperator
+                    | zhili_domain::Role::CityOperator
             ),
         }
     }
