@@ -33,10 +33,18 @@ pub fn routes() -> Router<AppState> {
         .route("/queue/{id}", post(act))
         .route("/static/queue.js", get(js))
         .route("/static/work.css", get(css))
+        .route("/static/bulk.js", get(bulk_js))
 }
 
 async fn js() -> Response {
     asset("text/javascript; charset=utf-8", QUEUE_JS)
+}
+
+/// The event list's select-all box and bulk-form fields (see `bulk`).
+const BULK_JS: &str = include_str!("../../static/bulk.js");
+
+async fn bulk_js() -> Response {
+    asset("text/javascript; charset=utf-8", BULK_JS)
 }
 
 async fn css() -> Response {
