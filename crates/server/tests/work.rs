@@ -216,6 +216,11 @@ async fn the_bulk_api_acts_on_each_event_and_reports_each_failure() {
         assert_eq!(s, StatusCode::FORBIDDEN);
         let (s, _) = call(&app, "POST", "/api/v1/events/bulk", None, Some(&body)).await;
         assert_eq!(s, StatusCode::UNAUTHORIZED);
+        // Documented.
+        let (_, doc) = call(&app, "GET", "/api/openapi.json", None, None).await;
+        for path in ["/api/v1/events/bulk", "/api/v1/queue", "/api/v1/patrols"] {
+            assert!(doc["paths"][path].is_object(), "{path} documented");
+        }
     }
 }
 
