@@ -792,3 +792,84 @@ async fn the_admin_pages_create_users_and_edit_limits() {
 async fn token_of(app: &Router, user: &str) -> String {
     login(app, user).await
 }
+
+/// A real 16×16 JPEG.
+fn jpeg() -> Vec<u8> {
+    let mut out = Vec::new();
+    let pixels: Vec<u8> = (0..16 * 16 * 3u32)
+        .map(|i| (i as u8).wrapping_mul(7))
+        .collect();
+    jpeg_encoder::Encoder::new(&mut out, 90)
+        .encode(&pixels, 16, 16, jpeg_encoder::ColorType::Rgb)
+        .unwrap();
+    out
+}
+
+#[tokio::test]
+async fn a_patrol_photo_is_kept_and_shown_to_those_who_see_the_check_in() {
+    const B: &str = "zhili-work-boundary";
+    for app in apps().await {
+        let g = page_login(&app, "grid1").await;
+        let mut body = Vec::new();
+        for (name, value) in [
+            ("csrf", g.csrf.as_str()),
+            ("key", "photo-1"),
+            ("lon", "121.155"),
+            ("lat", "30.005"),
+        ] {
+            body.extend_from_slice(
+                format!(
+                    "--{B}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+                )
+                .as_bytes(),
+            );
+        }
+        body.extend_from_slice(
+            format!("--{B}\r\nContent-Disposition: form-data; name=\"photo\"; filename=\"p.jpg\"\r\nContent-Type: image/jpeg\r\n\r\n")
+                .as_bytes(),
+        );
+        body.extend_from_slice(&jpeg());
+        body.extend_from_slice(format!("\r\n--{B}--\r\n").as_bytes());
+        let req = Request::post("/patrol")
+            .header(
+                header::CONTENT_TYPE,
+                format!("multipart/form-data; boundary={B}"),
+            )
+            .header(header::COOKIE, &g.cookie)
+            .body(Body::from(body))
+            .unwrap();
+        let (r, _) = send(&app, req).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        assert_eq!(r.location.as_deref(), Some("/patrol?done=in"));
+
+        let token = login(&app, "grid1").await;
+        let (_, v) = call(&app, "GET", "/api/v1/patrols", Some(&token), None).await;
+        assert_eq!(v["items"][0]["has_photo"], true, "{v}");
+        let id = v["items"][0]["id"].as_i64().unwrap();
+        let path = format!("/patrol/{id}/photo");
+        let req = Request::get(&path).header(header::COOKIE, &g.cookie);
+        let res = app
+            .clone()
+            .oneshot(req.body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(res.headers()[header::CONTENT_TYPE], "image/jpeg");
+        let status_for = async |cookie: &str| {
+            let req = Request::get(&path).header(header::COOKIE, cookie);
+            app.clone()
+                .oneshot(req.body(Body::empty()).unwrap())
+                .await
+                .unwrap()
+                .status()
+        };
+        let f = page_login(&app, "fengshan").await;
+        assert_eq!(status_for(&f.cookie).await, StatusCode::OK, "the township");
+        let l = page_login(&app, "lizhou").await;
+        assert_eq!(
+            status_for(&l.cookie).await,
+            StatusCode::NOT_FOUND,
+            "another township"
+        );
+    }
+}

@@ -28,6 +28,18 @@ pub struct UserSummary {
     pub created_at: DateTime<Utc>,
 }
 
+/// A new account as the admin's form gives it (the password already hashed).
+#[derive(Debug, Clone)]
+pub struct NewAccount<'a> {
+    pub username: &'a str,
+    /// The username when blank.
+    pub display_name: &'a str,
+    pub password_hash: &'a str,
+    pub role: Role,
+    /// Township, unit or grid code for the roles bound to one.
+    pub org_code: Option<&'a str>,
+}
+
 /// A change to a user; `None` leaves that part as it is. `org_code: Some("")`
 /// clears the area.
 #[derive(Debug, Clone, Default)]
@@ -167,14 +179,17 @@ impl Store {
     /// and that the org fits the role; audited.
     pub async fn create_user(
         &self,
-        username: &str,
-        display_name: &str,
-        password_hash: &str,
-        role: Role,
-        org_code: Option<&str>,
+        new: &NewAccount<'_>,
         by: &Acting,
         now: DateTime<Utc>,
     ) -> Result<UserSummary, StoreError> {
+        let NewAccount {
+            username,
+            display_name,
+            password_hash,
+            role,
+            org_code,
+        } = *new;
         let username = username.trim();
         if !valid_username(username) {
             return Err(StoreError::invalid(

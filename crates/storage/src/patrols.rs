@@ -308,9 +308,18 @@ impl PatrolRepo<'_> {
                 ),
                 Arg::Text(key.to_string()),
             ])
-            .push(" RETURNING id");
+            // Two requests with one key at once: the second finds the first's row.
+            .push(" ON CONFLICT (worker_id, idempotency_key) DO NOTHING RETURNING id");
             let Some((id,)) = tx.rows::<(i64,)>(ins).await?.into_iter().next() else {
-                return Err(StoreError::Corrupt("patrol insert returned no id".into()));
+                let mut again = Sql::new("WHERE p.worker_id = ");
+                again
+                    .arg(Arg::I64(worker))
+                    .push(" AND p.idempotency_key = ")
+                    .arg(Arg::Text(key.to_string()));
+                let p = patrol_by(&mut tx, again)
+                    .await?
+                    .ok_or_else(|| StoreError::Corrupt("patrol key taken but not found".into()))?;
+                return Ok((p, false));
             };
             tx.insert_audit(&AuditRecord {
                 at: now,
@@ -353,6 +362,30 @@ impl PatrolRepo<'_> {
         cond.arg(Arg::I64(id)).push(" AND ");
         cond.append(scope_sql(self.scope));
         in_tx!(self.store, Read, |tx| patrol_by(&mut tx, cond).await)?.ok_or(StoreError::NotFound)
+    }
+
+    /// The photo of a check-in in the actor's scope: (content type, bytes without
+    /// metadata). Not found when there is none.
+    pub async fn photo(&self, id: i64) -> Result<(String, Vec<u8>), StoreError> {
+        #[derive(sqlx::FromRow)]
+        struct PhotoRow {
+            photo_type: Option<String>,
+            photo: Option<Vec<u8>>,
+        }
+        let mut q = Sql::new("SELECT p.photo_type, p.photo FROM patrols p WHERE p.id = ");
+        q.arg(Arg::I64(id)).push(" AND ");
+        q.append(scope_sql(self.scope));
+        let rows = in_tx!(self.store, Read, |tx| tx
+            .rows::<PhotoRow>(q)
+            .await
+            .map_err(StoreError::from))?;
+        match rows.into_iter().next() {
+            Some(PhotoRow {
+                photo_type: Some(t),
+                photo: Some(b),
+            }) => Ok((t, b)),
+            _ => Err(StoreError::NotFound),
+        }
     }
 
     /// Check-ins per grid (by the grid of the position) in the window, most first;

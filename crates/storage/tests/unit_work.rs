@@ -3,6 +3,7 @@
 
 use chrono::{Duration, Utc};
 use zhili_domain::{Action, Actor, GeoPoint, NewEvent, RawNewEvent, RawReporter, Role};
+use zhili_storage::admin::NewAccount;
 use zhili_storage::patrols::{NewPatrol, PatrolFilter};
 use zhili_storage::testing::{audit_count, fresh_stores, with_small_city};
 use zhili_storage::{Acting, CreateOutcome, Store, StoreError};
@@ -346,11 +347,13 @@ async fn the_admin_edits_users_and_category_limits_with_audit() {
         let now = Utc::now();
         let u = store
             .create_user(
-                "newop",
-                "新操作员",
-                "hash",
-                Role::TownshipOperator,
-                Some("330281002"),
+                &NewAccount {
+                    username: "newop",
+                    display_name: "新操作员",
+                    password_hash: "hash",
+                    role: Role::TownshipOperator,
+                    org_code: Some("330281002"),
+                },
                 &admin,
                 now,
             )
@@ -361,22 +364,44 @@ async fn the_admin_edits_users_and_category_limits_with_audit() {
         // The org must fit the role; the username must be free and well-formed.
         let bad = store
             .create_user(
-                "newgrid",
-                "",
-                "hash",
-                Role::GridWorker,
-                Some("330281002"),
+                &NewAccount {
+                    username: "newgrid",
+                    display_name: "",
+                    password_hash: "hash",
+                    role: Role::GridWorker,
+                    org_code: Some("330281002"),
+                },
                 &admin,
                 now,
             )
             .await;
         assert!(matches!(bad, Err(StoreError::Invalid { field, .. }) if field == "org"));
         let dup = store
-            .create_user("newop", "", "hash", Role::Citizen, None, &admin, now)
+            .create_user(
+                &NewAccount {
+                    username: "newop",
+                    display_name: "",
+                    password_hash: "hash",
+                    role: Role::Citizen,
+                    org_code: None,
+                },
+                &admin,
+                now,
+            )
             .await;
         assert!(matches!(dup, Err(StoreError::Duplicate { .. })), "{dup:?}");
         let odd = store
-            .create_user("new op", "", "hash", Role::Citizen, None, &admin, now)
+            .create_user(
+                &NewAccount {
+                    username: "new op",
+                    display_name: "",
+                    password_hash: "hash",
+                    role: Role::Citizen,
+                    org_code: None,
+                },
+                &admin,
+                now,
+            )
             .await;
         assert!(matches!(odd, Err(StoreError::Invalid { field, .. }) if field == "username"));
 

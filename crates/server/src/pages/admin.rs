@@ -13,7 +13,7 @@ use axum::routing::{get, post};
 use chrono::Utc;
 use serde::Deserialize;
 use zhili_domain::{OrgKind, Role};
-use zhili_storage::admin::{UserChange, UserSummary, org_kind_for};
+use zhili_storage::admin::{NewAccount, UserChange, UserSummary, org_kind_for};
 use zhili_storage::{Acting, StoreError};
 
 use super::forms::FormData;
@@ -345,11 +345,13 @@ async fn create_user(State(state): State<AppState>, user: PageUser, form: FormDa
     match state
         .store
         .create_user(
-            &typed.username,
-            &typed.name,
-            &hash,
-            role,
-            org,
+            &NewAccount {
+                username: &typed.username,
+                display_name: &typed.name,
+                password_hash: &hash,
+                role,
+                org_code: org,
+            },
             &by,
             Utc::now(),
         )

@@ -29,6 +29,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/patrol", get(page))
         .route("/static/patrol.js", get(js))
+        .route("/patrol/{id}/photo", get(photo))
 }
 
 async fn js() -> Response {
@@ -47,6 +48,7 @@ async fn js() -> Response {
 }
 
 struct Item {
+    id: i64,
     time: String,
     worker: String,
     grid: String,
@@ -59,6 +61,7 @@ struct Item {
 impl From<Patrol> for Item {
     fn from(p: Patrol) -> Self {
         Item {
+            id: p.id,
             time: china_time(p.at),
             worker: p.worker.name,
             grid: p
@@ -218,6 +221,38 @@ async fn page(
         Typed::default(),
     )
     .await
+}
+
+/// `GET /patrol/{id}/photo`: a check-in's photo (without metadata), for those who
+/// see the check-in.
+async fn photo(
+    State(state): State<AppState>,
+    user: PageUser,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Response {
+    let missing = || error_page(Some(user.header()), StatusCode::NOT_FOUND, "该照片不存在。");
+    let (Some(repo), Ok(id)) = (state.store.patrols_for(&user.actor), id.parse::<i64>()) else {
+        return missing();
+    };
+    match repo.photo(id).await {
+        Ok((content_type, bytes)) => (
+            StatusCode::OK,
+            [
+                (axum::http::header::CONTENT_TYPE, content_type),
+                (
+                    axum::http::header::CACHE_CONTROL,
+                    "private, max-age=3600".to_string(),
+                ),
+            ],
+            bytes,
+        )
+            .into_response(),
+        Err(StoreError::NotFound) => missing(),
+        Err(e) => {
+            tracing::error!(error = ?e, "patrol photo");
+            internal(Some(user.header()))
+        }
+    }
 }
 
 /// `POST /patrol`: one check-in from the form (with an optional photo).
