@@ -53,6 +53,7 @@ const PAGES = [
   { name: 'admin-routing', user: 'admin', path: '/admin/routing' },
   { name: 'admin-categories', user: 'admin', path: '/admin/categories' },
   { name: 'admin-users', user: 'admin', path: '/admin/users' },
+  { name: 'admin-assessment', user: 'admin', path: '/admin/assessment' },
   { name: 'unit-queue', user: 'zhujian', path: '/queue' },
   { name: 'patrol-grid', user: 'grid1', path: '/patrol' },
   { name: 'patrol-township', user: 'fengshan', path: '/patrol' },

@@ -873,3 +873,61 @@ async fn a_patrol_photo_is_kept_and_shown_to_those_who_see_the_check_in() {
         );
     }
 }
+
+#[tokio::test]
+async fn the_admin_page_saves_assessment_schemes_by_the_rules() {
+    for app in apps().await {
+        let a = page_login(&app, "admin").await;
+        let page = get(&app, "/admin/assessment", &a.cookie).await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(page.body.contains("新建考核方案"));
+        // Satisfaction under 30% of a township's weight is refused, naming the rule.
+        let low = [
+            ("csrf", a.csrf.as_str()),
+            ("name", "乡镇月度考核"),
+            ("assessed", "township"),
+            ("w-satisfaction_rate", "20"),
+            ("w-close_rate", "80"),
+        ];
+        let r = post(&app, "/admin/assessment", Some(&a.cookie), &low).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.body.contains("30"), "{}", r.body);
+        let ok = [
+            ("csrf", a.csrf.as_str()),
+            ("name", "乡镇月度考核"),
+            ("assessed", "township"),
+            ("w-satisfaction_rate", "40"),
+            ("w-close_rate", "50"),
+            ("w-accepted", "10"),
+            ("t-accepted", "100"),
+            ("w-return_rate", "0"),
+        ];
+        let r = post(&app, "/admin/assessment", Some(&a.cookie), &ok).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        let token = login(&app, "admin").await;
+        let (_, v) = call(
+            &app,
+            "GET",
+            "/api/v1/assessment/schemes",
+            Some(&token),
+            None,
+        )
+        .await;
+        let s = v
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == "乡镇月度考核")
+            .unwrap();
+        assert_eq!(s["indicators"].as_array().unwrap().len(), 3, "{s}");
+        let page = get(&app, "/admin/assessment", &a.cookie).await;
+        assert!(page.body.contains("权重合计 100"));
+        let r = post(&app, "/admin/assessment", Some(&a.cookie), &[("name", "x")]).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "no CSRF token");
+        let f = page_login(&app, "fengshan").await;
+        assert_eq!(
+            get(&app, "/admin/assessment", &f.cookie).await.status,
+            StatusCode::FORBIDDEN
+        );
+    }
+}

@@ -2,7 +2,10 @@
 //! each category's time limit and department (`POST /admin/categories/{code}`), and
 //! `GET /admin/users` with role, area and state (`POST /admin/users` creates an
 //! account with a one-time password shown once, `POST /admin/users/{id}` changes
-//! one). Admin only, CSRF-checked, every change audited by storage.
+//! one), and `GET /admin/assessment` with the assessment schemes' weighted KPIs
+//! (`POST /admin/assessment` saves one, checked by the domain's rules: weights add
+//! up to 100, satisfaction at least 30% for townships). Admin only, CSRF-checked,
+//! every change audited by storage.
 
 use askama::Template;
 use axum::Router;
@@ -12,6 +15,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use chrono::Utc;
 use serde::Deserialize;
+use zhili_domain::kpi::{AssessedKind, Indicator, KpiKind, KpiUnit, Scheme};
 use zhili_domain::{OrgKind, Role};
 use zhili_storage::admin::{NewAccount, UserChange, UserSummary, org_kind_for};
 use zhili_storage::{Acting, StoreError};
@@ -27,6 +31,7 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/categories/{code}", post(edit_category))
         .route("/admin/users", get(users).post(create_user))
         .route("/admin/users/{id}", post(edit_user))
+        .route("/admin/assessment", get(assessment).post(save_assessment))
 }
 
 fn forbidden(user: &PageUser) -> Option<Response> {
@@ -430,6 +435,201 @@ async fn edit_user(
         }
         Err(e) => {
             tracing::error!(error = ?e, "edit user page");
+            internal(Some(user.header()))
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Assessment schemes
+
+/// One KPI's line in a scheme form.
+struct IndicatorField {
+    code: &'static str,
+    label: &'static str,
+    definition: &'static str,
+    /// Weight in percent; empty when the KPI is not in the scheme.
+    weight: String,
+    /// Full marks at this value; only for counts, hours and per-10,000 values.
+    needs_target: bool,
+    target: String,
+}
+
+struct SchemeForm {
+    /// The stored scheme's id, or `None` for the new-scheme form.
+    id: Option<i64>,
+    name: String,
+    assessed_opts: Vec<Opt>,
+    fields: Vec<IndicatorField>,
+    updated_at: String,
+    total_weight: u32,
+}
+
+#[derive(Template)]
+#[template(path = "admin_assessment.html")]
+struct AssessmentPage {
+    header: Option<Header>,
+    csrf: String,
+    schemes: Vec<SchemeForm>,
+    new_scheme: SchemeForm,
+    done: Option<String>,
+    error: Option<String>,
+    min_satisfaction: u32,
+}
+
+fn scheme_form(id: Option<i64>, scheme: Option<&Scheme>, updated_at: String) -> SchemeForm {
+    let assessed = scheme.map_or("", |s| s.assessed.code());
+    SchemeForm {
+        id,
+        name: scheme.map(|s| s.name.clone()).unwrap_or_default(),
+        assessed_opts: AssessedKind::ALL
+            .iter()
+            .map(|k| Opt::new(k.code(), k.label_zh(), assessed))
+            .collect(),
+        fields: KpiKind::ALL
+            .iter()
+            .map(|k| {
+                let ind = scheme.and_then(|s| s.indicators.iter().find(|i| i.kpi == *k));
+                IndicatorField {
+                    code: k.code(),
+                    label: k.label_zh(),
+                    definition: k.definition(),
+                    weight: ind.map(|i| i.weight.to_string()).unwrap_or_default(),
+                    needs_target: k.unit() != KpiUnit::Ratio,
+                    target: ind
+                        .and_then(|i| i.target)
+                        .map(|t| t.to_string())
+                        .unwrap_or_default(),
+                }
+            })
+            .collect(),
+        total_weight: scheme.map_or(0, |s| s.indicators.iter().map(|i| i.weight).sum()),
+        updated_at,
+    }
+}
+
+async fn assessment_page(
+    state: &AppState,
+    user: &PageUser,
+    status: StatusCode,
+    done: Option<String>,
+    error: Option<String>,
+    typed: Option<Scheme>,
+) -> Response {
+    let header = user.header();
+    let stored = match state.store.schemes(&user.actor).await {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!(error = ?e, "admin assessment page");
+            return internal(Some(header));
+        }
+    };
+    render(
+        status,
+        &AssessmentPage {
+            header: Some(header),
+            csrf: user.csrf.clone(),
+            schemes: stored
+                .iter()
+                .map(|s| {
+                    scheme_form(
+                        Some(s.id),
+                        Some(&s.scheme),
+                        super::view::china_time(s.updated_at),
+                    )
+                })
+                .collect(),
+            new_scheme: scheme_form(None, typed.as_ref(), String::new()),
+            done,
+            error,
+            min_satisfaction: zhili_domain::kpi::MIN_TOWNSHIP_SATISFACTION_WEIGHT,
+        },
+    )
+}
+
+async fn assessment(
+    State(state): State<AppState>,
+    user: PageUser,
+    params: Result<Query<DoneParams>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    if let Some(r) = forbidden(&user) {
+        return r;
+    }
+    let done = params
+        .ok()
+        .and_then(|Query(p)| p.done)
+        .and_then(|d| d.parse::<i64>().ok())
+        .map(|id| format!("已保存考核方案 {id}，下次计算分数时生效。"));
+    assessment_page(&state, &user, StatusCode::OK, done, None, None).await
+}
+
+/// The scheme a form describes: every KPI with a weight above 0, in KPI order.
+fn scheme_from(form: &FormData) -> Result<Scheme, String> {
+    let assessed = form
+        .get("assessed")
+        .and_then(AssessedKind::parse)
+        .ok_or("请选择考核对象")?;
+    let mut indicators = Vec::new();
+    for k in KpiKind::ALL {
+        let weight = match form.opt(&format!("w-{}", k.code())) {
+            None => continue,
+            Some(w) => w
+                .parse::<u32>()
+                .map_err(|_| format!("「{}」的权重须为 0–100 的整数", k.label_zh()))?,
+        };
+        if weight == 0 {
+            continue;
+        }
+        let target = match form.opt(&format!("t-{}", k.code())) {
+            None => None,
+            Some(t) => Some(
+                t.parse::<f64>()
+                    .ok()
+                    .filter(|t| t.is_finite())
+                    .ok_or_else(|| format!("「{}」的满分值须为数字", k.label_zh()))?,
+            ),
+        };
+        indicators.push(Indicator {
+            kpi: *k,
+            weight,
+            target,
+        });
+    }
+    Ok(Scheme {
+        name: form.value("name").trim().to_string(),
+        assessed,
+        indicators,
+    })
+}
+
+async fn save_assessment(
+    State(state): State<AppState>,
+    user: PageUser,
+    form: FormData,
+) -> Response {
+    if let Some(r) = user.csrf_rejection(&form) {
+        return r;
+    }
+    if let Some(r) = forbidden(&user) {
+        return r;
+    }
+    let bad = StatusCode::UNPROCESSABLE_ENTITY;
+    let scheme = match scheme_from(&form) {
+        Ok(s) => s,
+        Err(m) => return assessment_page(&state, &user, bad, None, Some(m), None).await,
+    };
+    match state
+        .store
+        .save_scheme(&user.actor, &scheme, Utc::now())
+        .await
+    {
+        Ok(s) => Redirect::to(&format!("/admin/assessment?done={}", s.id)).into_response(),
+        Err(StoreError::Invalid { message, .. }) => {
+            let m = Some(format!("方案「{}」：{message}", scheme.name));
+            assessment_page(&state, &user, bad, None, m, Some(scheme)).await
+        }
+        Err(e) => {
+            tracing::error!(error = ?e, "save assessment scheme page");
             internal(Some(user.header()))
         }
     }
