@@ -567,6 +567,45 @@ async fn the_event_list_bulk_form_reports_each_event() {
         assert!(r.body.contains("成功 1 件，失败 1 件"), "{}", r.body);
         assert!(r.body.contains("成功，现为「已受理」"));
         assert!(r.body.contains("失败：当前状态为「已受理」"));
+        // Both now accepted: dispatched to one unit, then supervised, in one go each.
+        let zj = unit_id(&app, &fengshan, "D-ZJ").await.to_string();
+        let dispatch = [
+            ("csrf", f.csrf.as_str()),
+            ("ids", &a_s),
+            ("ids", &b_s),
+            ("action", "dispatch"),
+            ("lead_unit", &zj),
+        ];
+        let r = post(&app, "/events/bulk", Some(&f.cookie), &dispatch).await;
+        assert!(r.body.contains("成功 2 件，失败 0 件"), "{}", r.body);
+        let supervise = [
+            ("csrf", f.csrf.as_str()),
+            ("ids", &a_s),
+            ("ids", &b_s),
+            ("action", "supervise"),
+            ("due_date", "2099-12-31"),
+            ("note", "请加快办理"),
+        ];
+        let r = post(&app, "/events/bulk", Some(&f.cookie), &supervise).await;
+        assert!(r.body.contains("成功 2 件，失败 0 件"), "{}", r.body);
+        let (_, d) = call(
+            &app,
+            "GET",
+            &format!("/api/v1/events/{a}"),
+            Some(&fengshan),
+            None,
+        )
+        .await;
+        assert_eq!(d["lead_unit"]["code"], "D-ZJ");
+        // A dispatch without a unit is refused before anything is done.
+        let r = post(
+            &app,
+            "/events/bulk",
+            Some(&f.cookie),
+            &[("csrf", &f.csrf), ("ids", &a_s), ("action", "dispatch")],
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
         // Nothing ticked, or a unit handler: refused.
         let r = post(
             &app,
