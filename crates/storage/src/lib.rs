@@ -3,6 +3,7 @@
 //! the logic above them is written once. Event access goes through a handle built
 //! for an actor ([`Store::events_for`]), which puts the actor's scope into every query.
 
+pub mod admin;
 pub mod api_clients;
 pub mod assessment;
 pub mod attachments;
@@ -18,7 +19,9 @@ mod group_commit;
 pub mod imports;
 pub mod kpi;
 pub mod outbox;
+pub mod patrols;
 pub mod public;
+pub mod queue;
 pub mod records;
 pub mod recurring;
 mod reference;

@@ -18,6 +18,7 @@ macro_rules! bind_all {
                 Arg::OptI64(v) => q.bind(v),
                 Arg::OptText(v) => q.bind(v),
                 Arg::OptTime(v) => q.bind(v),
+                Arg::Bytes(v) => q.bind(v),
             };
         }
         q
@@ -36,6 +37,8 @@ pub(crate) enum Arg {
     OptI64(Option<i64>),
     OptText(Option<String>),
     OptTime(Option<DateTime<Utc>>),
+    /// A binary column (a patrol's photo), possibly empty.
+    Bytes(Option<Vec<u8>>),
 }
 
 #[derive(Debug, Clone, Default)]

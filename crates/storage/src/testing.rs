@@ -192,3 +192,14 @@ pub async fn with_small_city(store: &Store, password_hash: &str) {
         .await
         .expect("import small city");
 }
+
+/// How many audit records with `action` the store holds, for tests that check a
+/// change was audited.
+pub async fn audit_count(store: &Store, action: &str) -> i64 {
+    let sql = "SELECT COUNT(*) FROM audit_log WHERE action = $1";
+    match &store.pool {
+        crate::Pool::Sqlite(p) => sqlx::query_scalar(sql).bind(action).fetch_one(p).await,
+        crate::Pool::Postgres(p) => sqlx::query_scalar(sql).bind(action).fetch_one(p).await,
+    }
+    .expect("audit count")
+}

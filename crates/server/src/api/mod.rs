@@ -16,6 +16,7 @@ pub mod public;
 mod recurring;
 pub(crate) mod routing;
 pub mod supervision;
+pub(crate) mod work;
 
 use axum::Router;
 use axum::extract::State;
@@ -69,6 +70,7 @@ pub fn routes() -> Router<AppState> {
         .merge(supervision::routes())
         .merge(kpi::routes())
         .merge(command::routes())
+        .merge(work::routes())
 }
 
 async fn openapi() -> Response {

@@ -59,8 +59,8 @@ fn text_field(kind: ActionKind) -> TextField {
 }
 
 /// A form field or choice the user got wrong, before the lifecycle is asked.
-struct BadInput {
-    message: String,
+pub(super) struct BadInput {
+    pub(super) message: String,
 }
 
 fn bad(message: impl Into<String>) -> BadInput {
@@ -70,7 +70,7 @@ fn bad(message: impl Into<String>) -> BadInput {
 }
 
 /// The `Action` a submitted action form asks for.
-fn build_action(f: &FormData) -> Result<Action, BadInput> {
+pub(super) fn build_action(f: &FormData) -> Result<Action, BadInput> {
     let code = f.value("action");
     let kind = ActionKind::parse(code.trim()).ok_or_else(|| bad("未知的操作"))?;
     let field = text_field(kind);
@@ -155,7 +155,7 @@ fn build_action(f: &FormData) -> Result<Action, BadInput> {
 }
 
 /// The supervise form's date: the event's handling deadline, or three days on.
-fn default_due_date(handle_due_at: Option<chrono::DateTime<Utc>>) -> String {
+pub(super) fn default_due_date(handle_due_at: Option<chrono::DateTime<Utc>>) -> String {
     let today = Utc::now() + chrono::Duration::days(3);
     let due = handle_due_at.filter(|t| *t > Utc::now()).unwrap_or(today);
     // "2026-12-05 17:30" → the date part.
@@ -458,7 +458,7 @@ struct Failure<'a> {
     message: String,
 }
 
-fn unit_groups(units: &[Org], selected: &[i64]) -> Vec<OptGroup> {
+pub(super) fn unit_groups(units: &[Org], selected: &[i64]) -> Vec<OptGroup> {
     [
         (OrgKind::Department, "市级部门"),
         (OrgKind::StationedUnit, "派驻机构"),

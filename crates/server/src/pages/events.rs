@@ -104,6 +104,8 @@ struct ListPage {
     prev_href: Option<String>,
     next_href: Option<String>,
     filtered: bool,
+    /// The bulk-action form, for the command rooms.
+    bulk: Option<super::bulk::BulkBar>,
 }
 
 /// 大类 as groups, each starting with "全部…" (a 大类 code finds its 小类 too).
@@ -269,6 +271,7 @@ pub async fn list(
         next_href: (page.page < total_pages).then(|| params.href_for_page(page.page + 1)),
         rows: page.items.into_iter().map(Row::from).collect(),
         filtered,
+        bulk: super::bulk::bulk_bar(&state, &user).await,
     };
     render(StatusCode::OK, &view)
 }

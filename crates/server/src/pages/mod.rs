@@ -3,6 +3,8 @@
 //! POST except the login form carries the session's CSRF token. Errors are shown as
 //! HTML pages in Chinese, never as the API's JSON.
 
+mod admin;
+mod bulk;
 mod calendar;
 mod chat;
 mod command;
@@ -13,7 +15,9 @@ mod forms;
 mod kpi;
 mod login;
 mod notices;
+mod patrol;
 mod public;
+mod queue;
 mod recurring;
 mod routing;
 mod session;
@@ -58,6 +62,10 @@ pub fn routes() -> Router<AppState> {
         .merge(supervision::routes())
         .merge(kpi::routes())
         .merge(command::routes())
+        .merge(queue::routes())
+        .merge(bulk::routes())
+        .merge(patrol::routes())
+        .merge(admin::routes())
 }
 
 /// The forms that may carry a photo, with the upload body limit; merged into the
@@ -66,6 +74,7 @@ pub fn upload_routes() -> Router<AppState> {
     Router::new()
         .route("/events", post(events::create))
         .route("/events/{id}/attachments", post(upload::upload))
+        .route("/patrol", post(patrol::submit))
         .layer(axum::extract::DefaultBodyLimit::max(
             crate::api::attachments::UPLOAD_BODY_LIMIT,
         ))

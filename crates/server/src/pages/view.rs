@@ -29,6 +29,10 @@ pub struct Header {
     pub sees_triage: bool,
     /// Watches the command centre (指挥中心).
     pub sees_command: bool,
+    /// A unit handler's queue (我的待办).
+    pub sees_queue: bool,
+    /// Patrol check-ins (巡查打卡): grid workers check in, command rooms read.
+    pub sees_patrol: bool,
 }
 
 impl Header {
@@ -48,6 +52,13 @@ impl Header {
             sees_triage: matches!(
                 actor.role,
                 zhili_domain::Role::TownshipOperator | zhili_domain::Role::CityOperator
+            ),
+            sees_queue: actor.role == zhili_domain::Role::UnitHandler,
+            sees_patrol: matches!(
+                actor.role,
+                zhili_domain::Role::GridWorker
+                    | zhili_domain::Role::TownshipOperator
+                    | zhili_domain::Role::CityOperator
             ),
         }
     }

@@ -1,0 +1,636 @@
+//! The administrator's pages for categories and users: `GET /admin/categories` with
+//! each category's time limit and department (`POST /admin/categories/{code}`), and
+//! `GET /admin/users` with role, area and state (`POST /admin/users` creates an
+//! account with a one-time password shown once, `POST /admin/users/{id}` changes
+//! one), and `GET /admin/assessment` with the assessment schemes' weighted KPIs
+//! (`POST /admin/assessment` saves one, checked by the domain's rules: weights add
+//! up to 100, satisfaction at least 30% for townships). Admin only, CSRF-checked,
+//! every change audited by storage.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use chrono::Utc;
+use serde::Deserialize;
+use zhili_domain::kpi::{AssessedKind, Indicator, KpiKind, KpiUnit, Scheme};
+use zhili_domain::{OrgKind, Role};
+use zhili_storage::admin::{NewAccount, UserChange, UserSummary, org_kind_for};
+use zhili_storage::{Acting, StoreError};
+
+use super::forms::FormData;
+use super::session::PageUser;
+use super::view::{Header, Opt, error_page, internal, render};
+use crate::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/admin/categories", get(categories))
+        .route("/admin/categories/{code}", post(edit_category))
+        .route("/admin/users", get(users).post(create_user))
+        .route("/admin/users/{id}", post(edit_user))
+        .route("/admin/assessment", get(assessment).post(save_assessment))
+}
+
+fn forbidden(user: &PageUser) -> Option<Response> {
+    (user.actor.role != Role::Admin).then(|| {
+        error_page(
+            Some(user.header()),
+            StatusCode::FORBIDDEN,
+            "该页面只对系统管理员开放。",
+        )
+    })
+}
+
+#[derive(Deserialize)]
+pub struct DoneParams {
+    done: Option<String>,
+}
+
+// ---------------------------------------------------------------------------
+// Categories
+
+struct CategoryRow {
+    code: String,
+    name: String,
+    top: bool,
+    parent: String,
+    platform: &'static str,
+    focus: bool,
+    limit_days: u32,
+    /// The city's departments, by code, the category's selected.
+    dept_opts: Vec<Opt>,
+}
+
+#[derive(Template)]
+#[template(path = "admin_categories.html")]
+struct CategoriesPage {
+    header: Option<Header>,
+    csrf: String,
+    rows: Vec<CategoryRow>,
+    done: Option<String>,
+    error: Option<String>,
+}
+
+async fn categories_page(
+    state: &AppState,
+    user: &PageUser,
+    status: StatusCode,
+    done: Option<String>,
+    error: Option<String>,
+) -> Response {
+    let header = user.header();
+    let (cats, units) = match tokio::try_join!(
+        state.store.categories(),
+        state.store.orgs_of_kind(&[OrgKind::Department])
+    ) {
+        Ok(x) => x,
+        Err(e) => {
+            tracing::error!(error = ?e, "admin categories page");
+            return internal(Some(header));
+        }
+    };
+    let name_of = |id: Option<zhili_domain::CategoryId>| {
+        id.and_then(|id| cats.iter().find(|c| c.id == id))
+            .map(|c| c.name.clone())
+            .unwrap_or_default()
+    };
+    let rows = cats
+        .iter()
+        .map(|c| {
+            let dept = c.department_id.map(|d| d.0);
+            CategoryRow {
+                code: c.code.clone(),
+                name: c.name.clone(),
+                top: c.parent_id.is_none(),
+                parent: name_of(c.parent_id),
+                platform: c.platform.label_zh(),
+                focus: c.focus,
+                limit_days: c.limit_days,
+                dept_opts: units
+                    .iter()
+                    .map(|u| Opt {
+                        value: u.code.clone(),
+                        label: u.name.clone(),
+                        selected: Some(u.id.0) == dept,
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+    render(
+        status,
+        &CategoriesPage {
+            header: Some(header),
+            csrf: user.csrf.clone(),
+            rows,
+            done,
+            error,
+        },
+    )
+}
+
+async fn categories(
+    State(state): State<AppState>,
+    user: PageUser,
+    params: Result<Query<DoneParams>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    if let Some(r) = forbidden(&user) {
+        return r;
+    }
+    let done = params
+        .ok()
+        .and_then(|Query(p)| p.done)
+        .filter(|c| c.len() <= 20 && c.chars().all(|ch| ch.is_ascii_alphanumeric()))
+        .map(|c| format!("已保存类别 {c} 的办理时限和责任部门（适用于此后计算的时限）。"));
+    categories_page(&state, &user, StatusCode::OK, done, None).await
+}
+
+async fn edit_category(
+    State(state): State<AppState>,
+    user: PageUser,
+    Path(code): Path<String>,
+    form: FormData,
+) -> Response {
+    if let Some(r) = user.csrf_rejection(&form) {
+        return r;
+    }
+    if let Some(r) = forbidden(&user) {
+        return r;
+    }
+    let bad = StatusCode::UNPROCESSABLE_ENTITY;
+    let Some(limit) = form
+        .get("limit_days")
+        .and_then(|v| v.trim().parse::<u32>().ok())
+    else {
+        let m = format!("类别 {code}：办理时限须为整数（工作日）");
+        return categories_page(&state, &user, bad, None, Some(m)).await;
+    };
+    let dept = form.opt("department");
+    let by = Acting::from(&user.actor);
+    match state
+        .store
+        .update_category(&code, limit, dept.as_deref(), &by, Utc::now())
+        .await
+    {
+        Ok(c) => Redirect::to(&format!("/admin/categories?done={}", c.code)).into_response(),
+        Err(StoreError::NotFound) => {
+            error_page(Some(user.header()), StatusCode::NOT_FOUND, "该类别不存在。")
+        }
+        Err(StoreError::Invalid { message, .. }) => {
+            let m = format!("类别 {code}：{message}");
+            categories_page(&state, &user, bad, None, Some(m)).await
+        }
+        Err(e) => {
+            tracing::error!(error = ?e, "category update page");
+            internal(Some(user.header()))
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Users
+
+struct UserRow {
+    id: i64,
+    username: String,
+    display_name: String,
+    role_label: &'static str,
+    org: String,
+    org_code: String,
+    active: bool,
+    role_opts: Vec<Opt>,
+    is_self: bool,
+}
+
+#[derive(Template)]
+#[template(path = "admin_users.html")]
+struct UsersPage {
+    header: Option<Header>,
+    csrf: String,
+    rows: Vec<UserRow>,
+    role_opts: Vec<Opt>,
+    done: Option<String>,
+    error: Option<String>,
+    /// Shown once after creating an account.
+    created: Option<(String, String)>,
+    typed_username: String,
+    typed_name: String,
+    typed_org: String,
+}
+
+fn role_opts(current: &str) -> Vec<Opt> {
+    Role::ALL
+        .iter()
+        .map(|r| {
+            let label = match org_kind_for(*r) {
+                Some(k) => format!("{}（须填{k}编码）", r.label_zh()),
+                None => r.label_zh().to_string(),
+            };
+            Opt::new(r.code(), label, current)
+        })
+        .collect()
+}
+
+struct Typed {
+    username: String,
+    name: String,
+    role: String,
+    org: String,
+}
+
+async fn users_page(
+    state: &AppState,
+    user: &PageUser,
+    status: StatusCode,
+    done: Option<String>,
+    error: Option<String>,
+    created: Option<(String, String)>,
+    typed: Typed,
+) -> Response {
+    let header = user.header();
+    let list = match state.store.users().await {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::error!(error = ?e, "admin users page");
+            return internal(Some(header));
+        }
+    };
+    let row = |u: UserSummary| UserRow {
+        is_self: u.id == user.actor.user_id.0,
+        role_opts: role_opts(u.role.code()),
+        id: u.id,
+        username: u.username,
+        display_name: u.display_name,
+        role_label: u.role_label,
+        org: u
+            .org
+            .as_ref()
+            .map_or_else(|| "—".into(), |o| format!("{}（{}）", o.name, o.code)),
+        org_code: u.org.map(|o| o.code).unwrap_or_default(),
+        active: u.active,
+    };
+    render(
+        status,
+        &UsersPage {
+            header: Some(header),
+            csrf: user.csrf.clone(),
+            rows: list.into_iter().map(row).collect(),
+            role_opts: role_opts(&typed.role),
+            done,
+            error,
+            created,
+            typed_username: typed.username,
+            typed_name: typed.name,
+            typed_org: typed.org,
+        },
+    )
+}
+
+fn no_typing() -> Typed {
+    Typed {
+        username: String::new(),
+        name: String::new(),
+        role: String::new(),
+        org: String::new(),
+    }
+}
+
+async fn users(
+    State(state): State<AppState>,
+    user: PageUser,
+    params: Result<Query<DoneParams>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    if let Some(r) = forbidden(&user) {
+        return r;
+    }
+    let done = params
+        .ok()
+        .and_then(|Query(p)| p.done)
+        .and_then(|d| d.parse::<i64>().ok())
+        .map(|id| format!("已保存用户 {id} 的修改；角色或区域的变化在其下次登录时生效。"));
+    users_page(&state, &user, StatusCode::OK, done, None, None, no_typing()).await
+}
+
+async fn create_user(State(state): State<AppState>, user: PageUser, form: FormData) -> Response {
+    if let Some(r) = user.csrf_rejection(&form) {
+        return r;
+    }
+    if let Some(r) = forbidden(&user) {
+        return r;
+    }
+    let typed = Typed {
+        username: form.value("username").trim().to_string(),
+        name: form.value("display_name").trim().to_string(),
+        role: form.value("role"),
+        org: form.value("org").trim().to_string(),
+    };
+    let bad = StatusCode::UNPROCESSABLE_ENTITY;
+    let Some(role) = Role::parse(typed.role.trim()) else {
+        let m = Some("请选择角色".to_string());
+        return users_page(&state, &user, bad, None, m, None, typed).await;
+    };
+    let password = crate::auth::one_time_password();
+    let hash = match tokio::task::spawn_blocking({
+        let p = password.clone();
+        move || crate::hash_password(&p)
+    })
+    .await
+    {
+        Ok(h) => h,
+        Err(e) => {
+            tracing::error!(error = ?e, "password hashing");
+            return internal(Some(user.header()));
+        }
+    };
+    let by = Acting::from(&user.actor);
+    let org = Some(typed.org.as_str()).filter(|o| !o.is_empty());
+    match state
+        .store
+        .create_user(
+            &NewAccount {
+                username: &typed.username,
+                display_name: &typed.name,
+                password_hash: &hash,
+                role,
+                org_code: org,
+            },
+            &by,
+            Utc::now(),
+        )
+        .await
+    {
+        Ok(u) => {
+            let created = Some((u.username, password));
+            let done =
+                Some("账号已创建。初始密码只显示这一次，请当面或通过安全渠道交给本人。".into());
+            users_page(
+                &state,
+                &user,
+                StatusCode::OK,
+                done,
+                None,
+                created,
+                no_typing(),
+            )
+            .await
+        }
+        Err(StoreError::Invalid { message, .. }) => {
+            users_page(&state, &user, bad, None, Some(message), None, typed).await
+        }
+        Err(StoreError::Duplicate { .. }) => {
+            let m = Some(format!("用户名 {} 已被使用", typed.username));
+            users_page(&state, &user, StatusCode::CONFLICT, None, m, None, typed).await
+        }
+        Err(e) => {
+            tracing::error!(error = ?e, "create user page");
+            internal(Some(user.header()))
+        }
+    }
+}
+
+async fn edit_user(
+    State(state): State<AppState>,
+    user: PageUser,
+    Path(id): Path<String>,
+    form: FormData,
+) -> Response {
+    if let Some(r) = user.csrf_rejection(&form) {
+        return r;
+    }
+    if let Some(r) = forbidden(&user) {
+        return r;
+    }
+    let Ok(id) = id.parse::<i64>() else {
+        return error_page(Some(user.header()), StatusCode::NOT_FOUND, "该用户不存在。");
+    };
+    let bad = StatusCode::UNPROCESSABLE_ENTITY;
+    let role = match form.opt("role") {
+        None => None,
+        Some(r) => match Role::parse(&r) {
+            Some(r) => Some(r),
+            None => {
+                let m = Some("未知角色".to_string());
+                return users_page(&state, &user, bad, None, m, None, no_typing()).await;
+            }
+        },
+    };
+    let change = UserChange {
+        role,
+        org_code: form.get("org").map(|o| o.trim().to_string()),
+        // The form always sends its state: a checkbox left unticked sends nothing.
+        active: Some(form.get("active").is_some()),
+    };
+    let by = Acting::from(&user.actor);
+    match state.store.update_user(id, &change, &by, Utc::now()).await {
+        Ok(_) => Redirect::to(&format!("/admin/users?done={id}")).into_response(),
+        Err(StoreError::NotFound) => {
+            error_page(Some(user.header()), StatusCode::NOT_FOUND, "该用户不存在。")
+        }
+        Err(StoreError::Invalid { message, .. }) => {
+            let m = Some(format!("用户 {id}：{message}"));
+            users_page(&state, &user, bad, None, m, None, no_typing()).await
+        }
+        Err(e) => {
+            tracing::error!(error = ?e, "edit user page");
+            internal(Some(user.header()))
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Assessment schemes
+
+/// One KPI's line in a scheme form.
+struct IndicatorField {
+    code: &'static str,
+    label: &'static str,
+    definition: &'static str,
+    /// Weight in percent; empty when the KPI is not in the scheme.
+    weight: String,
+    /// Full marks at this value; only for counts, hours and per-10,000 values.
+    needs_target: bool,
+    target: String,
+}
+
+struct SchemeForm {
+    /// The stored scheme's id, or `None` for the new-scheme form.
+    id: Option<i64>,
+    name: String,
+    assessed_opts: Vec<Opt>,
+    fields: Vec<IndicatorField>,
+    updated_at: String,
+    total_weight: u32,
+}
+
+#[derive(Template)]
+#[template(path = "admin_assessment.html")]
+struct AssessmentPage {
+    header: Option<Header>,
+    csrf: String,
+    schemes: Vec<SchemeForm>,
+    new_scheme: SchemeForm,
+    done: Option<String>,
+    error: Option<String>,
+    min_satisfaction: u32,
+}
+
+fn scheme_form(id: Option<i64>, scheme: Option<&Scheme>, updated_at: String) -> SchemeForm {
+    let assessed = scheme.map_or("", |s| s.assessed.code());
+    SchemeForm {
+        id,
+        name: scheme.map(|s| s.name.clone()).unwrap_or_default(),
+        assessed_opts: AssessedKind::ALL
+            .iter()
+            .map(|k| Opt::new(k.code(), k.label_zh(), assessed))
+            .collect(),
+        fields: KpiKind::ALL
+            .iter()
+            .map(|k| {
+                let ind = scheme.and_then(|s| s.indicators.iter().find(|i| i.kpi == *k));
+                IndicatorField {
+                    code: k.code(),
+                    label: k.label_zh(),
+                    definition: k.definition(),
+                    weight: ind.map(|i| i.weight.to_string()).unwrap_or_default(),
+                    needs_target: k.unit() != KpiUnit::Ratio,
+                    target: ind
+                        .and_then(|i| i.target)
+                        .map(|t| t.to_string())
+                        .unwrap_or_default(),
+                }
+            })
+            .collect(),
+        total_weight: scheme.map_or(0, |s| s.indicators.iter().map(|i| i.weight).sum()),
+        updated_at,
+    }
+}
+
+async fn assessment_page(
+    state: &AppState,
+    user: &PageUser,
+    status: StatusCode,
+    done: Option<String>,
+    error: Option<String>,
+    typed: Option<Scheme>,
+) -> Response {
+    let header = user.header();
+    let stored = match state.store.schemes(&user.actor).await {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!(error = ?e, "admin assessment page");
+            return internal(Some(header));
+        }
+    };
+    render(
+        status,
+        &AssessmentPage {
+            header: Some(header),
+            csrf: user.csrf.clone(),
+            schemes: stored
+                .iter()
+                .map(|s| {
+                    scheme_form(
+                        Some(s.id),
+                        Some(&s.scheme),
+                        super::view::china_time(s.updated_at),
+                    )
+                })
+                .collect(),
+            new_scheme: scheme_form(None, typed.as_ref(), String::new()),
+            done,
+            error,
+            min_satisfaction: zhili_domain::kpi::MIN_TOWNSHIP_SATISFACTION_WEIGHT,
+        },
+    )
+}
+
+async fn assessment(
+    State(state): State<AppState>,
+    user: PageUser,
+    params: Result<Query<DoneParams>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    if let Some(r) = forbidden(&user) {
+        return r;
+    }
+    let done = params
+        .ok()
+        .and_then(|Query(p)| p.done)
+        .and_then(|d| d.parse::<i64>().ok())
+        .map(|id| format!("已保存考核方案 {id}，下次计算分数时生效。"));
+    assessment_page(&state, &user, StatusCode::OK, done, None, None).await
+}
+
+/// The scheme a form describes: every KPI with a weight above 0, in KPI order.
+fn scheme_from(form: &FormData) -> Result<Scheme, String> {
+    let assessed = form
+        .get("assessed")
+        .and_then(AssessedKind::parse)
+        .ok_or("请选择考核对象")?;
+    let mut indicators = Vec::new();
+    for k in KpiKind::ALL {
+        let weight = match form.opt(&format!("w-{}", k.code())) {
+            None => continue,
+            Some(w) => w
+                .parse::<u32>()
+                .map_err(|_| format!("「{}」的权重须为 0–100 的整数", k.label_zh()))?,
+        };
+        if weight == 0 {
+            continue;
+        }
+        let target = match form.opt(&format!("t-{}", k.code())) {
+            None => None,
+            Some(t) => Some(
+                t.parse::<f64>()
+                    .ok()
+                    .filter(|t| t.is_finite())
+                    .ok_or_else(|| format!("「{}」的满分值须为数字", k.label_zh()))?,
+            ),
+        };
+        indicators.push(Indicator {
+            kpi: *k,
+            weight,
+            target,
+        });
+    }
+    Ok(Scheme {
+        name: form.value("name").trim().to_string(),
+        assessed,
+        indicators,
+    })
+}
+
+async fn save_assessment(
+    State(state): State<AppState>,
+    user: PageUser,
+    form: FormData,
+) -> Response {
+    if let Some(r) = user.csrf_rejection(&form) {
+        return r;
+    }
+    if let Some(r) = forbidden(&user) {
+        return r;
+    }
+    let bad = StatusCode::UNPROCESSABLE_ENTITY;
+    let scheme = match scheme_from(&form) {
+        Ok(s) => s,
+        Err(m) => return assessment_page(&state, &user, bad, None, Some(m), None).await,
+    };
+    match state
+        .store
+        .save_scheme(&user.actor, &scheme, Utc::now())
+        .await
+    {
+        Ok(s) => Redirect::to(&format!("/admin/assessment?done={}", s.id)).into_response(),
+        Err(StoreError::Invalid { message, .. }) => {
+            let m = Some(format!("方案「{}」：{message}", scheme.name));
+            assessment_page(&state, &user, bad, None, m, Some(scheme)).await
+        }
+        Err(e) => {
+            tracing::error!(error = ?e, "save assessment scheme page");
+            internal(Some(user.header()))
+        }
+    }
+}
