@@ -3,6 +3,7 @@
 //! works on a network without the internet. They come from npm at build time
 //! (`web/package.json`, versions pinned in the committed `web/package-lock.json`)
 //! and are never committed. Without `web/node_modules` this runs `npm ci` there.
+//! It also embeds the pages' English catalog (`i18n/*.toml`, see `src/i18n.rs`).
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -83,6 +84,42 @@ fn main() {
     );
     let dest = PathBuf::from(std::env::var("OUT_DIR").expect("OUT_DIR")).join("vendor.rs");
     std::fs::write(&dest, out).expect("write vendor.rs");
+
+    embed_catalog(&manifest);
+}
+
+/// Embeds every `i18n/*.toml` (the English catalog, one file per area) so that a
+/// new area's file needs no line of code to be found.
+fn embed_catalog(manifest: &Path) {
+    let dir = manifest.join("i18n");
+    println!("cargo:rerun-if-changed={}", dir.display());
+    let mut names: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .map(|rd| {
+            rd.filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    let mut out = String::from(
+        "/// (file name, text) of every English catalog file, embedded by build.rs.\n\
+         static CATALOG_FILES: &[(&str, &str)] = &[\n",
+    );
+    for p in &names {
+        println!("cargo:rerun-if-changed={}", p.display());
+        let name = p
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "    ({name:?}, include_str!({:?})),",
+            p.display().to_string()
+        );
+    }
+    out.push_str("];\n");
+    let dest = PathBuf::from(std::env::var("OUT_DIR").expect("OUT_DIR")).join("i18n_files.rs");
+    std::fs::write(&dest, out).expect("write i18n_files.rs");
 }
 
 /// The dist files are missing, or the lock file changed since the last install.

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod classify;
 pub mod error;
 pub mod filters;
+pub mod i18n;
 pub mod intake;
 mod metrics_layer;
 pub mod open311;

@@ -1133,3 +1133,67 @@ async fn the_command_room_decides_unsure_categories_in_the_triage_queue() {
         assert_eq!(page.status, StatusCode::FORBIDDEN);
     }
 }
+
+/// Chinese first: a browser that says nothing gets Chinese; the switch link keeps
+/// English in a cookie and goes back to the page; Accept-Language is the fallback.
+#[tokio::test]
+async fn the_pages_switch_to_english_and_back() {
+    for store in fresh_stores().await {
+        let app = setup(store, true).await;
+        let zh = get(&app, "/login", None).await;
+        assert!(zh.body.contains("<html lang=\"zh-CN\">"));
+        assert!(zh.body.contains("<label for=\"username\">用户名</label>"));
+        assert!(zh.body.contains("href=\"/lang/en\""), "the switch link");
+
+        let req = Request::get("/lang/en")
+            .header(header::REFERER, "http://127.0.0.1:8080/login?x=1")
+            .body(Body::empty())
+            .unwrap();
+        let r = send(&app, req).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER);
+        assert_eq!(
+            r.location.as_deref(),
+            Some("/login?x=1"),
+            "back to the page"
+        );
+        let cookie = r
+            .set_cookie
+            .iter()
+            .find(|c| c.starts_with("zhili_lang=en"))
+            .expect("language cookie")
+            .split(';')
+            .next()
+            .unwrap()
+            .to_string();
+
+        let en = get(&app, "/login", Some(&cookie)).await;
+        assert!(en.body.contains("<html lang=\"en\">"));
+        assert!(en.body.contains("<label for=\"username\">Username</label>"));
+        assert!(
+            en.body.contains("<td>Citizen</td>"),
+            "role labels in English"
+        );
+        assert!(en.body.contains("href=\"/lang/zh\""), "and a way back");
+
+        // Signed in, the frame speaks English too; the cookie sits beside the session.
+        let s = login(&app, "fengshan").await;
+        let both = format!("{}; {cookie}", s.cookie);
+        let events = get(&app, "/events", Some(&both)).await;
+        assert!(events.body.contains("Sign out"));
+        assert!(events.body.contains("Township command room"));
+        assert!(!events.body.contains("退出登录"));
+
+        let req = Request::get("/login")
+            .header(header::ACCEPT_LANGUAGE, "en-GB,en;q=0.9,zh;q=0.5")
+            .body(Body::empty())
+            .unwrap();
+        assert!(send(&app, req).await.body.contains("<html lang=\"en\">"));
+
+        // The link never sends anyone off this server.
+        let r = get(&app, "/lang/en?back=//evil.example/", None).await;
+        assert_eq!(r.location.as_deref(), Some("/"));
+        let r = get(&app, "/lang/zh?back=/events", Some(&cookie)).await;
+        assert_eq!(r.location.as_deref(), Some("/events"));
+        assert!(r.set_cookie.iter().any(|c| c.starts_with("zhili_lang=zh")));
+    }
+}

@@ -7,6 +7,7 @@
 //! up to 100, satisfaction at least 30% for townships). Admin only, CSRF-checked,
 //! every change audited by storage.
 
+use crate::i18n::Lang;
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, Query, State};
@@ -67,6 +68,7 @@ struct CategoryRow {
 #[derive(Template)]
 #[template(path = "admin_categories.html")]
 struct CategoriesPage {
+    lang: Lang,
     header: Option<Header>,
     csrf: String,
     rows: Vec<CategoryRow>,
@@ -123,6 +125,7 @@ async fn categories_page(
     render(
         status,
         &CategoriesPage {
+            lang: header.lang,
             header: Some(header),
             csrf: user.csrf.clone(),
             rows,
@@ -208,6 +211,7 @@ struct UserRow {
 #[derive(Template)]
 #[template(path = "admin_users.html")]
 struct UsersPage {
+    lang: Lang,
     header: Option<Header>,
     csrf: String,
     rows: Vec<UserRow>,
@@ -275,6 +279,7 @@ async fn users_page(
     render(
         status,
         &UsersPage {
+            lang: header.lang,
             header: Some(header),
             csrf: user.csrf.clone(),
             rows: list.into_iter().map(row).collect(),
@@ -468,6 +473,7 @@ struct SchemeForm {
 #[derive(Template)]
 #[template(path = "admin_assessment.html")]
 struct AssessmentPage {
+    lang: Lang,
     header: Option<Header>,
     csrf: String,
     schemes: Vec<SchemeForm>,
@@ -527,6 +533,7 @@ async fn assessment_page(
     render(
         status,
         &AssessmentPage {
+            lang: header.lang,
             header: Some(header),
             csrf: user.csrf.clone(),
             schemes: stored

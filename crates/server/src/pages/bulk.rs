@@ -4,6 +4,7 @@
 //! reason it failed; an event in the wrong state or outside the room's area fails
 //! alone.
 
+use crate::i18n::Lang;
 use askama::Template;
 use axum::Router;
 use axum::extract::State;
@@ -89,6 +90,7 @@ struct ResultRow {
 #[derive(Template)]
 #[template(path = "bulk_result.html")]
 struct ResultPage {
+    lang: Lang,
     header: Option<Header>,
     action: &'static str,
     rows: Vec<ResultRow>,
@@ -162,6 +164,7 @@ async fn submit(State(state): State<AppState>, user: PageUser, form: FormData) -
     }
     let succeeded = rows.iter().filter(|r| r.ok).count();
     let view = ResultPage {
+        lang: header.lang,
         header: Some(header),
         action: action.kind().label_zh(),
         failed: rows.len() - succeeded,

@@ -3,6 +3,7 @@
 //! (`POST /admin/calendar`), checked with every problem named before anything is
 //! stored.
 
+use crate::i18n::Lang;
 use askama::Template;
 use axum::Router;
 use axum::extract::State;
@@ -23,6 +24,7 @@ pub fn routes() -> Router<AppState> {
 #[derive(Template)]
 #[template(path = "admin_calendar.html")]
 struct CalendarPage {
+    lang: Lang,
     header: Option<Header>,
     csrf: String,
     years: Vec<YearView>,
@@ -43,6 +45,7 @@ async fn show(
     render(
         status,
         &CalendarPage {
+            lang: user.lang,
             header: Some(user.header()),
             csrf: user.csrf.clone(),
             years,

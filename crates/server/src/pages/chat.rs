@@ -3,6 +3,7 @@
 //! (`POST /chat/{id}/promote`, `POST /chat/{id}/dismiss`); promoted ones link to
 //! their event.
 
+use crate::i18n::Lang;
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, Query, State};
@@ -105,6 +106,7 @@ impl From<ChatMessageView> for MsgRow {
 #[derive(Template)]
 #[template(path = "chat_list.html")]
 struct ChatPage {
+    lang: Lang,
     header: Option<Header>,
     csrf: String,
     tabs: Vec<Tab>,
@@ -205,6 +207,7 @@ async fn list_page(
     };
     let rows: Vec<MsgRow> = page.items.into_iter().map(MsgRow::from).collect();
     let view = ChatPage {
+        lang: header.lang,
         header: Some(header),
         csrf: user.csrf.clone(),
         tabs: vec![

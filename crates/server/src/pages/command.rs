@@ -6,6 +6,7 @@
 //! `/api/v1/command/…`). `/map/grids.json` serves the grid and township outlines to
 //! the maps of every page. Docs: docs/command-centre.md.
 
+use crate::i18n::Lang;
 use askama::Template;
 use axum::Router;
 use axum::extract::{Query, State};
@@ -86,6 +87,7 @@ struct TrendBar {
 #[derive(Template)]
 #[template(path = "command.html")]
 struct CommandPage {
+    lang: Lang,
     header: Option<Header>,
     wall: bool,
     vendor: Vendor,
@@ -143,6 +145,7 @@ async fn page(
         })
         .collect();
     let view = CommandPage {
+        lang: header.lang,
         header: Some(header),
         wall: matches!(q.wall.as_deref().map(str::trim), Some("1" | "true")),
         vendor: VENDOR,

@@ -1,6 +1,7 @@
 //! One event (`GET /events/{id}`) and its lifecycle actions
 //! (`POST /events/{id}/actions`): a small form per action the viewer may take now.
 
+use crate::i18n::Lang;
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -348,6 +349,7 @@ struct DeadlineRow {
 #[derive(Template)]
 #[template(path = "event_detail.html")]
 struct DetailPage {
+    lang: Lang,
     header: Option<Header>,
     csrf: String,
     e: EventView,
@@ -664,6 +666,7 @@ async fn detail_page_with(
         orders,
         close_opts: super::supervision::close_opts(),
         photos,
+        lang: header.lang,
         header: Some(header),
         csrf: user.csrf.clone(),
         e: EventView::new(&d),

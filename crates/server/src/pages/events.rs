@@ -1,6 +1,7 @@
 //! The event list (`GET /events`) and reporting a new event (`GET /events/new`,
 //! `POST /events`).
 
+use crate::i18n::Lang;
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
@@ -87,6 +88,7 @@ impl From<EventSummary> for Row {
 #[derive(Template)]
 #[template(path = "events_list.html")]
 struct ListPage {
+    lang: Lang,
     header: Option<Header>,
     notices: Vec<String>,
     status_opts: Vec<Opt>,
@@ -246,6 +248,7 @@ pub async fn list(
     .iter()
     .any(|v| nonempty(v).is_some());
     let view = ListPage {
+        lang: header.lang,
         header: Some(header),
         notices,
         status_opts: coded_opts(Status::ALL, Status::code, Status::label_zh, &status_cur),
@@ -454,6 +457,7 @@ impl NewInput {
 #[derive(Template)]
 #[template(path = "event_new.html")]
 struct NewPage {
+    lang: Lang,
     header: Option<Header>,
     csrf: String,
     input: NewInput,
@@ -523,6 +527,7 @@ async fn new_page(
         .map(|(id, m)| (id, m.to_string()))
         .or_else(|| errors.general.clone().map(|m| ("f-text", m)));
     let view = NewPage {
+        lang: header.lang,
         header: Some(header),
         csrf: user.csrf.clone(),
         category_groups: leaf_category_groups(&cats, input.category.trim()),

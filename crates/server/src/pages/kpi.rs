@@ -2,6 +2,7 @@
 //! they cover) for a period, each number a link to the events behind it
 //! (`GET /kpi/{kind}/events`).
 
+use crate::i18n::Lang;
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, Query, State};
@@ -36,6 +37,7 @@ struct Line {
 #[derive(Template)]
 #[template(path = "kpi.html")]
 struct KpiPage {
+    lang: Lang,
     header: Option<Header>,
     subject_name: String,
     subject_kind: &'static str,
@@ -103,6 +105,7 @@ async fn page(
     render(
         StatusCode::OK,
         &KpiPage {
+            lang: header.lang,
             header: Some(header),
             subject_name: r.subject.name.clone(),
             subject_kind: r.subject_kind.label_zh(),
@@ -126,6 +129,7 @@ struct EventLine {
 #[derive(Template)]
 #[template(path = "kpi_events.html")]
 struct EventsPage {
+    lang: Lang,
     header: Option<Header>,
     title: String,
     back: String,
@@ -172,6 +176,7 @@ async fn events(
     render(
         StatusCode::OK,
         &EventsPage {
+            lang: header.lang,
             header: Some(header),
             title: format!(
                 "{} · {}的{}（{} 至 {}）",

@@ -1,5 +1,6 @@
 //! `/`, `/login` and `/logout`.
 
+use crate::i18n::Lang;
 use askama::Template;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
@@ -38,6 +39,7 @@ struct DemoAccount {
 #[derive(Template)]
 #[template(path = "login.html")]
 struct LoginPage {
+    lang: Lang,
     header: Option<Header>,
     error: Option<String>,
     username: String,
@@ -54,6 +56,7 @@ pub async fn root(MaybeUser(user): MaybeUser) -> Redirect {
 
 async fn login_page(
     state: &AppState,
+    lang: Lang,
     status: StatusCode,
     error: Option<String>,
     username: String,
@@ -66,8 +69,8 @@ async fn login_page(
                 Ok(Some(u)) if u.active => demo_accounts.push(DemoAccount {
                     username,
                     display_name: u.actor.display_name,
-                    role_label: u.actor.role.label_zh(),
-                    purpose,
+                    role_label: lang.t(u.actor.role.label_zh()),
+                    purpose: lang.t(purpose),
                 }),
                 Ok(_) => {}
                 Err(e) => {
@@ -80,6 +83,7 @@ async fn login_page(
     render(
         status,
         &LoginPage {
+            lang,
             header: None,
             error,
             username,
@@ -89,15 +93,20 @@ async fn login_page(
     )
 }
 
-pub async fn page(State(state): State<AppState>, MaybeUser(user): MaybeUser) -> Response {
+pub async fn page(
+    State(state): State<AppState>,
+    lang: Lang,
+    MaybeUser(user): MaybeUser,
+) -> Response {
     if user.is_some() {
         return Redirect::to("/events").into_response();
     }
-    login_page(&state, StatusCode::OK, None, String::new()).await
+    login_page(&state, lang, StatusCode::OK, None, String::new()).await
 }
 
 pub async fn submit(
     State(state): State<AppState>,
+    lang: Lang,
     MaybeUser(previous): MaybeUser,
     form: FormData,
 ) -> Response {
@@ -106,15 +115,23 @@ pub async fn submit(
     if username.is_empty() || password.is_empty() {
         return login_page(
             &state,
+            lang,
             StatusCode::UNPROCESSABLE_ENTITY,
-            Some("请输入用户名和密码".into()),
+            Some(lang.t("请输入用户名和密码").into()),
             username,
         )
         .await;
     }
-    let bad = || "用户名或密码错误".to_string();
+    let bad = || lang.t("用户名或密码错误").to_string();
     if username.chars().count() > 64 || password.len() > 1024 {
-        return login_page(&state, StatusCode::UNAUTHORIZED, Some(bad()), username).await;
+        return login_page(
+            &state,
+            lang,
+            StatusCode::UNAUTHORIZED,
+            Some(bad()),
+            username,
+        )
+        .await;
     }
     match login(&state, &username, &password).await {
         Ok(s) => {
@@ -131,7 +148,14 @@ pub async fn submit(
                 .into_response()
         }
         Err(e) if e.status == StatusCode::UNAUTHORIZED => {
-            login_page(&state, StatusCode::UNAUTHORIZED, Some(bad()), username).await
+            login_page(
+                &state,
+                lang,
+                StatusCode::UNAUTHORIZED,
+                Some(bad()),
+                username,
+            )
+            .await
         }
         Err(e) => {
             tracing::error!(error = ?e, "page login failed");

@@ -49,6 +49,7 @@ pub fn routes() -> Router<AppState> {
         .route("/events/{id}", get(detail::detail))
         .route("/events/{id}/actions", post(detail::act))
         .route("/attachments/{id}", get(upload::image))
+        .route("/lang/{code}", get(crate::i18n::switch))
         .route("/static/app.css", get(css))
         .route("/static/locate.js", get(locate_js))
         .merge(chat::routes())

@@ -2,6 +2,7 @@
 //! the signed-in user's unit, command room or the city, newest first, each linking
 //! to its event and marked read with one button (`POST /notifications/{id}/read`).
 
+use crate::i18n::Lang;
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, Query, State};
@@ -37,6 +38,7 @@ struct Row {
 #[derive(Template)]
 #[template(path = "notices.html")]
 struct NoticesPage {
+    lang: Lang,
     header: Option<Header>,
     csrf: String,
     rows: Vec<Row>,
@@ -86,6 +88,7 @@ async fn list(
     render(
         StatusCode::OK,
         &NoticesPage {
+            lang: user.lang,
             header: Some(user.header()),
             csrf: user.csrf.clone(),
             rows,

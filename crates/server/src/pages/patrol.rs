@@ -4,6 +4,7 @@
 //! worker's own grid is recorded but flagged. Command rooms get the day's check-ins
 //! in their area per grid, each count linking to its list.
 
+use crate::i18n::Lang;
 use askama::Template;
 use axum::Router;
 use axum::extract::{Query, State};
@@ -86,6 +87,7 @@ struct CountRow {
 #[derive(Template)]
 #[template(path = "patrol.html")]
 struct PatrolPage {
+    lang: Lang,
     header: Option<Header>,
     csrf: String,
     may_check_in: bool,
@@ -164,6 +166,7 @@ async fn patrol_page(
         }
     };
     let view = PatrolPage {
+        lang: header.lang,
         header: Some(header),
         csrf: user.csrf.clone(),
         may_check_in: repo.may_check_in(),

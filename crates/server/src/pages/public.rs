@@ -4,6 +4,7 @@
 //! `/f/{token}` (the one-time rating link, phone-sized). Same data as the public
 //! API (`api::public`); nothing here names or reaches a reporter.
 
+use crate::i18n::Lang;
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, Query, State};
@@ -33,6 +34,7 @@ pub fn routes() -> Router<AppState> {
 #[derive(Template)]
 #[template(path = "public_message.html")]
 struct MessagePage {
+    lang: Lang,
     title: String,
     message: String,
 }
@@ -41,6 +43,7 @@ fn message(status: StatusCode, title: &str, text: &str) -> Response {
     no_store(render(
         status,
         &MessagePage {
+            lang: Lang::Zh, // i18n: not yet taken from the request
             title: title.into(),
             message: text.into(),
         },
@@ -141,6 +144,7 @@ struct StatsTable {
 #[derive(Template)]
 #[template(path = "public_stats.html")]
 struct StatsPage {
+    lang: Lang,
     error: Option<String>,
     townships: Vec<Opt>,
     categories: Vec<Opt>,
@@ -179,6 +183,7 @@ async fn stats_page(
     render(
         status,
         &StatsPage {
+            lang: Lang::Zh, // i18n: not yet taken from the request
             error,
             townships,
             categories,
@@ -229,6 +234,7 @@ impl From<PublicEvent> for EventLine {
 #[derive(Template)]
 #[template(path = "public_events.html")]
 struct EventsPage {
+    lang: Lang,
     error: Option<String>,
     townships: Vec<Opt>,
     categories: Vec<Opt>,
@@ -288,6 +294,7 @@ async fn events_page(
     render(
         status,
         &EventsPage {
+            lang: Lang::Zh, // i18n: not yet taken from the request
             error,
             townships,
             categories,
@@ -325,6 +332,7 @@ struct Found {
 #[derive(Template)]
 #[template(path = "public_lookup.html")]
 struct LookupPage {
+    lang: Lang,
     number: String,
     error: Option<String>,
     found: Option<Found>,
@@ -341,6 +349,7 @@ async fn lookup_page(
         no_store(render(
             status,
             &LookupPage {
+                lang: Lang::Zh, // i18n: not yet taken from the request
                 number: number.clone(),
                 error,
                 found,
@@ -393,6 +402,7 @@ async fn lookup_page(
 #[derive(Template)]
 #[template(path = "feedback.html")]
 struct FeedbackPage {
+    lang: Lang,
     number: String,
     township: String,
     category: Option<String>,
@@ -449,6 +459,7 @@ async fn link_page(
     no_store(render(
         status,
         &FeedbackPage {
+            lang: Lang::Zh, // i18n: not yet taken from the request
             number: link.event_number,
             township: link.township,
             category: link.category,

@@ -3,6 +3,7 @@
 //! handler's actions on each row (`POST /queue/{id}`): 签收, 退回 with a reason,
 //! 申请延期; 办结 goes to the event page, where the photos are added.
 
+use crate::i18n::Lang;
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, Query, State};
@@ -154,6 +155,7 @@ impl Row {
 #[derive(Template)]
 #[template(path = "queue.html")]
 struct QueuePage {
+    lang: Lang,
     header: Option<Header>,
     csrf: String,
     rows: Vec<Row>,
@@ -206,6 +208,7 @@ async fn queue_page(
         .num_minutes();
     let rows: Vec<Row> = items.into_iter().map(|q| Row::new(q, per_day)).collect();
     let view = QueuePage {
+        lang: header.lang,
         header: Some(header),
         csrf: user.csrf.clone(),
         red: rows.iter().filter(|r| r.warning == "red").count(),

@@ -4,6 +4,7 @@
 //! (`POST /recurring/{id}/topic`); open topics are closed with their root cause
 //! (`POST /topics/{id}/close`).
 
+use crate::i18n::Lang;
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, State};
@@ -86,6 +87,7 @@ impl From<Topic> for TopicRow {
 #[derive(Template)]
 #[template(path = "recurring.html")]
 struct RecurringPage {
+    lang: Lang,
     header: Option<Header>,
     csrf: String,
     may_act: bool,
@@ -119,6 +121,7 @@ async fn show(
     render(
         status,
         &RecurringPage {
+            lang: user.lang,
             header: Some(user.header()),
             csrf: user.csrf.clone(),
             may_act: may_act(user),

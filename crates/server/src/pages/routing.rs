@@ -4,6 +4,7 @@
 //! download the matrix as Excel (`GET /admin/routing/rules.xlsx`) and replace it from
 //! a file (`POST /admin/routing/import`), every bad row named before anything is stored.
 
+use crate::i18n::Lang;
 use askama::Template;
 use axum::Router;
 use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
@@ -92,6 +93,7 @@ struct RuleForm {
 #[derive(Template)]
 #[template(path = "admin_routing.html")]
 struct RoutingPage {
+    lang: Lang,
     header: Option<Header>,
     csrf: String,
     may_edit: bool,
@@ -293,6 +295,7 @@ async fn show(state: &AppState, user: &PageUser, q: &PageQuery, s: Shown) -> Res
     render(
         s.status,
         &RoutingPage {
+            lang: user.lang,
             header: Some(user.header()),
             csrf: user.csrf.clone(),
             may_edit,

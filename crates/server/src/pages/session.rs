@@ -11,6 +11,7 @@ use super::forms::FormData;
 use super::view::{Header, error_page, internal};
 use crate::AppState;
 use crate::auth::{clear_cookie, cookie_token, session_for_token};
+use crate::i18n::Lang;
 
 /// A signed-in page user. Without a valid session cookie the request is answered
 /// with a 303 to `/login` (and a stale cookie is cleared).
@@ -19,11 +20,13 @@ pub struct PageUser {
     pub csrf: String,
     /// The raw session token, for logout.
     pub(super) token: String,
+    /// The language the pages speak to this user.
+    pub lang: Lang,
 }
 
 impl PageUser {
     pub fn header(&self) -> Header {
-        Header::new(&self.actor, &self.csrf)
+        Header::new(&self.actor, &self.csrf, self.lang)
     }
 
     /// A 403 page unless the form's `csrf` field matches the session's token.
@@ -62,6 +65,7 @@ pub(super) async fn current(parts: &Parts, state: &AppState) -> Result<Option<Pa
             actor: s.actor,
             csrf: s.csrf_token,
             token,
+            lang: crate::i18n::lang_of(parts),
         })),
         Ok(None) => Ok(None),
         Err(e) => {

@@ -3,6 +3,7 @@
 //! (`POST /supervision/{id}/reply`, `POST /supervision/{id}/close`), which the
 //! event page shows under 督办 and which lead back to it.
 
+use crate::i18n::Lang;
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, Query, State};
@@ -125,6 +126,7 @@ struct ShareView {
 #[derive(Template)]
 #[template(path = "supervision_list.html")]
 struct ListPage {
+    lang: Lang,
     header: Option<Header>,
     notices: Vec<String>,
     status_opts: Vec<Opt>,
@@ -262,6 +264,7 @@ pub async fn list(
         prev_href: (page.page > 1).then(|| href(page.page - 1)),
         next_href: (page.page < pages).then(|| href(page.page + 1)),
         rows: page.items.into_iter().map(OrderRow::from).collect(),
+        lang: header.lang,
         header: Some(header),
     };
     render(StatusCode::OK, &view)

@@ -3,6 +3,7 @@
 //! (access keys 1–3) and every category to choose from; `POST /triage/{id}` decides.
 //! Admins keep the keyword rules on `/admin/classification`.
 
+use crate::i18n::Lang;
 use std::collections::HashMap;
 
 use askama::Template;
@@ -46,6 +47,7 @@ struct Item {
 #[derive(Template)]
 #[template(path = "triage.html")]
 struct TriagePage {
+    lang: Lang,
     header: Option<Header>,
     csrf: String,
     items: Vec<Item>,
@@ -137,6 +139,7 @@ async fn show(
     render(
         status,
         &TriagePage {
+            lang: user.lang,
             header: Some(user.header()),
             csrf: user.csrf.clone(),
             items,
@@ -224,6 +227,7 @@ impl From<RuleRecord> for RuleRow {
 #[derive(Template)]
 #[template(path = "admin_classification.html")]
 struct RulesPage {
+    lang: Lang,
     header: Option<Header>,
     csrf: String,
     mode: &'static str,
@@ -256,6 +260,7 @@ async fn show_rules(
     render(
         status,
         &RulesPage {
+            lang: user.lang,
             header: Some(user.header()),
             csrf: user.csrf.clone(),
             mode: if s.mode == "model" {

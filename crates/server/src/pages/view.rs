@@ -7,8 +7,11 @@ use axum::response::{Html, IntoResponse, Response};
 use chrono::{DateTime, FixedOffset, Utc};
 use zhili_domain::Actor;
 
+use crate::i18n::Lang;
+
 /// The signed-in user as the page header shows them.
 pub struct Header {
+    pub lang: Lang,
     pub display_name: String,
     pub role_label: &'static str,
     pub csrf: String,
@@ -36,8 +39,9 @@ pub struct Header {
 }
 
 impl Header {
-    pub fn new(actor: &Actor, csrf: &str) -> Self {
+    pub fn new(actor: &Actor, csrf: &str, lang: Lang) -> Self {
         Header {
+            lang,
             display_name: actor.display_name.clone(),
             role_label: actor.role.label_zh(),
             csrf: csrf.to_string(),
@@ -117,6 +121,7 @@ pub fn render<T: Template>(status: StatusCode, t: &T) -> Response {
 #[derive(Template)]
 #[template(path = "error.html")]
 pub struct ErrorPage {
+    pub lang: Lang,
     pub header: Option<Header>,
     pub title: String,
     pub message: String,
@@ -138,12 +143,17 @@ pub fn error_page(
         _ if status.is_server_error() => "服务器错误",
         _ => "出错了",
     };
+    // The message is translated when it is one of the catalog's texts; a message
+    // with values in it (most storage refusals) stays Chinese.
+    let lang = header.as_ref().map(|h| h.lang).unwrap_or_default();
+    let message = message.into();
     render(
         status,
         &ErrorPage {
+            lang,
             header,
-            title: title.to_string(),
-            message: message.into(),
+            title: lang.t(title).to_string(),
+            message: lang.t(&message).to_string(),
         },
     )
 }
