@@ -21,6 +21,9 @@
 #   PG_ADMIN="-h 127.0.0.1 -U postgres"       psql arguments to create/drop databases
 #   PG_BASE=postgres://postgres@127.0.0.1:5432 base URL of the PostgreSQL server
 #   KEEP=1            keep the databases and logs afterwards
+#   BINS="/tmp/a /tmp/b"  A/B: skip the build and run each of these binaries in turn
+#                     within every run (so both see the same machine); the table
+#                     gets one row per binary
 set -euo pipefail
 
 REQUESTS=${REQUESTS:-2000}
@@ -39,9 +42,13 @@ PG_BASE=${PG_BASE:-"postgres://postgres@127.0.0.1:5432"}
 
 ROOT=$(cd "$(dirname "$0")/../../.." && pwd)
 cd "$ROOT"
-cargo build --release -p zhili >&2
-TARGET_DIR=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
-BIN="$TARGET_DIR/release/zhili"
+if [ -n "${BINS:-}" ]; then
+    read -r -a BIN_LIST <<<"$BINS"
+else
+    cargo build --release -p zhili >&2
+    TARGET_DIR=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
+    BIN_LIST=("$TARGET_DIR/release/zhili")
+fi
 
 WORK=$(mktemp -d -t zhili-bench-XXXXXX)
 RESULTS="$WORK/results.tsv"
@@ -99,13 +106,15 @@ stop_server() {
 for backend in $BACKENDS; do
     for clients in $CLIENTS; do
         for run in $(seq 1 "$RUNS"); do
-            name="${backend}-c${clients}-r${run}"
+          for b in "${!BIN_LIST[@]}"; do
+            BIN=${BIN_LIST[$b]}
+            name="${backend}-c${clients}-r${run}-b${b}"
             case $backend in
                 sqlite)
                     start_server "$name" --data-dir "$WORK/$name"
                     ;;
                 postgres)
-                    db="zhili_bench_${clients}c_${run}_$$"
+                    db="zhili_bench_${clients}c_${run}_${b}_$$"
                     # shellcheck disable=SC2086
                     psql $PG_ADMIN -q -c "CREATE DATABASE $db" >/dev/null
                     DATABASES+=("$db")
@@ -116,14 +125,17 @@ for backend in $BACKENDS; do
                     exit 1
                     ;;
             esac
-            echo "== $name: demo loaded in ${LOAD_SECS:-?} s, serving on $ADDR" >&2
+            echo "== $name ($BIN): demo loaded in ${LOAD_SECS:-?} s, serving on $ADDR" >&2
             "$BIN" loadgen --url "http://$ADDR" --username "$USERNAME" --password zhili-demo \
                 --channel "$CHANNEL" "${RATE_ARGS[@]}" \
                 --clients "$clients" --requests "$REQUESTS" --json >"$WORK/$name.loadgen"
             sed '$d' "$WORK/$name.loadgen" >&2
             json=$(tail -n 1 "$WORK/$name.loadgen")
-            printf '%s\t%s\t%s\t%s\t%s\n' "$backend" "$clients" "$run" "${LOAD_SECS:-}" "$json" >>"$RESULTS"
+            label=$backend
+            if [ "${#BIN_LIST[@]}" -gt 1 ]; then label="$backend $(basename "$BIN")"; fi
+            printf '%s\t%s\t%s\t%s\t%s\n' "$label" "$clients" "$run" "${LOAD_SECS:-}" "$json" >>"$RESULTS"
             stop_server
+          done
         done
     done
 done
@@ -138,15 +150,19 @@ for line in open(sys.argv[1], encoding="utf-8"):
     if load:
         loads.setdefault(backend, []).append(float(load))
 names = {"sqlite": "SQLite", "postgres": "PostgreSQL"}
-print(f"| Database | Clients | events/s | p50 (ms) | p99 (ms) | errors | runs |")
-print(f"|---|---:|---:|---:|---:|---:|---:|")
+def name_of(label):
+    backend, _, binary = label.partition(" ")
+    return names.get(backend, backend) + (f" ({binary})" if binary else "")
+print(f"| Database | Clients | events/s | p50 (ms) | p99 (ms) | errors | runs | p99 per run |")
+print(f"|---|---:|---:|---:|---:|---:|---:|---|")
 for (backend, clients), rs in rows.items():
     med = lambda k: statistics.median(r[k] for r in rs)
     errors = sum(r["errors"] for r in rs)
-    print(f"| {names.get(backend, backend)} | {clients} | {med('events_per_s'):.0f} | "
-          f"{med('p50_ms'):.1f} | {med('p99_ms'):.1f} | {errors} | {len(rs)} × {sys.argv[2]} |")
+    p99s = " / ".join(f"{r['p99_ms']:.1f}" for r in rs)
+    print(f"| {name_of(backend)} | {clients} | {med('events_per_s'):.0f} | "
+          f"{med('p50_ms'):.1f} | {med('p99_ms'):.1f} | {errors} | {len(rs)} × {sys.argv[2]} | {p99s} |")
 print()
 for backend, ls in loads.items():
-    print(f"Demo load ({names.get(backend, backend)}): median {statistics.median(ls):.1f} s "
+    print(f"Demo load ({name_of(backend)}): median {statistics.median(ls):.1f} s "
           f"(min {min(ls):.1f}, max {max(ls):.1f}) over {len(ls)} loads")
 PY

@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 use tower::ServiceExt;
 
 mod common;
+use common::page::{self, get, post};
 use common::{PW, apps, call, login};
 
 /// 舜北社区第1网格 (凤山街道) and its neighbour; 花园社区第1网格 is in 梨洲街道.
@@ -516,89 +517,6 @@ async fn who_may_push_read_and_handle() {
 // ---------------------------------------------------------------------------
 // The page
 
-struct Resp {
-    status: StatusCode,
-    location: Option<String>,
-    set_cookie: Vec<String>,
-    body: String,
-}
-
-async fn send(app: &Router, req: Request<Body>) -> Resp {
-    let res = app.clone().oneshot(req).await.unwrap();
-    let status = res.status();
-    let location = res
-        .headers()
-        .get(header::LOCATION)
-        .map(|v| v.to_str().unwrap().to_string());
-    let set_cookie = res
-        .headers()
-        .get_all(header::SET_COOKIE)
-        .iter()
-        .map(|v| v.to_str().unwrap().to_string())
-        .collect();
-    let bytes = axum::body::to_bytes(res.into_body(), usize::MAX)
-        .await
-        .unwrap();
-    Resp {
-        status,
-        location,
-        set_cookie,
-        body: String::from_utf8(bytes.to_vec()).unwrap(),
-    }
-}
-
-async fn get(app: &Router, path: &str, cookie: &str) -> Resp {
-    let req = Request::get(path).header(header::COOKIE, cookie);
-    send(app, req.body(Body::empty()).unwrap()).await
-}
-
-fn encode(v: &str) -> String {
-    v.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-                char::from(b).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
-}
-
-async fn post_form(app: &Router, path: &str, cookie: Option<&str>, form: &[(&str, &str)]) -> Resp {
-    let body = form
-        .iter()
-        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
-        .collect::<Vec<_>>()
-        .join("&");
-    let mut req =
-        Request::post(path).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
-    if let Some(c) = cookie {
-        req = req.header(header::COOKIE, c);
-    }
-    send(app, req.body(Body::from(body)).unwrap()).await
-}
-
-/// A signed-in browser: the session cookie and the CSRF token of its pages.
-async fn browser(app: &Router, user: &str) -> (String, String) {
-    let r = post_form(app, "/login", None, &[("username", user), ("password", PW)]).await;
-    assert_eq!(r.status, StatusCode::SEE_OTHER, "login of {user}");
-    let cookie = r
-        .set_cookie
-        .iter()
-        .find(|c| c.starts_with("zhili_session="))
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
-    let page = get(app, "/events", &cookie).await;
-    let marker = "name=\"csrf\" value=\"";
-    let start = page.body.find(marker).unwrap() + marker.len();
-    let len = page.body[start..].find('"').unwrap();
-    let csrf = page.body[start..start + len].to_string();
-    (cookie, csrf)
-}
-
 #[tokio::test]
 async fn the_command_room_promotes_and_dismisses_on_its_page() {
     for app in apps().await {
@@ -620,8 +538,11 @@ async fn the_command_room_promotes_and_dismisses_on_its_page() {
         .await;
         let chat = r["id"].as_i64().unwrap();
 
-        let (cookie, csrf) = browser(&app, "fengshan").await;
-        let page = get(&app, "/chat", &cookie).await;
+        let page::Session {
+            cookie: cookie,
+            csrf: csrf,
+        } = page::login(&app, "fengshan").await;
+        let page = get(&app, "/chat", Some(&cookie)).await;
         assert_eq!(page.status, StatusCode::OK);
         assert!(
             page.body.contains("href=\"/chat\""),
@@ -642,7 +563,7 @@ async fn the_command_room_promotes_and_dismisses_on_its_page() {
         );
 
         // Without the CSRF token nothing happens.
-        let r = post_form(
+        let r = post(
             &app,
             &format!("/chat/{chat}/dismiss"),
             Some(&cookie),
@@ -652,7 +573,7 @@ async fn the_command_room_promotes_and_dismisses_on_its_page() {
         assert_eq!(r.status, StatusCode::FORBIDDEN);
         assert_eq!(messages(&app, &city, "?status=new").await["total"], 2);
 
-        let r = post_form(
+        let r = post(
             &app,
             &format!("/chat/{chat}/dismiss"),
             Some(&cookie),
@@ -662,7 +583,7 @@ async fn the_command_room_promotes_and_dismisses_on_its_page() {
         assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
         assert_eq!(r.location.as_deref(), Some("/chat?done=dismiss"));
 
-        let r = post_form(
+        let r = post(
             &app,
             &format!("/chat/{noisy}/promote"),
             Some(&cookie),
@@ -679,30 +600,33 @@ async fn the_command_room_promotes_and_dismisses_on_its_page() {
             .strip_prefix("/chat?done=promote&event=")
             .and_then(|x| x.parse().ok())
             .unwrap_or_else(|| panic!("{loc}"));
-        let page = get(&app, &loc, &cookie).await;
+        let page = get(&app, &loc, Some(&cookie)).await;
         assert!(page.body.contains("已转为事件"));
         assert!(page.body.contains(&format!("href=\"/events/{event_id}\"")));
         assert!(page.body.contains("没有待处理的消息"), "the queue is empty");
 
-        let promoted = get(&app, "/chat?status=promoted", &cookie).await;
+        let promoted = get(&app, "/chat?status=promoted", Some(&cookie)).await;
         assert!(
             promoted
                 .body
                 .contains(&format!("href=\"/events/{event_id}\"")),
             "links to the event"
         );
-        let event = get(&app, &format!("/events/{event_id}"), &cookie).await;
+        let event = get(&app, &format!("/events/{event_id}"), Some(&cookie)).await;
         assert_eq!(event.status, StatusCode::OK);
         assert!(event.body.contains("圈群"));
-        let dismissed = get(&app, "/chat?status=dismissed", &cookie).await;
+        let dismissed = get(&app, "/chat?status=dismissed", Some(&cookie)).await;
         assert!(dismissed.body.contains("早上好呀各位邻居"));
 
         // Another township's room sees none of it; a citizen has no such page.
-        let (other, other_csrf) = browser(&app, "lizhou").await;
-        let page = get(&app, "/chat?status=dismissed", &other).await;
+        let page::Session {
+            cookie: other,
+            csrf: other_csrf,
+        } = page::login(&app, "lizhou").await;
+        let page = get(&app, "/chat?status=dismissed", Some(&other)).await;
         assert_eq!(page.status, StatusCode::OK);
         assert!(!page.body.contains("早上好呀各位邻居"));
-        let r = post_form(
+        let r = post(
             &app,
             &format!("/chat/{noisy}/dismiss"),
             Some(&other),
@@ -710,10 +634,13 @@ async fn the_command_room_promotes_and_dismisses_on_its_page() {
         )
         .await;
         assert_eq!(r.status, StatusCode::NOT_FOUND);
-        let (citizen, _) = browser(&app, "citizen1").await;
-        let page = get(&app, "/chat", &citizen).await;
+        let page::Session {
+            cookie: citizen,
+            csrf: _,
+        } = page::login(&app, "citizen1").await;
+        let page = get(&app, "/chat", Some(&citizen)).await;
         assert_eq!(page.status, StatusCode::FORBIDDEN);
-        let events = get(&app, "/events", &citizen).await;
+        let events = get(&app, "/events", Some(&citizen)).await;
         assert!(
             !events.body.contains("href=\"/chat\""),
             "no link for citizens"

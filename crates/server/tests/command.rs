@@ -275,20 +275,7 @@ async fn get(
 }
 
 async fn page_login(app: &Router, username: &str) -> String {
-    let req = Request::post("/login")
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(Body::from(format!("username={username}&password={PW}")))
-        .unwrap();
-    let res = app.clone().oneshot(req).await.unwrap();
-    assert_eq!(res.status(), StatusCode::SEE_OTHER, "login {username}");
-    res.headers()
-        .get_all(header::SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|c| c.starts_with("zhili_session="))
-        .and_then(|c| c.split(';').next())
-        .expect("session cookie")
-        .to_string()
+    common::page::login(app, username).await.cookie
 }
 
 fn header_of<'a>(headers: &'a [(String, String)], name: &str) -> &'a str {

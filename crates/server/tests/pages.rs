@@ -1,80 +1,17 @@
 //! The server-rendered pages, driven like a browser through the real router: cookies,
 //! form posts with CSRF tokens, redirects. Runs on every store `fresh_stores` gives.
 
+mod common;
+
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use tower::ServiceExt;
+use common::page::{Session, csrf_in, encode, get, login_as, post, send};
 use zhili_server::{AppState, ServerConfig, app, hash_password};
 use zhili_storage::Store;
 use zhili_storage::testing::{fresh_stores, with_small_city};
 
 const PW: &str = "pw";
-
-struct Resp {
-    status: StatusCode,
-    location: Option<String>,
-    set_cookie: Vec<String>,
-    body: String,
-}
-
-async fn send(app: &Router, req: Request<Body>) -> Resp {
-    let res = app.clone().oneshot(req).await.expect("router answers");
-    let status = res.status();
-    let location = res
-        .headers()
-        .get(header::LOCATION)
-        .map(|v| v.to_str().unwrap().to_string());
-    let set_cookie = res
-        .headers()
-        .get_all(header::SET_COOKIE)
-        .iter()
-        .map(|v| v.to_str().unwrap().to_string())
-        .collect();
-    let bytes = axum::body::to_bytes(res.into_body(), usize::MAX)
-        .await
-        .expect("body");
-    Resp {
-        status,
-        location,
-        set_cookie,
-        body: String::from_utf8(bytes.to_vec()).expect("utf-8 body"),
-    }
-}
-
-async fn get(app: &Router, path: &str, cookie: Option<&str>) -> Resp {
-    let mut req = Request::get(path);
-    if let Some(c) = cookie {
-        req = req.header(header::COOKIE, c);
-    }
-    send(app, req.body(Body::empty()).unwrap()).await
-}
-
-fn encode(v: &str) -> String {
-    v.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-                char::from(b).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
-}
-
-async fn post(app: &Router, path: &str, cookie: Option<&str>, form: &[(&str, &str)]) -> Resp {
-    let body = form
-        .iter()
-        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
-        .collect::<Vec<_>>()
-        .join("&");
-    let mut req =
-        Request::post(path).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
-    if let Some(c) = cookie {
-        req = req.header(header::COOKIE, c);
-    }
-    send(app, req.body(Body::from(body)).unwrap()).await
-}
 
 async fn setup(store: Store, demo_mode: bool) -> Router {
     with_small_city(&store, &hash_password(PW)).await;
@@ -87,44 +24,8 @@ async fn setup(store: Store, demo_mode: bool) -> Router {
     ))
 }
 
-/// A signed-in browser: its session cookie and the CSRF token its pages carry.
-struct Session {
-    cookie: String,
-    csrf: String,
-}
-
-fn csrf_in(html: &str) -> String {
-    let marker = "name=\"csrf\" value=\"";
-    let start = html.find(marker).expect("page has a csrf field") + marker.len();
-    let len = html[start..].find('"').expect("closing quote");
-    html[start..start + len].to_string()
-}
-
 async fn login(app: &Router, username: &str) -> Session {
-    let r = post(
-        app,
-        "/login",
-        None,
-        &[("username", username), ("password", PW)],
-    )
-    .await;
-    assert_eq!(r.status, StatusCode::SEE_OTHER, "login of {username}");
-    assert_eq!(r.location.as_deref(), Some("/events"));
-    let cookie = r
-        .set_cookie
-        .iter()
-        .find(|c| c.starts_with("zhili_session="))
-        .expect("session cookie")
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
-    let page = get(app, "/events", Some(&cookie)).await;
-    assert_eq!(page.status, StatusCode::OK);
-    Session {
-        csrf: csrf_in(&page.body),
-        cookie,
-    }
+    login_as(app, username, PW).await
 }
 
 /// Reports an event through the form as `s`; returns its id.

@@ -8,6 +8,7 @@ mod common;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
+use common::page::{self, get, post, send};
 use common::{apps, call, login};
 use serde_json::{Value, json};
 use tower::ServiceExt;
@@ -349,100 +350,6 @@ async fn patrol_check_ins_find_their_grid_and_are_seen_by_the_township() {
 // ---------------------------------------------------------------------------
 // Pages, driven like a browser: cookie sessions, forms with CSRF tokens.
 
-struct Resp {
-    status: StatusCode,
-    location: Option<String>,
-    body: String,
-}
-
-async fn send(app: &Router, req: Request<Body>) -> (Resp, Vec<String>) {
-    let res = app.clone().oneshot(req).await.unwrap();
-    let status = res.status();
-    let location = res
-        .headers()
-        .get(header::LOCATION)
-        .map(|v| v.to_str().unwrap().to_string());
-    let cookies = res
-        .headers()
-        .get_all(header::SET_COOKIE)
-        .iter()
-        .map(|v| v.to_str().unwrap().to_string())
-        .collect();
-    let bytes = axum::body::to_bytes(res.into_body(), usize::MAX)
-        .await
-        .unwrap();
-    (
-        Resp {
-            status,
-            location,
-            body: String::from_utf8(bytes.to_vec()).unwrap(),
-        },
-        cookies,
-    )
-}
-
-async fn get(app: &Router, path: &str, cookie: &str) -> Resp {
-    let req = Request::get(path).header(header::COOKIE, cookie);
-    send(app, req.body(Body::empty()).unwrap()).await.0
-}
-
-fn encode(v: &str) -> String {
-    v.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-                char::from(b).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
-}
-
-async fn post(app: &Router, path: &str, cookie: Option<&str>, form: &[(&str, &str)]) -> Resp {
-    let body = form
-        .iter()
-        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
-        .collect::<Vec<_>>()
-        .join("&");
-    let mut req =
-        Request::post(path).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
-    if let Some(c) = cookie {
-        req = req.header(header::COOKIE, c);
-    }
-    send(app, req.body(Body::from(body)).unwrap()).await.0
-}
-
-struct Session {
-    cookie: String,
-    csrf: String,
-}
-
-async fn page_login(app: &Router, username: &str) -> Session {
-    let body = format!("username={username}&password={}", common::PW);
-    let req = Request::post("/login")
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(Body::from(body))
-        .unwrap();
-    let (r, cookies) = send(app, req).await;
-    assert_eq!(r.status, StatusCode::SEE_OTHER, "login of {username}");
-    let cookie = cookies
-        .iter()
-        .find(|c| c.starts_with("zhili_session="))
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
-    let page = get(app, "/events", &cookie).await;
-    let marker = "name=\"csrf\" value=\"";
-    let start = page.body.find(marker).unwrap() + marker.len();
-    let len = page.body[start..].find('"').unwrap();
-    Session {
-        csrf: page.body[start..start + len].to_string(),
-        cookie,
-    }
-}
-
 #[tokio::test]
 async fn the_queue_page_signs_and_returns_with_a_reason() {
     for app in apps().await {
@@ -452,8 +359,8 @@ async fn the_queue_page_signs_and_returns_with_a_reason() {
         let b = report(&app, &fengshan, "装修噪音", "33028100200101", "urgent").await;
         dispatched(&app, &fengshan, a, zj).await;
         dispatched(&app, &fengshan, b, zj).await;
-        let s = page_login(&app, "zhujian").await;
-        let page = get(&app, "/queue", &s.cookie).await;
+        let s = page::login(&app, "zhujian").await;
+        let page = get(&app, "/queue", Some(&s.cookie)).await;
         assert_eq!(page.status, StatusCode::OK);
         assert!(page.body.contains("我的待办（2）"), "{}", page.body);
         let (pa, pb) = (
@@ -493,7 +400,7 @@ async fn the_queue_page_signs_and_returns_with_a_reason() {
         )
         .await;
         assert_eq!(r.status, StatusCode::SEE_OTHER);
-        let page = get(&app, "/queue", &s.cookie).await;
+        let page = get(&app, "/queue", Some(&s.cookie)).await;
         assert!(page.body.contains("我的待办（1）"));
         // Resolve is not taken here (photos belong on the event page); no CSRF, no action.
         let r = post(
@@ -513,7 +420,7 @@ async fn the_queue_page_signs_and_returns_with_a_reason() {
         .await;
         assert_eq!(r.status, StatusCode::FORBIDDEN);
         // Another unit's handler cannot act on it; the township has no queue.
-        let pcs = page_login(&app, "pcs").await;
+        let pcs = page::login(&app, "pcs").await;
         let r = post(
             &app,
             &format!("/queue/{b}"),
@@ -527,9 +434,9 @@ async fn the_queue_page_signs_and_returns_with_a_reason() {
         )
         .await;
         assert_eq!(r.status, StatusCode::NOT_FOUND);
-        let f = page_login(&app, "fengshan").await;
+        let f = page::login(&app, "fengshan").await;
         assert_eq!(
-            get(&app, "/queue", &f.cookie).await.status,
+            get(&app, "/queue", Some(&f.cookie)).await.status,
             StatusCode::FORBIDDEN
         );
         let r = post(&app, "/queue/1", None, &[("action", "sign")]).await;
@@ -545,8 +452,8 @@ async fn the_event_list_bulk_form_reports_each_event() {
         let b = report(&app, &fengshan, "噪音乙", "33028100200101", "normal").await;
         let (s, _) = act(&app, &fengshan, b, json!({"action": "accept"})).await;
         assert_eq!(s, StatusCode::OK);
-        let f = page_login(&app, "fengshan").await;
-        let list = get(&app, "/events", &f.cookie).await;
+        let f = page::login(&app, "fengshan").await;
+        let list = get(&app, "/events", Some(&f.cookie)).await;
         assert!(list.body.contains("id=\"bulk-form\""));
         assert!(list.body.contains(&format!("name=\"ids\" value=\"{a}\"")));
         let (a_s, b_s) = (a.to_string(), b.to_string());
@@ -615,9 +522,9 @@ async fn the_event_list_bulk_form_reports_each_event() {
         )
         .await;
         assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
-        let z = page_login(&app, "zhujian").await;
+        let z = page::login(&app, "zhujian").await;
         assert!(
-            !get(&app, "/events", &z.cookie)
+            !get(&app, "/events", Some(&z.cookie))
                 .await
                 .body
                 .contains("bulk-form")
@@ -636,8 +543,8 @@ async fn the_event_list_bulk_form_reports_each_event() {
 #[tokio::test]
 async fn the_patrol_page_checks_in_and_lists_the_day() {
     for app in apps().await {
-        let g = page_login(&app, "grid1").await;
-        let page = get(&app, "/patrol", &g.cookie).await;
+        let g = page::login(&app, "grid1").await;
+        let page = get(&app, "/patrol", Some(&g.cookie)).await;
         assert_eq!(page.status, StatusCode::OK);
         assert!(page.body.contains("还没有打卡记录"));
         let r = post(
@@ -655,7 +562,7 @@ async fn the_patrol_page_checks_in_and_lists_the_day() {
         .await;
         assert_eq!(r.status, StatusCode::SEE_OTHER);
         assert_eq!(r.location.as_deref(), Some("/patrol?done=outside"));
-        let page = get(&app, "/patrol?done=outside", &g.cookie).await;
+        let page = get(&app, "/patrol?done=outside", Some(&g.cookie)).await;
         assert!(page.body.contains("今天的打卡（1）"), "{}", page.body);
         assert!(page.body.contains("不在本人网格"));
         let r = post(
@@ -667,8 +574,8 @@ async fn the_patrol_page_checks_in_and_lists_the_day() {
         .await;
         assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
         // The township reads it, with the count linking to the grid's list.
-        let f = page_login(&app, "fengshan").await;
-        let page = get(&app, "/patrol", &f.cookie).await;
+        let f = page::login(&app, "fengshan").await;
+        let page = get(&app, "/patrol", Some(&f.cookie)).await;
         assert_eq!(page.status, StatusCode::OK);
         assert!(page.body.contains("grid=33028100200102"), "{}", page.body);
         assert!(!page.body.contains("id=\"patrol-form\""));
@@ -685,9 +592,9 @@ async fn the_patrol_page_checks_in_and_lists_the_day() {
         )
         .await;
         assert_eq!(r.status, StatusCode::FORBIDDEN);
-        let z = page_login(&app, "zhujian").await;
+        let z = page::login(&app, "zhujian").await;
         assert_eq!(
-            get(&app, "/patrol", &z.cookie).await.status,
+            get(&app, "/patrol", Some(&z.cookie)).await.status,
             StatusCode::FORBIDDEN
         );
     }
@@ -696,8 +603,8 @@ async fn the_patrol_page_checks_in_and_lists_the_day() {
 #[tokio::test]
 async fn the_admin_pages_create_users_and_edit_limits() {
     for app in apps().await {
-        let a = page_login(&app, "admin").await;
-        let page = get(&app, "/admin/users", &a.cookie).await;
+        let a = page::login(&app, "admin").await;
+        let page = get(&app, "/admin/users", Some(&a.cookie)).await;
         assert_eq!(page.status, StatusCode::OK);
         assert!(page.body.contains("zhujian"));
         let r = post(
@@ -760,7 +667,7 @@ async fn the_admin_pages_create_users_and_edit_limits() {
         let (s, _) = call(&app, "GET", "/api/v1/me", Some(&token), None).await;
         assert_eq!(s, StatusCode::UNAUTHORIZED);
 
-        let page = get(&app, "/admin/categories", &a.cookie).await;
+        let page = get(&app, "/admin/categories", Some(&a.cookie)).await;
         assert_eq!(page.status, StatusCode::OK);
         assert!(page.body.contains("/events?category=0102"));
         let r = post(
@@ -808,13 +715,13 @@ async fn the_admin_pages_create_users_and_edit_limits() {
         assert_eq!(r.status, StatusCode::FORBIDDEN);
 
         // Nobody else has these pages.
-        let f = page_login(&app, "fengshan").await;
+        let f = page::login(&app, "fengshan").await;
         assert_eq!(
-            get(&app, "/admin/users", &f.cookie).await.status,
+            get(&app, "/admin/users", Some(&f.cookie)).await.status,
             StatusCode::FORBIDDEN
         );
         assert_eq!(
-            get(&app, "/admin/categories", &f.cookie).await.status,
+            get(&app, "/admin/categories", Some(&f.cookie)).await.status,
             StatusCode::FORBIDDEN
         );
         let r = post(
@@ -848,7 +755,7 @@ fn jpeg() -> Vec<u8> {
 async fn a_patrol_photo_is_kept_and_shown_to_those_who_see_the_check_in() {
     const B: &str = "zhili-work-boundary";
     for app in apps().await {
-        let g = page_login(&app, "grid1").await;
+        let g = page::login(&app, "grid1").await;
         let mut body = Vec::new();
         for (name, value) in [
             ("csrf", g.csrf.as_str()),
@@ -877,7 +784,7 @@ async fn a_patrol_photo_is_kept_and_shown_to_those_who_see_the_check_in() {
             .header(header::COOKIE, &g.cookie)
             .body(Body::from(body))
             .unwrap();
-        let (r, _) = send(&app, req).await;
+        let r = send(&app, req).await;
         assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
         assert_eq!(r.location.as_deref(), Some("/patrol?done=in"));
 
@@ -902,9 +809,9 @@ async fn a_patrol_photo_is_kept_and_shown_to_those_who_see_the_check_in() {
                 .unwrap()
                 .status()
         };
-        let f = page_login(&app, "fengshan").await;
+        let f = page::login(&app, "fengshan").await;
         assert_eq!(status_for(&f.cookie).await, StatusCode::OK, "the township");
-        let l = page_login(&app, "lizhou").await;
+        let l = page::login(&app, "lizhou").await;
         assert_eq!(
             status_for(&l.cookie).await,
             StatusCode::NOT_FOUND,
@@ -916,8 +823,8 @@ async fn a_patrol_photo_is_kept_and_shown_to_those_who_see_the_check_in() {
 #[tokio::test]
 async fn the_admin_page_saves_assessment_schemes_by_the_rules() {
     for app in apps().await {
-        let a = page_login(&app, "admin").await;
-        let page = get(&app, "/admin/assessment", &a.cookie).await;
+        let a = page::login(&app, "admin").await;
+        let page = get(&app, "/admin/assessment", Some(&a.cookie)).await;
         assert_eq!(page.status, StatusCode::OK);
         assert!(page.body.contains("新建考核方案"));
         // Satisfaction under 30% of a township's weight is refused, naming the rule.
@@ -959,13 +866,13 @@ async fn the_admin_page_saves_assessment_schemes_by_the_rules() {
             .find(|s| s["name"] == "乡镇月度考核")
             .unwrap();
         assert_eq!(s["indicators"].as_array().unwrap().len(), 3, "{s}");
-        let page = get(&app, "/admin/assessment", &a.cookie).await;
+        let page = get(&app, "/admin/assessment", Some(&a.cookie)).await;
         assert!(page.body.contains("权重合计 100"));
         let r = post(&app, "/admin/assessment", Some(&a.cookie), &[("name", "x")]).await;
         assert_eq!(r.status, StatusCode::FORBIDDEN, "no CSRF token");
-        let f = page_login(&app, "fengshan").await;
+        let f = page::login(&app, "fengshan").await;
         assert_eq!(
-            get(&app, "/admin/assessment", &f.cookie).await.status,
+            get(&app, "/admin/assessment", Some(&f.cookie)).await.status,
             StatusCode::FORBIDDEN
         );
     }

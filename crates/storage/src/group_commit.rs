@@ -46,15 +46,20 @@ pub(crate) struct Job {
     pub now: DateTime<Utc>,
 }
 
+/// The jobs of one request, sent together so that a writer never starts a batch
+/// with half of them (which would cost the request a second commit), and one
+/// answer per job, in order.
 struct Queued {
-    job: Job,
-    reply: oneshot::Sender<Result<Stored, StoreError>>,
+    jobs: Vec<Job>,
+    reply: oneshot::Sender<Vec<Result<Stored, StoreError>>>,
 }
 
 /// The sending side, held by the store; the writers end when it is dropped.
 #[derive(Clone)]
 pub(crate) struct Queue {
     tx: mpsc::Sender<Queued>,
+    /// Dropped with the last handle: tells the WAL checkpointer to stop.
+    _stop: Arc<oneshot::Sender<()>>,
 }
 
 /// How group commit runs.
@@ -90,7 +95,8 @@ impl Store {
         if self.group.is_some() {
             return self;
         }
-        let (tx, rx) = mpsc::channel::<Queued>(gc.max_batch.max(1) * 8);
+        // In requests, not jobs: a request carries up to a batch push's 500 jobs.
+        let (tx, rx) = mpsc::channel::<Queued>(gc.max_batch.max(8));
         let rx = Arc::new(Mutex::new(rx));
         // The writers hold a store without the queue, so dropping the last handle
         // that has it closes the channel and lets them finish.
@@ -105,31 +111,29 @@ impl Store {
                 gc.max_batch.max(1),
             ));
         }
-        self.group = Some(Queue { tx });
+        let (stop, stopped) = oneshot::channel();
+        if let crate::Pool::Sqlite(pool) = &inner.pool {
+            tokio::spawn(checkpoint_wal(pool.clone(), stopped));
+        }
+        self.group = Some(Queue {
+            tx,
+            _stop: Arc::new(stop),
+        });
         self
     }
 
     /// Stores one new event for `job.actor`: through the writers when group commit
     /// runs, else in a transaction of its own.
     pub(crate) async fn store_new(&self, job: Job) -> Result<Stored, StoreError> {
-        match &self.group {
-            Some(q) => {
-                let (reply, answer) = oneshot::channel();
-                q.tx.send(Queued { job, reply })
-                    .await
-                    .map_err(|_| StoreError::Unavailable)?;
-                answer.await.map_err(|_| StoreError::Unavailable)?
-            }
-            None => self
-                .store_batch(&[job])
-                .await
-                .pop()
-                .unwrap_or(Err(StoreError::Unavailable)),
-        }
+        self.store_new_all(vec![job])
+            .await
+            .pop()
+            .unwrap_or(Err(StoreError::Unavailable))
     }
 
-    /// Stores each job as [`Store::store_new`] does, all queued before any answer is
-    /// awaited; one result per job, in order.
+    /// Stores each job as [`Store::store_new`] does; one result per job, in order.
+    /// With group commit the jobs go to a writer together and usually share one
+    /// transaction (a writer may split them only at its batch limit).
     pub(crate) async fn store_new_all(&self, jobs: Vec<Job>) -> Vec<Result<Stored, StoreError>> {
         let Some(q) = &self.group else {
             let mut out = Vec::with_capacity(jobs.len());
@@ -139,22 +143,16 @@ impl Store {
             }
             return out;
         };
-        let mut answers = Vec::with_capacity(jobs.len());
-        for job in jobs {
-            let (reply, answer) = oneshot::channel();
-            answers.push(match q.tx.send(Queued { job, reply }).await {
-                Ok(()) => Some(answer),
-                Err(_) => None,
-            });
+        let n = jobs.len();
+        let unavailable = || (0..n).map(|_| Err(StoreError::Unavailable)).collect();
+        let (reply, answer) = oneshot::channel();
+        if q.tx.send(Queued { jobs, reply }).await.is_err() {
+            return unavailable();
         }
-        let mut out = Vec::with_capacity(answers.len());
-        for answer in answers {
-            out.push(match answer {
-                Some(a) => a.await.unwrap_or(Err(StoreError::Unavailable)),
-                None => Err(StoreError::Unavailable),
-            });
+        match answer.await {
+            Ok(results) if results.len() == n => results,
+            _ => unavailable(),
         }
-        out
     }
 
     /// Stores the jobs in one transaction and returns one result per job, in order.
@@ -352,28 +350,67 @@ async fn existing<T: Tx>(tx: &mut T, actor: &Actor, id: i64) -> Result<Stored, S
 
 async fn write_batches(store: Store, rx: Arc<Mutex<mpsc::Receiver<Queued>>>, max: usize) {
     loop {
-        let mut batch = Vec::new();
+        let mut batch: Vec<Queued> = Vec::new();
+        let mut size = 0;
         {
             let mut rx = rx.lock().await;
             match rx.recv().await {
-                Some(q) => batch.push(q),
+                Some(q) => {
+                    size += q.jobs.len();
+                    batch.push(q);
+                }
                 None => return,
             }
-            while batch.len() < max {
+            // Whole requests only; a request bigger than the limit is a batch of its
+            // own (store_batch takes any size).
+            while size < max {
                 match rx.try_recv() {
-                    Ok(q) => batch.push(q),
+                    Ok(q) => {
+                        size += q.jobs.len();
+                        batch.push(q);
+                    }
                     Err(_) => break,
                 }
             }
         }
-        let (jobs, replies): (Vec<Job>, Vec<_>) =
-            batch.into_iter().map(|q| (q.job, q.reply)).unzip();
+        let mut jobs = Vec::with_capacity(size);
+        let mut replies = Vec::with_capacity(batch.len());
+        for q in batch {
+            replies.push((q.reply, q.jobs.len()));
+            jobs.extend(q.jobs);
+        }
         metrics::histogram!("zhili_group_commit_batch_size").record(jobs.len() as f64);
-        let results = store.store_batch(&jobs).await;
-        for (reply, r) in replies.into_iter().zip(results) {
-            // The requester may have gone (client timeout); the event is stored
-            // anyway and its retry will find it by key.
-            let _ = reply.send(r);
+        let mut results = store.store_batch(&jobs).await.into_iter();
+        for (reply, n) in replies {
+            // The requester may have gone (client timeout); the events are stored
+            // anyway and its retry will find them by key.
+            let _ = reply.send(results.by_ref().take(n).collect());
+        }
+    }
+}
+
+/// How often the WAL is copied back into the database file while serving.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// Copies the WAL back into the database file from a connection of its own, so that
+/// no writer's commit pays for it. SQLite would otherwise checkpoint inside the
+/// commit that crosses the WAL's size limit, and that request (and every job
+/// waiting behind it) would wait for the copy and its fsync: the long tail of the
+/// intake latency. PASSIVE never waits for readers or the writer; the connections'
+/// own limit (`wal_autocheckpoint`, see `Store::connect`) stays as a safety net.
+async fn checkpoint_wal(pool: sqlx::SqlitePool, mut stop: oneshot::Receiver<()>) {
+    let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = &mut stop => return,
+            _ = tick.tick() => {}
+        }
+        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .execute(&pool)
+            .await
+        {
+            tracing::warn!(error = %e, "WAL checkpoint failed");
         }
     }
 }

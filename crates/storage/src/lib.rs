@@ -197,6 +197,11 @@ impl Store {
                 // reads indexes of the recent events for every batch, and a page
                 // re-read from the OS is a system call.
                 .pragma("cache_size", "-32768")
+                // 64 MB of WAL before a commit checkpoints by itself: while serving,
+                // a background task checkpoints long before that (group_commit.rs),
+                // so commits don't; other uses (CLI, tests) checkpoint at this size
+                // or when the last connection closes.
+                .pragma("wal_autocheckpoint", "16384")
                 .foreign_keys(true);
             Pool::Sqlite(
                 SqlitePoolOptions::new()

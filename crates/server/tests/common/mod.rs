@@ -10,6 +10,8 @@ use tower::ServiceExt;
 use zhili_server::{AppState, ServerConfig, app, hash_password};
 use zhili_storage::testing::{fresh_stores, with_small_city};
 
+pub mod page;
+
 /// Every small-city account's password.
 pub const PW: &str = "test-password";
 
