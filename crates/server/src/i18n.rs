@@ -326,8 +326,6 @@ mod tests {
         "command.html",
         "duplicate_box.html",
         "event_detail.html",
-        "event_new.html",
-        "events_list.html",
         "feedback.html",
         "kpi.html",
         "kpi_events.html",
