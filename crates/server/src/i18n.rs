@@ -324,8 +324,6 @@ mod tests {
         "bulk_result.html",
         "chat_list.html",
         "command.html",
-        "duplicate_box.html",
-        "event_detail.html",
         "feedback.html",
         "kpi.html",
         "kpi_events.html",
