@@ -334,7 +334,6 @@ mod tests {
         "public_lookup.html",
         "public_message.html",
         "public_stats.html",
-        "queue.html",
         "recurring.html",
         "supervision_list.html",
         "supervision_orders.html",
