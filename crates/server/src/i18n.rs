@@ -323,7 +323,6 @@ mod tests {
         "admin_users.html",
         "bulk_result.html",
         "chat_list.html",
-        "command.html",
         "feedback.html",
         "kpi.html",
         "kpi_events.html",
