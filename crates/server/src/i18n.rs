@@ -327,7 +327,6 @@ mod tests {
         "kpi.html",
         "kpi_events.html",
         "notices.html",
-        "patrol.html",
         "public_base.html",
         "public_events.html",
         "public_lookup.html",
@@ -336,7 +335,6 @@ mod tests {
         "recurring.html",
         "supervision_list.html",
         "supervision_orders.html",
-        "triage.html",
     ];
 
     fn is_han(c: char) -> bool {
