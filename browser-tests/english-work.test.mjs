@@ -137,19 +137,34 @@ describe('a township operator (fengshan) in English', () => {
     }
   });
 
-  test('event page after a refused action shows the form error in English', async () => {
-    await page.goto(`${server.url}/events?status=reported`);
-    const href = await page.locator('table.events tbody a').first().getAttribute('href');
-    await page.goto(`${server.url}${href}`);
+  test('a new event: reported in English, its action forms, a refused action, a done one', async () => {
+    await page.goto(`${server.url}/events/new`);
+    await page.locator('#f-text').fill('英文界面测试：凤山街道路灯不亮');
+    await Promise.all([
+      page.waitForURL(/\/events\/\d+$/),
+      page.getByRole('button', { name: 'Submit report' }).click(),
+    ]);
+    const eventUrl = page.url();
+    // A fresh event in a township room: accept, reject, dispatch… each a form.
     const reject = page.locator('form.action:has(input[name="action"][value="reject"])');
-    if (await reject.count()) {
-      // Skip the browser's own required check: the server's message is the subject.
-      await reject.evaluate((f) => { f.noValidate = true; });
-      await reject.locator('textarea, input[name="note"]').first().fill('测试说明');
-      await reject.getByRole('button').click();
-      await page.waitForLoadState();
-      assert.match(await page.locator('.error').first().innerText(), /Choose the reason for not accepting/);
-      await assertEnglish(page, 'event-detail-error');
+    await reject.waitFor();
+    assert.equal((await reject.locator('h3').innerText()).trim(), 'Not accepted');
+    assert.ok((await page.locator('form.action').count()) >= 2, 'several action forms');
+    await checkPage(page, 'event-detail-new');
+    // The server's own check (the browser's is skipped): the message is the page's, in English.
+    await reject.evaluate((f) => { f.noValidate = true; });
+    await reject.locator('textarea, input').filter({ hasNot: page.locator('[type=hidden]') }).last().fill('测试说明');
+    await reject.getByRole('button').click();
+    await page.waitForLoadState();
+    assert.match(await page.locator('form.action .error').first().innerText(), /Choose the reason for not accepting/);
+    await assertEnglish(page, 'event-detail-error');
+    // Accepting it: the done notice names the action in English.
+    await page.goto(eventUrl);
+    const accept = page.locator('form.action:has(input[name="action"][value="accept"])');
+    if (await accept.count()) {
+      await Promise.all([page.waitForURL(/done=accept/), accept.getByRole('button').click()]);
+      assert.match(await page.locator('p.notice').innerText(), /^Done: Accept\.$/);
+      await checkPage(page, 'event-detail-accepted');
     }
   });
 
@@ -189,25 +204,21 @@ describe('a township operator (fengshan) in English', () => {
     await assertEnglish(page, 'command-after-poll');
 
     // The category chart's tooltip (category names are data).
-    const chart = page.locator('#cmd-category-chart');
-    const box = await chart.boundingBox();
-    if (box) {
-      await page.mouse.move(box.x + box.width * 0.4, box.y + 20);
-      await page.waitForTimeout(300);
-      await assertEnglish(page, 'command-category-tooltip');
-      const trend = await page.locator('#cmd-trend-chart').boundingBox();
-      await page.mouse.move(trend.x + trend.width * 0.7, trend.y + trend.height / 2);
-      await page.waitForTimeout(300);
-      const tip = await page.locator('#cmd-trend-chart div').filter({ hasText: 'Report' }).count();
-      assert.ok(tip > 0, 'the trend tooltip names the series in English');
-      await assertEnglish(page, 'command-trend-tooltip');
+    for (const id of ['cmd-category-chart', 'cmd-trend-chart']) {
+      const chart = page.locator(`#${id}`);
+      await chart.scrollIntoViewIfNeeded();
+      const box = await chart.boundingBox();
+      await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2, { steps: 5 });
+      const tip = chart.locator(':scope > div:not(:first-child)');
+      await tip.filter({ hasText: 'Report' }).waitFor({ timeout: 5_000 });
+      await assertEnglish(page, `${id}-tooltip`);
     }
     // A grid's popup.
     const grid = page.locator('#cmd-map path.leaflet-interactive').first();
     if (await grid.count()) {
       await page.evaluate(() => {
         const map = document.getElementById('cmd-map').zhiliMap;
-        map.eachLayer((l) => { if (l.feature && l.feature.properties && l.feature.properties.kind !== 'township' && !map._zhiliPopped && l.getBounds) { map._zhiliPopped = true; l.fire('click', { latlng: l.getBounds().getCenter() }); } });
+        map.eachLayer((l) => { if (l.feature && l.feature.properties && l.feature.properties.kind !== 'township' && !map._zhiliPopped && l.getBounds) { map._zhiliPopped = true; l.fire('click', { latlng: l.getBounds().getCenter() }, true); } });
       });
       await page.locator('.leaflet-popup-content').waitFor();
       assert.match(await page.locator('.leaflet-popup-content').innerText(), /Open \d+, overdue \d+/);
