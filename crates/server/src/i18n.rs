@@ -321,7 +321,6 @@ mod tests {
         "admin_classification.html",
         "admin_routing.html",
         "admin_users.html",
-        "bulk_result.html",
         "chat_list.html",
         "feedback.html",
         "kpi.html",

@@ -240,12 +240,7 @@ struct RoutingView {
 }
 
 /// "2026-12-05 17:30（剩余 2 天 3 小时）" or "（已超期 5 小时）"; plain once the event is done.
-fn due_text(
-    lang: Lang,
-    due: chrono::DateTime<chrono::Utc>,
-    open: bool,
-    estimated: bool,
-) -> String {
+fn due_text(lang: Lang, due: chrono::DateTime<chrono::Utc>, open: bool, estimated: bool) -> String {
     let mut text = china_time(due);
     if open {
         let left = due - chrono::Utc::now();
@@ -300,14 +295,12 @@ impl EventView {
                 .map(|c| format!("{}（{}）", c.name, c.code)),
             area: area.join(" / "),
             address: d.address.clone(),
-            location: d
-                .location
-                .map(|p| {
-                    lang.f(
-                        "经度 {}，纬度 {}",
-                        &[&format!("{:.6}", p.lon), &format!("{:.6}", p.lat)],
-                    )
-                }),
+            location: d.location.map(|p| {
+                lang.f(
+                    "经度 {}，纬度 {}",
+                    &[&format!("{:.6}", p.lon), &format!("{:.6}", p.lat)],
+                )
+            }),
             reporter_kind: d.reporter.kind.label,
             reporter_name: d.reporter.name.clone(),
             reporter_phone: d.reporter.phone.clone(),
@@ -322,13 +315,12 @@ impl EventView {
                 .pending_extension
                 .as_ref()
                 .map(|p| (p.days, p.reason.clone())),
-            returns_and_rework: (d.return_count > 0 || d.rework_count > 0)
-                .then(|| {
-                    lang.f(
-                        "退回 {} 次，返工 {} 次",
-                        &[&d.return_count, &d.rework_count],
-                    )
-                }),
+            returns_and_rework: (d.return_count > 0 || d.rework_count > 0).then(|| {
+                lang.f(
+                    "退回 {} 次，返工 {} 次",
+                    &[&d.return_count, &d.rework_count],
+                )
+            }),
             reported_at: china_time(d.reported_at),
             updated_at: china_time(d.updated_at),
             closed_at: d.closed_at.map(china_time),
@@ -448,14 +440,11 @@ async fn class_view(state: &AppState, d: &EventDetail) -> Option<ClassView> {
         evidence: c.evidence.join("、"),
         police: c.police,
         needs_triage: d.needs_triage,
-        chosen: c
-            .chosen
-            .as_ref()
-            .map(|x| Chosen {
-                category: name(&x.category),
-                by: x.by.clone(),
-                at: china_time(x.at),
-            }),
+        chosen: c.chosen.as_ref().map(|x| Chosen {
+            category: name(&x.category),
+            by: x.by.clone(),
+            at: china_time(x.at),
+        }),
     })
 }
 

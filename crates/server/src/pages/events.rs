@@ -135,11 +135,7 @@ fn category_filter_groups(lang: Lang, cats: &[Category], current: &str) -> Vec<O
 }
 
 /// 小类 (categories without children) grouped under their 大类, for reporting.
-pub(super) fn leaf_category_groups(
-    lang: Lang,
-    cats: &[Category],
-    current: &str,
-) -> Vec<OptGroup> {
+pub(super) fn leaf_category_groups(lang: Lang, cats: &[Category], current: &str) -> Vec<OptGroup> {
     let has_children = |c: &Category| cats.iter().any(|x| x.parent_id == Some(c.id));
     let mut groups: Vec<OptGroup> = cats
         .iter()

@@ -237,7 +237,10 @@ async fn page(
         let label = ActionKind::parse(p.done.as_deref()?)?.label_zh();
         let n =
             p.n.filter(|n| n.len() <= 40 && n.chars().all(|c| c.is_ascii_alphanumeric()))?;
-        Some(user.lang.f("已对 {} 完成「{}」", &[&n, &user.lang.t(label)]))
+        Some(
+            user.lang
+                .f("已对 {} 完成「{}」", &[&n, &user.lang.t(label)]),
+        )
     });
     queue_page(&state, &user, StatusCode::OK, done, None).await
 }
@@ -303,12 +306,18 @@ mod tests {
     #[test]
     fn time_left_reads_in_working_days_and_hours() {
         let zh = Lang::Zh;
-        assert_eq!(working_left(zh, 450 * 2 + 190, 450), "剩余 2 个工作日 3 小时");
+        assert_eq!(
+            working_left(zh, 450 * 2 + 190, 450),
+            "剩余 2 个工作日 3 小时"
+        );
         assert_eq!(working_left(zh, 125, 450), "剩余 2 小时 5 分钟");
         assert_eq!(working_left(zh, -45, 450), "已超期 45 分钟");
         assert_eq!(working_left(zh, 0, 450), "剩余 0 分钟");
         let en = Lang::En;
-        assert_eq!(working_left(en, 450 * 2 + 190, 450), "2 working days 3 h left");
+        assert_eq!(
+            working_left(en, 450 * 2 + 190, 450),
+            "2 working days 3 h left"
+        );
         assert_eq!(working_left(en, -45, 450), "overdue by 45 min");
     }
 }
