@@ -3,9 +3,11 @@
   var all = document.getElementById('bulk-all');
   var boxes = Array.prototype.slice.call(document.querySelectorAll('input.bulk-check[name="ids"]'));
   var count = document.getElementById('bulk-count');
+  // The page gives the count text (with a {} for the number) in its own language.
+  var some = (count && count.getAttribute('data-some')) || '{}';
   function update() {
     var n = boxes.filter(function (b) { return b.checked; }).length;
-    if (count) count.textContent = '已选 ' + n + ' 件';
+    if (count) count.textContent = some.replace('{}', n);
     if (all) {
       all.checked = n > 0 && n === boxes.length;
       all.indeterminate = n > 0 && n < boxes.length;

@@ -9,6 +9,22 @@
   var dataEl = document.getElementById("command-data");
   if (!root || !dataEl) return;
   var summary = JSON.parse(dataEl.textContent);
+  // The texts this script builds, in the page's language ({} stands for a value);
+  // the statuses and the outbox state come in the summary in Chinese, so by code.
+  var i18nEl = document.getElementById("command-i18n");
+  var T = i18nEl ? JSON.parse(i18nEl.textContent) : {};
+  function tr(key) {
+    var t = T[key] === undefined ? "{}" : String(T[key]);
+    var args = Array.prototype.slice.call(arguments, 1);
+    return t.replace(/\{\}/g, function () { return args.length ? String(args.shift()) : ""; });
+  }
+  function statusLabel(st) { return (T.status && T.status[st.code]) || st.label; }
+  // Names, titles and texts from the data stay as entered, marked Chinese.
+  function zh(text, cls) {
+    var e = node("span", { lang: "zh-CN" }, text);
+    if (cls) e.className = cls;
+    return e;
+  }
   var wall = root.classList.contains("wall");
   var live = document.getElementById("cmd-live");
 
@@ -50,51 +66,55 @@
       a.setAttribute("href", t.href);
       if (t.key === "overdue") {
         var total = document.getElementById("cmd-overdue-total");
-        if (total) total.textContent = "共 " + t.value + " 件";
+        if (total) total.textContent = tr("overdue_total", t.value);
       }
     });
     var tbody = document.querySelector("#cmd-townships tbody");
     fill(tbody, s.townships, function (t) {
-      var tr = node("tr");
-      tr.appendChild(node("th", { scope: "row" }, t.name));
+      var row = node("tr");
+      row.appendChild(node("th", { scope: "row", lang: "zh-CN" }, t.name));
       var open = node("td");
       open.appendChild(link(t.open_href, t.open));
       var late = node("td");
       if (t.overdue > 0) late.appendChild(link(t.overdue_href, t.overdue, "cmd-late"));
       else late.textContent = "0";
-      tr.appendChild(open);
-      tr.appendChild(late);
-      return tr;
+      row.appendChild(open);
+      row.appendChild(late);
+      return row;
     });
     fill(document.getElementById("cmd-trend"), s.trend, function (d) {
       var li = node("li");
-      li.appendChild(link(d.href, d.date.slice(5) + "：" + d.count));
+      li.appendChild(link(d.href, tr("day", d.date.slice(5), d.count)));
       return li;
     });
-    fill(document.getElementById("cmd-categories"), s.categories, function (c) {
+    function named(c) {
       var li = node("li");
-      li.appendChild(link(c.href, c.name + "：" + c.count));
+      var a = link(c.href);
+      a.appendChild(zh(c.name));
+      a.appendChild(document.createTextNode(tr("sep") + c.count));
+      li.appendChild(a);
       return li;
-    });
+    }
+    fill(document.getElementById("cmd-categories"), s.categories, named);
     fill(document.getElementById("cmd-overdue"), s.overdue, function (o) {
       var li = node("li");
       li.appendChild(link(o.href, o.number));
-      li.appendChild(document.createTextNode(" " + o.township + (o.category ? " · " + o.category : "")));
+      li.appendChild(document.createTextNode(" "));
+      li.appendChild(zh(o.township + (o.category ? " · " + o.category : "")));
       li.appendChild(node("br"));
-      li.appendChild(node("span", { "class": "muted" }, o.excerpt));
+      li.appendChild(zh(o.excerpt, "muted"));
       return li;
     });
-    fill(document.getElementById("cmd-focus"), s.focus, function (c) {
-      var li = node("li");
-      li.appendChild(link(c.href, c.name + "：" + c.count));
-      return li;
-    });
+    fill(document.getElementById("cmd-focus"), s.focus, named);
     if (s.recurring) {
       var rt = document.getElementById("cmd-recurring-total");
-      if (rt) rt.textContent = "待研判 " + s.recurring.open + " 条";
+      if (rt) rt.textContent = tr("recurring_total", s.recurring.open);
       fill(document.getElementById("cmd-recurring"), s.recurring.alerts, function (a) {
         var li = node("li");
-        li.appendChild(link(a.href, a.title + "：" + a.events + " 起"));
+        var l = link(a.href);
+        l.appendChild(zh(a.title));
+        l.appendChild(document.createTextNode(tr("sep") + tr("alert_events", a.events)));
+        li.appendChild(l);
         return li;
       });
     }
@@ -103,12 +123,12 @@
       var c = s.channels;
       var dds = ch.querySelectorAll("dd");
       if (dds.length === 3) {
-        var state = node("span", { "class": "cmd-state cmd-state-" + c.state }, c.state_label);
+        var state = node("span", { "class": "cmd-state cmd-state-" + c.state }, (T.state && T.state[c.state]) || c.state_label);
         dds[0].replaceChildren(state, document.createTextNode(
-          "，待发送 " + c.outbox.pending + " 条，其中失败重试 " + c.outbox.failing + " 条" +
-          (c.outbox.last_error ? "；最近错误：" + c.outbox.last_error : "")));
-        dds[1].replaceChildren(link(c.exchange_110.transferred_href, c.exchange_110.transferred + " 件"));
-        dds[2].replaceChildren(link(c.exchange_110.received_today_href, c.exchange_110.received_today + " 件"));
+          tr("outbox", c.outbox.pending, c.outbox.failing) +
+          (c.outbox.last_error ? tr("last_error", c.outbox.last_error) : "")));
+        dds[1].replaceChildren(link(c.exchange_110.transferred_href, tr("count", c.exchange_110.transferred)));
+        dds[2].replaceChildren(link(c.exchange_110.received_today_href, tr("count", c.exchange_110.received_today)));
       }
     }
     var up = document.getElementById("cmd-updated");
@@ -132,25 +152,39 @@
   }
   if (trendChart) trendChart.on("click", go(function () { return summary.trend; }));
   if (categoryChart) categoryChart.on("click", go(function () { return summary.categories.slice(0, 10); }));
+  // The tooltips are HTML: the category names (data) go in marked, and escaped.
+  function esc(v) {
+    return String(v).replace(/[&<>"']/g, function (ch) {
+      return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[ch];
+    });
+  }
+  function tip(nameIsData) {
+    return function (ps) {
+      var p = Array.isArray(ps) ? ps[0] : ps;
+      if (!p) return "";
+      var name = nameIsData ? '<span lang="zh-CN">' + esc(p.name) + "</span>" : esc(p.name);
+      return name + "<br>" + p.marker + esc(p.seriesName) + " <b>" + esc(p.value) + "</b>";
+    };
+  }
   function renderCharts(s) {
     var base = { animation: false, backgroundColor: "transparent", textStyle: { color: text, fontSize: wall ? 16 : 12 } };
     if (trendChart) {
       trendChart.setOption(Object.assign({}, base, {
-        tooltip: { trigger: "axis" },
+        tooltip: { trigger: "axis", formatter: tip(false) },
         grid: { left: 40, right: 12, top: 16, bottom: 28 },
         xAxis: { type: "category", data: s.trend.map(function (d) { return d.date.slice(5); }) },
         yAxis: { type: "value", minInterval: 1 },
-        series: [{ type: "bar", name: "上报", data: s.trend.map(function (d) { return d.count; }), itemStyle: { color: "#0a4fb3" } }]
+        series: [{ type: "bar", name: tr("reported"), data: s.trend.map(function (d) { return d.count; }), itemStyle: { color: "#0a4fb3" } }]
       }));
     }
     if (categoryChart) {
       var top = s.categories.slice(0, 10);
       categoryChart.setOption(Object.assign({}, base, {
-        tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
+        tooltip: { trigger: "axis", axisPointer: { type: "shadow" }, formatter: tip(true) },
         grid: { left: 110, right: 24, top: 8, bottom: 24 },
         xAxis: { type: "value", minInterval: 1 },
         yAxis: { type: "category", inverse: true, data: top.map(function (c) { return c.name; }) },
-        series: [{ type: "bar", name: "上报", data: top.map(function (c) { return c.count; }), itemStyle: { color: "#1e7b34" } }]
+        series: [{ type: "bar", name: tr("reported"), data: top.map(function (c) { return c.count; }), itemStyle: { color: "#1e7b34" } }]
       }));
     }
   }
@@ -163,8 +197,8 @@
   var byId = new Map();
   var colourBy = "open";
   var countEl = document.getElementById("cmd-marker-count");
-  var OPEN_STEPS = [[0, "#f4f6f8", "0"], [1, "#d6e6fa", "1–2"], [3, "#9cc3f0", "3–5"], [6, "#4f8fd8", "6–10"], [11, "#1c5aa6", "11 以上"]];
-  var LATE_STEPS = [[0, "#f4f6f8", "无超期"], [0.0001, "#fde0c5", "25% 以下"], [0.25, "#f7a76c", "25%–50%"], [0.5, "#e0603a", "50%–75%"], [0.75, "#a8231b", "75% 以上"]];
+  var OPEN_STEPS = [[0, "#f4f6f8", "0"], [1, "#d6e6fa", "1–2"], [3, "#9cc3f0", "3–5"], [6, "#4f8fd8", "6–10"], [11, "#1c5aa6", tr("open_11")]];
+  var LATE_STEPS = [[0, "#f4f6f8", tr("late_none")], [0.0001, "#fde0c5", tr("late_25")], [0.25, "#f7a76c", "25%–50%"], [0.5, "#e0603a", "50%–75%"], [0.75, "#a8231b", tr("late_75")]];
   var loads = new Map();
 
   function loadsFrom(s) {
@@ -191,7 +225,7 @@
     var el = document.getElementById("cmd-legend");
     if (!el) return;
     var steps = colourBy === "open" ? OPEN_STEPS : LATE_STEPS;
-    el.replaceChildren.apply(el, [node("span", {}, colourBy === "open" ? "在办事件数：" : "超期占比：")].concat(
+    el.replaceChildren.apply(el, [node("span", {}, colourBy === "open" ? tr("legend_open") : tr("legend_late"))].concat(
       steps.map(function (st) {
         var s = node("span");
         var i = node("i");
@@ -205,11 +239,19 @@
     var p = layer.feature.properties;
     var l = loads.get(p.id) || { open: 0, overdue: 0, open_href: "/events?grid=" + encodeURIComponent(p.code), overdue_href: "/events?overdue=1&grid=" + encodeURIComponent(p.code) };
     var div = node("div", { "class": "cmd-popup" });
-    div.appendChild(node("p", {}, p.name + "（" + p.code + "）"));
-    var a = node("p", {}, "在办 ");
+    var title = node("p");
+    title.appendChild(zh(p.name));
+    title.appendChild(document.createTextNode(tr("code", p.code)));
+    div.appendChild(title);
+    // "open {}, overdue {}": the numbers are links.
+    var a = node("p");
+    var open = tr("grid_open", "\u0000").split("\u0000");
+    var late = tr("grid_late", "\u0000").split("\u0000");
+    a.appendChild(document.createTextNode(open[0]));
     a.appendChild(link(l.open_href, l.open));
-    a.appendChild(document.createTextNode("，超期 "));
+    a.appendChild(document.createTextNode((open[1] || "") + late[0]));
     a.appendChild(link(l.overdue_href, l.overdue));
+    a.appendChild(document.createTextNode(late[1] || ""));
     div.appendChild(a);
     return div;
   }
@@ -217,10 +259,10 @@
     var div = node("div", { "class": "cmd-popup" });
     var h = node("p");
     h.appendChild(link("/events/" + ev.id, ev.number));
-    h.appendChild(document.createTextNode(" " + ev.status.label + (ev.overdue ? " · 超期" : "")));
+    h.appendChild(document.createTextNode(" " + statusLabel(ev.status) + (ev.overdue ? tr("overdue") : "")));
     div.appendChild(h);
-    div.appendChild(node("p", {}, ev.township + (ev.category ? " · " + ev.category : "")));
-    div.appendChild(node("p", { "class": "muted" }, ev.excerpt));
+    div.appendChild(node("p", { lang: "zh-CN" }, ev.township + (ev.category ? " · " + ev.category : "")));
+    div.appendChild(node("p", { "class": "muted", lang: "zh-CN" }, ev.excerpt));
     return div;
   }
   function pin(ev) {
@@ -239,7 +281,7 @@
       m.setPopupContent(markerPopup(ev));
       return;
     }
-    m = window.L.marker([ev.lat, ev.lon], { icon: pin(ev), title: ev.number + " " + ev.status.label, alt: ev.number });
+    m = window.L.marker([ev.lat, ev.lon], { icon: pin(ev), title: ev.number + " " + statusLabel(ev.status), alt: ev.number });
     m.bindPopup(function () { return markerPopup(ev); });
     m.zhiliId = ev.id;
     byId.set(ev.id, m);
@@ -273,7 +315,7 @@
     map = L.map("cmd-map", { attributionControl: false, zoomControl: false, minZoom: 6, maxZoom: 18 });
     // For the browser tests (and the curious at the console): the map itself.
     document.getElementById("cmd-map").zhiliMap = map;
-    L.control.zoom({ zoomInTitle: "放大", zoomOutTitle: "缩小" }).addTo(map);
+    L.control.zoom({ zoomInTitle: tr("zoom_in"), zoomOutTitle: tr("zoom_out") }).addTo(map);
     var tiles = root.getAttribute("data-tile-url");
     if (tiles) L.tileLayer(tiles, { maxZoom: 18 }).addTo(map);
     map.setView([30.04, 121.15], 10);
@@ -309,10 +351,10 @@
         renderCharts(summary);
         loadsFrom(summary);
         if (gridLayer) gridLayer.setStyle(gridStyle);
-        setLive("，每 5 秒自动更新");
+        setLive(tr("live_ok"));
         root.setAttribute("data-polls", String(Number(root.getAttribute("data-polls") || "0") + 1));
       })
-      .catch(function () { setLive("，连接中断，正在重试…"); })
+      .catch(function () { setLive(tr("live_retry")); })
       .then(function () { window.setTimeout(poll, POLL_MS); });
   }
 
@@ -329,7 +371,7 @@
   initMap()
     .catch(function (e) {
       if (window.console) window.console.error("command map:", e);
-      setLive("，地图数据加载失败，正在重试…");
+      setLive(tr("live_map_failed"));
     })
     .then(function () {
       root.setAttribute("data-ready", "1");

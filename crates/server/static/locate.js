@@ -7,14 +7,16 @@
   var lon = document.getElementById("f-lon");
   var lat = document.getElementById("f-lat");
   var status = document.getElementById("locate-status");
+  // The texts come from the page (data-* attributes), in the page's language.
+  function text(el, name) { return (el && el.getAttribute("data-" + name)) || ""; }
   if (button && lon && lat && status && "geolocation" in navigator) {
     button.hidden = false;
     button.addEventListener("click", function () {
       if (!window.isSecureContext) {
-        status.textContent = "定位需通过 HTTPS 访问本系统，请手动填写经纬度或留空";
+        status.textContent = text(status, "https");
         return;
       }
-      status.textContent = "正在获取位置…";
+      status.textContent = text(status, "busy");
       button.disabled = true;
       navigator.geolocation.getCurrentPosition(
         function (pos) {
@@ -22,13 +24,13 @@
           lat.value = pos.coords.latitude.toFixed(6);
           // The map pick (map-pick.js) moves its marker to the new position.
           lat.dispatchEvent(new Event("change"));
-          status.textContent = "已填入当前位置（精度约 " + Math.round(pos.coords.accuracy) + " 米）";
+          status.textContent = text(status, "done").replace("{}", Math.round(pos.coords.accuracy));
           button.disabled = false;
         },
         function (err) {
           status.textContent = err.code === 1
-            ? "未获得定位权限，请手动填写经纬度或留空"
-            : "暂时无法获取位置，请手动填写经纬度或留空";
+            ? text(status, "denied")
+            : text(status, "unavailable");
           button.disabled = false;
         },
         { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 }
@@ -42,7 +44,7 @@
     photo.addEventListener("change", function () {
       var f = photo.files && photo.files[0];
       sizeNote.textContent = f && max && f.size > max
-        ? "这张照片超过 10 MB，无法上传，请换一张或降低相机分辨率"
+        ? text(sizeNote, "too-large")
         : "";
     });
   }

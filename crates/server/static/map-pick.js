@@ -1,7 +1,7 @@
 // zhili report form: a small map with the grid outlines where a tap sets the
 // longitude and latitude fields (WGS-84, as the form expects) and the grid the point
 // lies in. The form works without this script: the position can be typed, found
-// with 使用当前位置, or left out in favour of the address.
+// with the "use my position" button, or left out in favour of the address.
 (function () {
   "use strict";
   var box = document.getElementById("pick-map");
@@ -12,12 +12,14 @@
   var township = document.getElementById("f-township");
   var status = document.getElementById("pick-status");
   var L = window.L;
+  // The texts come from the page (data-* attributes on #pick-status), in its language.
+  function text(name) { return (status && status.getAttribute("data-" + name)) || ""; }
   if (!box || !lon || !lat || !L) return;
   box.hidden = false;
   if (hint) hint.hidden = false;
 
   var map = L.map(box, { attributionControl: false, zoomControl: false, minZoom: 6, maxZoom: 18 });
-  L.control.zoom({ zoomInTitle: "放大", zoomOutTitle: "缩小" }).addTo(map);
+  L.control.zoom({ zoomInTitle: text("zoom-in"), zoomOutTitle: text("zoom-out") }).addTo(map);
   map.setView([30.04, 121.15], 10);
   box.zhiliMap = map; // for the browser tests
   var features = [];
@@ -59,9 +61,18 @@
       grid.value = g.code;
       // The grid names its township; a different one chosen before would conflict.
       if (township) township.value = "";
-      say("已填入经纬度，位于网格：" + g.name + "（" + g.code + "）");
+      // The grid's name is data: it stays Chinese, marked so, in an English sentence.
+      var parts = text("in-grid").split("{}");
+      if (status) {
+        status.textContent = parts[0] || "";
+        var name = document.createElement("span");
+        name.lang = "zh-CN";
+        name.textContent = g.name;
+        status.appendChild(name);
+        status.appendChild(document.createTextNode((parts[1] || "") + g.code + (parts[2] || "")));
+      }
     } else {
-      say(features.length ? "已填入经纬度（不在任何网格内，请补充乡镇（街道）或地址）" : "已填入经纬度");
+      say(features.length ? text("no-grid") : text("filled"));
     }
   });
 
@@ -93,7 +104,7 @@
       box.setAttribute("data-ready", "1");
     })
     .catch(function () {
-      say("网格边界加载失败，仍可在地图上点选位置");
+      say(text("failed"));
       box.setAttribute("data-ready", "1");
     });
 })();

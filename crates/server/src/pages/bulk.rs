@@ -84,7 +84,10 @@ struct ResultRow {
     /// The number when the event is in the user's scope.
     number: Option<String>,
     ok: bool,
-    text: String,
+    /// The status it is in now, when it succeeded.
+    status: &'static str,
+    /// Why it failed (the lifecycle's message, Chinese unless it is a catalog text).
+    message: Option<super::forms::Msg>,
 }
 
 #[derive(Template)]
@@ -143,7 +146,8 @@ async fn submit(State(state): State<AppState>, user: PageUser, form: FormData) -
                 id,
                 number: Some(d.number),
                 ok: true,
-                text: format!("成功，现为「{}」", d.status.label),
+                status: d.status.label,
+                message: None,
             },
             Err(e) => {
                 let (status, _, message, _) = outcome_error(e);
@@ -157,7 +161,8 @@ async fn submit(State(state): State<AppState>, user: PageUser, form: FormData) -
                     id,
                     number,
                     ok: false,
-                    text: format!("失败：{message}"),
+                    status: "",
+                    message: Some(super::forms::Msg::new(user.lang, &message)),
                 }
             }
         });

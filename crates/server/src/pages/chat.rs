@@ -187,7 +187,7 @@ async fn list_page(
             Vec::new()
         };
         (
-            leaf_category_groups(&cats, ""),
+            leaf_category_groups(user.lang, &cats, ""),
             grids
                 .into_iter()
                 // A township's room files events in its own grids only.

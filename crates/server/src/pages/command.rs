@@ -98,6 +98,53 @@ struct CommandPage {
     trend: Vec<TrendBar>,
     /// The summary as the script's first data (JSON in a `<script>` block).
     data_json: String,
+    /// The area's name, or 全市 in the page's language.
+    area: String,
+    /// The area is an organisation's name (data, shown as entered).
+    area_is_name: bool,
+    /// The texts the script builds, in the page's language (JSON in a `<script>`).
+    i18n_json: String,
+}
+
+/// The script's texts: `{}` stands for a value. Labels the summary JSON carries in
+/// Chinese (statuses, the outbox state) come keyed by their codes.
+fn script_texts(lang: Lang) -> serde_json::Value {
+    let statuses: serde_json::Map<String, serde_json::Value> = zhili_domain::Status::ALL
+        .iter()
+        .map(|s| (s.code().to_string(), lang.t(s.label_zh()).into()))
+        .collect();
+    serde_json::json!({
+        "overdue_total": lang.t("共 {} 件"),
+        "count": lang.t("{} 件"),
+        "day": lang.t("{}：{}"),
+        "sep": lang.t("："),
+        "recurring_total": lang.t("待研判 {} 条"),
+        "alert_events": lang.t("{} 起"),
+        "outbox": lang.t("，待发送 {} 条，其中失败重试 {} 条"),
+        "last_error": lang.t("；最近错误：{}"),
+        "live_ok": lang.t("，每 5 秒自动更新"),
+        "live_retry": lang.t("，连接中断，正在重试…"),
+        "live_map_failed": lang.t("，地图数据加载失败，正在重试…"),
+        "zoom_in": lang.t("放大"),
+        "zoom_out": lang.t("缩小"),
+        "legend_open": lang.t("在办事件数："),
+        "legend_late": lang.t("超期占比："),
+        "open_11": lang.t("11 以上"),
+        "late_none": lang.t("无超期"),
+        "late_25": lang.t("25% 以下"),
+        "late_75": lang.t("75% 以上"),
+        "grid_open": lang.t("在办 {}"),
+        "grid_late": lang.t("，超期 {}"),
+        "code": lang.t("（{}）"),
+        "overdue": lang.t(" · 超期"),
+        "reported": lang.t("上报"),
+        "status": statuses,
+        "state": {
+            "failing": lang.t("发送失败，自动重试中"),
+            "pending": lang.t("有待发送消息"),
+            "ok": lang.t("正常"),
+        },
+    })
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -144,8 +191,17 @@ async fn page(
             href: d.href.clone(),
         })
         .collect();
+    let lang = header.lang;
+    let area_is_name = s.area != "全市";
     let view = CommandPage {
-        lang: header.lang,
+        area: if area_is_name {
+            s.area.clone()
+        } else {
+            lang.t("全市").to_string()
+        },
+        area_is_name,
+        i18n_json: script_json(&script_texts(lang)),
+        lang,
         header: Some(header),
         wall: matches!(q.wall.as_deref().map(str::trim), Some("1" | "true")),
         vendor: VENDOR,

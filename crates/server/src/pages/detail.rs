@@ -13,7 +13,7 @@ use zhili_domain::{Action, ActionKind, InformChannel, OrgId, OrgKind, RejectReas
 use zhili_storage::attachments::AttachmentList;
 use zhili_storage::{EventDetail, Org, StoreError};
 
-use super::forms::FormData;
+use super::forms::{FormData, Msg};
 use super::session::PageUser;
 use super::view::{Header, Opt, OptGroup, china_time, internal, not_found, render};
 use crate::AppState;
@@ -180,7 +180,7 @@ struct ActionForm {
     /// The supervise form's due date and leader.
     due_date: String,
     leader: String,
-    error: Option<String>,
+    error: Option<Msg>,
 }
 
 struct TimelineRow {
@@ -201,7 +201,8 @@ struct EventView {
     channel: &'static str,
     external_id: Option<String>,
     priority: &'static str,
-    category: String,
+    /// Name and code; `None`: not classified yet.
+    category: Option<String>,
     area: String,
     address: Option<String>,
     location: Option<String>,
@@ -214,7 +215,8 @@ struct EventView {
     assisting_units: Option<String>,
     satisfaction: Option<&'static str>,
     extension: Option<String>,
-    pending_extension: Option<String>,
+    /// The days asked for and the reason given (data).
+    pending_extension: Option<(u32, String)>,
     returns_and_rework: Option<String>,
     reported_at: String,
     updated_at: String,
@@ -225,35 +227,51 @@ struct EventView {
     /// Set when the event runs above its township (the escalation ladder).
     level: Option<&'static str>,
     /// The routing matrix's suggestion, in words.
-    routing: Option<String>,
+    routing: Option<RoutingView>,
+}
+
+/// The routing matrix's suggestion: unit names are data, the rest is the page's.
+struct RoutingView {
+    lead: String,
+    assisting: Option<String>,
+    /// The rule's level label and id, or else the source's label.
+    rule: Option<(&'static str, i64)>,
+    source: &'static str,
 }
 
 /// "2026-12-05 17:30（剩余 2 天 3 小时）" or "（已超期 5 小时）"; plain once the event is done.
-fn due_text(due: chrono::DateTime<chrono::Utc>, open: bool, estimated: bool) -> String {
+fn due_text(lang: Lang, due: chrono::DateTime<chrono::Utc>, open: bool, estimated: bool) -> String {
     let mut text = china_time(due);
     if open {
         let left = due - chrono::Utc::now();
-        let (sign, span) = if left < chrono::Duration::zero() {
-            ("已超期", -left)
+        let (late, span) = if left < chrono::Duration::zero() {
+            (true, -left)
         } else {
-            ("剩余", left)
+            (false, left)
         };
         let (days, hours) = (span.num_days(), span.num_hours() % 24);
         let span = if days > 0 {
-            format!("{days} 天 {hours} 小时")
+            lang.f("{} 天 {} 小时", &[&days, &hours])
         } else {
-            format!("{} 小时 {} 分", span.num_hours(), span.num_minutes() % 60)
+            lang.f(
+                "{} 小时 {} 分",
+                &[&span.num_hours(), &(span.num_minutes() % 60)],
+            )
         };
-        text.push_str(&format!("（{sign} {span}）"));
+        if late {
+            text.push_str(&lang.f("（已超期 {}）", &[&span]));
+        } else {
+            text.push_str(&lang.f("（剩余 {}）", &[&span]));
+        }
     }
     if estimated {
-        text.push_str("（估算：该年度节假日尚未导入）");
+        text.push_str(lang.t("（估算：该年度节假日尚未导入）"));
     }
     text
 }
 
 impl EventView {
-    fn new(d: &EventDetail) -> Self {
+    fn new(d: &EventDetail, lang: Lang) -> Self {
         let mut area = vec![d.township.name.clone()];
         area.extend(d.village.iter().map(|v| v.name.clone()));
         area.extend(d.grid.iter().map(|g| format!("{}（{}）", g.name, g.code)));
@@ -271,15 +289,18 @@ impl EventView {
             channel: d.channel.label,
             external_id: d.external_id.clone(),
             priority: d.priority.label,
-            category: d.category.as_ref().map_or_else(
-                || "未分类".to_string(),
-                |c| format!("{}（{}）", c.name, c.code),
-            ),
+            category: d
+                .category
+                .as_ref()
+                .map(|c| format!("{}（{}）", c.name, c.code)),
             area: area.join(" / "),
             address: d.address.clone(),
-            location: d
-                .location
-                .map(|p| format!("经度 {:.6}，纬度 {:.6}", p.lon, p.lat)),
+            location: d.location.map(|p| {
+                lang.f(
+                    "经度 {}，纬度 {}",
+                    &[&format!("{:.6}", p.lon), &format!("{:.6}", p.lat)],
+                )
+            }),
             reporter_kind: d.reporter.kind.label,
             reporter_name: d.reporter.name.clone(),
             reporter_phone: d.reporter.phone.clone(),
@@ -289,13 +310,17 @@ impl EventView {
             assisting_units: (!assisting.is_empty()).then_some(assisting),
             satisfaction: d.satisfaction.as_ref().map(|s| s.label),
             extension: (d.extension_days > 0)
-                .then(|| format!("已延期 {} 个工作日", d.extension_days)),
+                .then(|| lang.f("已延期 {} 个工作日", &[&d.extension_days])),
             pending_extension: d
                 .pending_extension
                 .as_ref()
-                .map(|p| format!("申请延期 {} 个工作日：{}", p.days, p.reason)),
-            returns_and_rework: (d.return_count > 0 || d.rework_count > 0)
-                .then(|| format!("退回 {} 次，返工 {} 次", d.return_count, d.rework_count)),
+                .map(|p| (p.days, p.reason.clone())),
+            returns_and_rework: (d.return_count > 0 || d.rework_count > 0).then(|| {
+                lang.f(
+                    "退回 {} 次，返工 {} 次",
+                    &[&d.return_count, &d.rework_count],
+                )
+            }),
             reported_at: china_time(d.reported_at),
             updated_at: china_time(d.updated_at),
             closed_at: d.closed_at.map(china_time),
@@ -315,7 +340,7 @@ impl EventView {
                     };
                     DeadlineRow {
                         label: x.clock.label,
-                        text: due_text(x.due_at, x.running, d.deadlines_estimated),
+                        text: due_text(lang, x.due_at, x.running, d.deadlines_estimated),
                         class,
                     }
                 })
@@ -327,17 +352,14 @@ impl EventView {
 }
 
 /// "主办 X；协办 Y、Z；乡镇（街道）办理（分派规则 12）" or "主办 X（类别默认部门）".
-fn routing_text(r: &zhili_storage::routing::RouteSuggestion) -> String {
-    let mut t = format!("主办 {}", r.lead_unit.name);
-    if !r.assisting_units.is_empty() {
-        let names: Vec<&str> = r.assisting_units.iter().map(|u| u.name.as_str()).collect();
-        t.push_str(&format!("；协办 {}", names.join("、")));
+fn routing_text(r: &zhili_storage::routing::RouteSuggestion) -> RoutingView {
+    let names: Vec<&str> = r.assisting_units.iter().map(|u| u.name.as_str()).collect();
+    RoutingView {
+        lead: r.lead_unit.name.clone(),
+        assisting: (!names.is_empty()).then(|| names.join("、")),
+        rule: r.rule_id.map(|id| (r.level.label, id)),
+        source: r.source.label,
     }
-    match r.rule_id {
-        Some(id) => t.push_str(&format!("；{}办理（分派规则 {id}）", r.level.label)),
-        None => t.push_str(&format!("（{}）", r.source.label)),
-    }
-    t
 }
 
 struct DeadlineRow {
@@ -355,7 +377,7 @@ struct DetailPage {
     e: EventView,
     timeline: Vec<TimelineRow>,
     actions: Vec<ActionForm>,
-    error: Option<String>,
+    error: Option<Msg>,
     done: Option<&'static str>,
     photos: PhotosView,
     /// The check code (查询码) to pass on to the reporter (see `pages::public`).
@@ -371,11 +393,25 @@ struct DetailPage {
 /// The classifier's suggestions as lines ("违章搭建（0102）· 90% · 关键词规则"), the
 /// words that weighed most, and the operator's choice.
 struct ClassView {
-    lines: Vec<String>,
+    lines: Vec<ClassLine>,
     evidence: String,
     police: bool,
     needs_triage: bool,
-    chosen: Option<String>,
+    chosen: Option<Chosen>,
+}
+
+/// One suggestion: the category (data), the confidence and where it came from.
+struct ClassLine {
+    category: String,
+    percent: String,
+    source: &'static str,
+}
+
+/// The operator's choice: the category and who chose it (data), and when.
+struct Chosen {
+    category: String,
+    by: String,
+    at: String,
 }
 
 async fn class_view(state: &AppState, d: &EventDetail) -> Option<ClassView> {
@@ -395,22 +431,20 @@ async fn class_view(state: &AppState, d: &EventDetail) -> Option<ClassView> {
         lines: c
             .suggestions
             .iter()
-            .map(|s| {
-                format!(
-                    "{} · {:.0}% · {}",
-                    name(&s.category),
-                    s.confidence * 100.0,
-                    s.source.label_zh()
-                )
+            .map(|s| ClassLine {
+                category: name(&s.category),
+                percent: format!("{:.0}%", s.confidence * 100.0),
+                source: s.source.label_zh(),
             })
             .collect(),
         evidence: c.evidence.join("、"),
         police: c.police,
         needs_triage: d.needs_triage,
-        chosen: c
-            .chosen
-            .as_ref()
-            .map(|x| format!("{} · {} {}", name(&x.category), x.by, china_time(x.at))),
+        chosen: c.chosen.as_ref().map(|x| Chosen {
+            category: name(&x.category),
+            by: x.by.clone(),
+            at: china_time(x.at),
+        }),
     })
 }
 
@@ -420,7 +454,7 @@ struct PhotosView {
     may_upload: bool,
     left: i64,
     max_mb: usize,
-    error: Option<String>,
+    error: Option<Msg>,
 }
 
 struct PhotoItem {
@@ -431,13 +465,13 @@ struct PhotoItem {
     uploader: Option<&'static str>,
 }
 
-fn photos_view(list: AttachmentList, error: Option<String>) -> PhotosView {
+fn photos_view(lang: Lang, list: AttachmentList, error: Option<String>) -> PhotosView {
     let count = i64::try_from(list.items.len()).unwrap_or(i64::MAX);
     PhotosView {
         may_upload: list.may_upload,
         left: (list.max_photos - count).max(0),
         max_mb: list.max_bytes / (1024 * 1024),
-        error,
+        error: error.map(|m| Msg::new(lang, &m)),
         items: list
             .items
             .into_iter()
@@ -483,7 +517,12 @@ pub(super) fn unit_groups(units: &[Org], selected: &[i64]) -> Vec<OptGroup> {
     .collect()
 }
 
-fn action_forms(d: &EventDetail, units: &[Org], failure: Option<&Failure<'_>>) -> Vec<ActionForm> {
+fn action_forms(
+    lang: Lang,
+    d: &EventDetail,
+    units: &[Org],
+    failure: Option<&Failure<'_>>,
+) -> Vec<ActionForm> {
     let failed_code = failure.map(|f| f.form.value("action"));
     d.allowed_actions
         .iter()
@@ -495,7 +534,7 @@ fn action_forms(d: &EventDetail, units: &[Org], failure: Option<&Failure<'_>>) -
             let options = match kind {
                 ActionKind::Reject => RejectReason::ALL
                     .iter()
-                    .map(|r| Opt::new(r.code(), r.label_zh(), &typed("reason")))
+                    .map(|r| Opt::new(r.code(), lang.t(r.label_zh()), &typed("reason")))
                     .collect(),
                 ActionKind::Inform => {
                     let cur = failed.map_or_else(
@@ -504,12 +543,12 @@ fn action_forms(d: &EventDetail, units: &[Org], failure: Option<&Failure<'_>>) -
                     );
                     InformChannel::ALL
                         .iter()
-                        .map(|c| Opt::new(c.code(), c.label_zh(), &cur))
+                        .map(|c| Opt::new(c.code(), lang.t(c.label_zh()), &cur))
                         .collect()
                 }
                 ActionKind::Rate => Satisfaction::ALL
                     .iter()
-                    .map(|s| Opt::new(s.code(), s.label_zh(), &typed("satisfaction")))
+                    .map(|s| Opt::new(s.code(), lang.t(s.label_zh()), &typed("satisfaction")))
                     .collect(),
                 ActionKind::Supervise => {
                     let cur = failed.map_or_else(
@@ -518,7 +557,7 @@ fn action_forms(d: &EventDetail, units: &[Org], failure: Option<&Failure<'_>>) -
                     );
                     SupervisionLevel::ALL
                         .iter()
-                        .map(|l| Opt::new(l.code(), l.label_zh(), &cur))
+                        .map(|l| Opt::new(l.code(), lang.t(l.label_zh()), &cur))
                         .collect()
                 }
                 _ => Vec::new(),
@@ -568,7 +607,7 @@ fn action_forms(d: &EventDetail, units: &[Org], failure: Option<&Failure<'_>>) -
                 due_date: failed
                     .map_or_else(|| default_due_date(d.handle_due_at), |_| typed("due_date")),
                 leader: typed("leader"),
-                error: failed.map(|f| f.message.clone()),
+                error: failed.map(|f| Msg::new(lang, &f.message)),
             }
         })
         .collect()
@@ -641,7 +680,7 @@ async fn detail_page_with(
         Vec::new()
     };
     let photos = match state.store.attachments_for(&user.actor).list(id).await {
-        Ok(list) => photos_view(list, photo_error),
+        Ok(list) => photos_view(user.lang, list, photo_error),
         Err(e) => {
             tracing::error!(error = ?e, "photos of the event page");
             return internal(Some(header));
@@ -669,7 +708,7 @@ async fn detail_page_with(
         lang: header.lang,
         header: Some(header),
         csrf: user.csrf.clone(),
-        e: EventView::new(&d),
+        e: EventView::new(&d, user.lang),
         timeline: d
             .timeline
             .iter()
@@ -682,8 +721,8 @@ async fn detail_page_with(
                 note: t.note.clone().unwrap_or_default(),
             })
             .collect(),
-        actions: action_forms(&d, &units, failure.as_ref()),
-        error: failure.map(|f| f.message),
+        actions: action_forms(user.lang, &d, &units, failure.as_ref()),
+        error: failure.map(|f| Msg::new(user.lang, &f.message)),
         done,
     };
     render(status, &view)

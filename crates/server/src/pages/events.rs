@@ -14,7 +14,7 @@ use zhili_domain::{
 };
 use zhili_storage::{Category, CreateOutcome, EventSummary, Org, StoreError};
 
-use super::forms::FormData;
+use super::forms::{FormData, Msg};
 use super::session::PageUser;
 use super::upload::{PageForm, photo_message, photo_status};
 use super::view::{Header, Opt, OptGroup, china_time, error_page, internal, render, url_encode};
@@ -58,9 +58,10 @@ struct Row {
     number: String,
     status_code: &'static str,
     status_label: &'static str,
-    category: String,
+    /// `None`: not classified yet.
+    category: Option<String>,
     area: String,
-    lead_unit: String,
+    lead_unit: Option<String>,
     reported_at: String,
     excerpt: String,
 }
@@ -75,9 +76,9 @@ impl From<EventSummary> for Row {
             id: s.id,
             status_code: s.status.code,
             status_label: s.status.label,
-            category: s.category.map_or_else(|| "未分类".to_string(), |c| c.name),
+            category: s.category.map(|c| c.name),
             area,
-            lead_unit: s.lead_unit.map_or_else(|| "—".to_string(), |u| u.name),
+            lead_unit: s.lead_unit.map(|u| u.name),
             reported_at: china_time(s.reported_at),
             excerpt: s.excerpt,
             number: s.number,
@@ -90,7 +91,7 @@ impl From<EventSummary> for Row {
 struct ListPage {
     lang: Lang,
     header: Option<Header>,
-    notices: Vec<String>,
+    notices: Vec<Msg>,
     status_opts: Vec<Opt>,
     township_opts: Vec<Opt>,
     category_groups: Vec<OptGroup>,
@@ -111,13 +112,13 @@ struct ListPage {
 }
 
 /// 大类 as groups, each starting with "全部…" (a 大类 code finds its 小类 too).
-fn category_filter_groups(cats: &[Category], current: &str) -> Vec<OptGroup> {
+fn category_filter_groups(lang: Lang, cats: &[Category], current: &str) -> Vec<OptGroup> {
     cats.iter()
         .filter(|c| c.parent_id.is_none())
         .map(|top| {
             let mut options = vec![Opt::new(
                 top.code.clone(),
-                format!("全部{}", top.name),
+                lang.f("全部{}", &[&top.name]),
                 current,
             )];
             options.extend(
@@ -134,7 +135,7 @@ fn category_filter_groups(cats: &[Category], current: &str) -> Vec<OptGroup> {
 }
 
 /// 小类 (categories without children) grouped under their 大类, for reporting.
-pub(super) fn leaf_category_groups(cats: &[Category], current: &str) -> Vec<OptGroup> {
+pub(super) fn leaf_category_groups(lang: Lang, cats: &[Category], current: &str) -> Vec<OptGroup> {
     let has_children = |c: &Category| cats.iter().any(|x| x.parent_id == Some(c.id));
     let mut groups: Vec<OptGroup> = cats
         .iter()
@@ -156,7 +157,7 @@ pub(super) fn leaf_category_groups(cats: &[Category], current: &str) -> Vec<OptG
         .collect();
     if !loose.is_empty() {
         groups.push(OptGroup {
-            label: "其他".into(),
+            label: lang.t("其他").into(),
             options: loose,
         });
     }
@@ -169,14 +170,16 @@ fn org_opts(orgs: &[Org], current: &str) -> Vec<Opt> {
         .collect()
 }
 
+/// Options of a domain vocabulary, labelled in `lang` (the labels are catalog keys).
 fn coded_opts<T: Copy>(
+    lang: Lang,
     all: &[T],
     code: impl Fn(T) -> &'static str,
     label: impl Fn(T) -> &'static str,
     current: &str,
 ) -> Vec<Opt> {
     all.iter()
-        .map(|v| Opt::new(code(*v), label(*v), current))
+        .map(|v| Opt::new(code(*v), lang.t(label(*v)), current))
         .collect()
 }
 
@@ -186,20 +189,25 @@ pub async fn list(
     params: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
     let header = user.header();
+    let lang = header.lang;
     let (params, mut notices) = match params {
         Ok(Query(p)) => (p, Vec::new()),
         Err(_) => (
             ListQuery::default(),
-            vec!["筛选条件格式不正确，已显示全部事件".to_string()],
+            vec![Msg::new(lang, "筛选条件格式不正确，已显示全部事件")],
         ),
     };
     let (filter, errors) = params.parse();
+    // The filter's own messages (with the values in them) stay Chinese.
     let errors = errors
         .into_iter()
-        .map(|p| format!("{}（已忽略）", p.message));
+        .map(|p| Msg::new(lang, &format!("{}（已忽略）", p.message)));
     notices.extend(errors);
     if filter.overdue_at.is_some() {
-        notices.push("仅显示超过办理时限仍在办理的事件（超期），来自指挥中心的统计".to_string());
+        notices.push(Msg::new(
+            lang,
+            "仅显示超过办理时限仍在办理的事件（超期），来自指挥中心的统计",
+        ));
     }
     // The command room must see a lasting outbound failure (110 exchange) at once.
     if matches!(
@@ -208,12 +216,10 @@ pub async fn list(
     ) && let Ok(h) = state.store.outbox_health().await
         && h.failing > 0
     {
-        notices.push(format!(
+        notices.push(Msg::built(lang.f(
             "对外通道异常：{} 条待发送，其中 {} 条发送失败，正在自动重试。最近错误：{}",
-            h.pending,
-            h.failing,
-            h.last_error.unwrap_or_default()
-        ));
+            &[&h.pending, &h.failing, &h.last_error.unwrap_or_default()],
+        )));
     }
     let repo = state.store.events_for(&user.actor);
     let (page, townships, cats) = match tokio::try_join!(
@@ -251,10 +257,17 @@ pub async fn list(
         lang: header.lang,
         header: Some(header),
         notices,
-        status_opts: coded_opts(Status::ALL, Status::code, Status::label_zh, &status_cur),
+        status_opts: coded_opts(
+            lang,
+            Status::ALL,
+            Status::code,
+            Status::label_zh,
+            &status_cur,
+        ),
         township_opts: org_opts(&townships, &cur(&params.township)),
-        category_groups: category_filter_groups(&cats, &cur(&params.category)),
+        category_groups: category_filter_groups(lang, &cats, &cur(&params.category)),
         channel_opts: coded_opts(
+            lang,
             Channel::ALL,
             Channel::code,
             Channel::label_zh,
@@ -262,7 +275,7 @@ pub async fn list(
         ),
         sort_opts: SORTS
             .iter()
-            .map(|(code, label, ..)| Opt::new(*code, *label, &sort_cur))
+            .map(|(code, label, ..)| Opt::new(*code, lang.t(label), &sort_cur))
             .collect(),
         q: params.q.clone().unwrap_or_default(),
         from: params.from.clone().unwrap_or_default(),
@@ -285,24 +298,24 @@ pub async fn list(
 /// A message per form field, for the field the error names.
 #[derive(Default)]
 struct FieldErrors {
-    text: Option<String>,
-    category: Option<String>,
-    grid: Option<String>,
-    township: Option<String>,
-    address: Option<String>,
-    channel: Option<String>,
-    priority: Option<String>,
-    reporter_kind: Option<String>,
-    reporter_name: Option<String>,
-    reporter_phone: Option<String>,
-    location: Option<String>,
-    photo: Option<String>,
+    text: Option<Msg>,
+    category: Option<Msg>,
+    grid: Option<Msg>,
+    township: Option<Msg>,
+    address: Option<Msg>,
+    channel: Option<Msg>,
+    priority: Option<Msg>,
+    reporter_kind: Option<Msg>,
+    reporter_name: Option<Msg>,
+    reporter_phone: Option<Msg>,
+    location: Option<Msg>,
+    photo: Option<Msg>,
     /// Anything not tied to one field.
-    general: Option<String>,
+    general: Option<Msg>,
 }
 
 impl FieldErrors {
-    fn one(field: &str, message: String) -> Self {
+    fn one(lang: Lang, field: &str, message: &str) -> Self {
         let mut e = FieldErrors::default();
         let slot = match field {
             "text" => &mut e.text,
@@ -319,12 +332,12 @@ impl FieldErrors {
             "photo" => &mut e.photo,
             _ => &mut e.general,
         };
-        *slot = Some(message);
+        *slot = Some(Msg::new(lang, message));
         e
     }
 
     /// The first message, with the id of the field it belongs to, for the summary.
-    fn summary(&self) -> Option<(&'static str, &str)> {
+    fn summary(&self) -> Option<(&'static str, &Msg)> {
         [
             ("f-text", &self.text),
             ("f-category", &self.category),
@@ -340,7 +353,7 @@ impl FieldErrors {
             ("f-photo", &self.photo),
         ]
         .into_iter()
-        .find_map(|(id, m)| m.as_deref().map(|m| (id, m)))
+        .find_map(|(id, m)| m.as_ref().map(|m| (id, m)))
     }
 }
 
@@ -462,7 +475,7 @@ struct NewPage {
     csrf: String,
     input: NewInput,
     errors: FieldErrors,
-    error_summary: Option<(&'static str, String)>,
+    error_summary: Option<(&'static str, Msg)>,
     category_groups: Vec<OptGroup>,
     township_opts: Vec<Opt>,
     grid_choices: Vec<Opt>,
@@ -524,28 +537,32 @@ async fn new_page(
     });
     let error_summary = errors
         .summary()
-        .map(|(id, m)| (id, m.to_string()))
+        .map(|(id, m)| (id, m.clone()))
         .or_else(|| errors.general.clone().map(|m| ("f-text", m)));
+    let lang = header.lang;
     let view = NewPage {
         lang: header.lang,
         header: Some(header),
         csrf: user.csrf.clone(),
-        category_groups: leaf_category_groups(&cats, input.category.trim()),
+        category_groups: leaf_category_groups(lang, &cats, input.category.trim()),
         township_opts: org_opts(&townships, input.township.trim()),
         grid_choices: grid_choices(actor, &grids),
         channel_opts: coded_opts(
+            lang,
             Channel::ALL,
             Channel::code,
             Channel::label_zh,
             input.channel.trim(),
         ),
         priority_opts: coded_opts(
+            lang,
             Priority::ALL,
             Priority::code,
             Priority::label_zh,
             input.priority.trim(),
         ),
         reporter_kind_opts: coded_opts(
+            lang,
             ReporterKind::ALL,
             ReporterKind::code,
             ReporterKind::label_zh,
@@ -588,7 +605,7 @@ pub async fn create(State(state): State<AppState>, user: PageUser, mut page: Pag
     let raw = match input.to_raw() {
         Ok(r) => r,
         Err((field, message)) => {
-            let errors = FieldErrors::one(field, message);
+            let errors = FieldErrors::one(user.lang, field, &message);
             return new_page(&state, &user, invalid, Some(input), errors).await;
         }
     };
@@ -598,7 +615,7 @@ pub async fn create(State(state): State<AppState>, user: PageUser, mut page: Pag
             n
         }
         Err(e) => {
-            let errors = FieldErrors::one(&e.field, e.message);
+            let errors = FieldErrors::one(user.lang, &e.field, &e.message);
             return new_page(&state, &user, invalid, Some(input), errors).await;
         }
     };
@@ -606,7 +623,7 @@ pub async fn create(State(state): State<AppState>, user: PageUser, mut page: Pag
     let photos = match page.checked_photo().await {
         Ok(p) => Vec::from_iter(p),
         Err(e) => {
-            let errors = FieldErrors::one("photo", photo_message(&e));
+            let errors = FieldErrors::one(user.lang, "photo", &photo_message(&e));
             return new_page(&state, &user, photo_status(&e), Some(input), errors).await;
         }
     };
@@ -620,7 +637,7 @@ pub async fn create(State(state): State<AppState>, user: PageUser, mut page: Pag
             Redirect::to(&format!("/events/{}", d.id)).into_response()
         }
         Err(StoreError::Invalid { field, message }) => {
-            let errors = FieldErrors::one(&field, message);
+            let errors = FieldErrors::one(user.lang, &field, &message);
             new_page(&state, &user, invalid, Some(input), errors).await
         }
         Err(e) => {
@@ -628,7 +645,7 @@ pub async fn create(State(state): State<AppState>, user: PageUser, mut page: Pag
             if api.status.is_server_error() {
                 return internal(Some(user.header()));
             }
-            let errors = FieldErrors::one("", api.message);
+            let errors = FieldErrors::one(user.lang, "", &api.message);
             new_page(&state, &user, api.status, Some(input), errors).await
         }
     }

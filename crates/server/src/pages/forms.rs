@@ -66,3 +66,34 @@ impl<S: Send + Sync> FromRequest<S> for FormData {
         }
     }
 }
+
+/// A message shown on a page: the catalog's English when it is one of the catalog's
+/// texts, else the Chinese as written (a storage or domain message with values in
+/// it), which the page then marks `lang="zh-CN"`.
+#[derive(Clone)]
+pub struct Msg {
+    pub text: String,
+    /// Left in Chinese on an English page.
+    pub zh: bool,
+}
+
+impl Msg {
+    pub fn new(lang: crate::i18n::Lang, message: &str) -> Self {
+        let text = lang.t(message).to_string();
+        Msg {
+            zh: lang.is_en() && text.chars().any(|c| ('\u{3400}'..='\u{9fff}').contains(&c)),
+            text,
+        }
+    }
+
+    /// Text the page built in this language already (`lang.f`).
+    pub fn built(text: String) -> Self {
+        Msg { text, zh: false }
+    }
+}
+
+impl std::fmt::Display for Msg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}

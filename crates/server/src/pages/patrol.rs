@@ -16,6 +16,7 @@ use serde::Deserialize;
 use zhili_storage::StoreError;
 use zhili_storage::patrols::{GridPatrolCount, NewPatrol, Patrol};
 
+use super::forms::Msg;
 use super::session::PageUser;
 use super::upload::{PageForm, photo_message, photo_status};
 use super::view::{Header, china_time, error_page, internal, render, url_encode};
@@ -52,7 +53,8 @@ struct Item {
     id: i64,
     time: String,
     worker: String,
-    grid: String,
+    /// `None`: outside every grid.
+    grid: Option<String>,
     position: String,
     note: String,
     outside: bool,
@@ -65,9 +67,7 @@ impl From<Patrol> for Item {
             id: p.id,
             time: china_time(p.at),
             worker: p.worker.name,
-            grid: p
-                .grid
-                .map_or_else(|| "不在任何网格内".to_string(), |g| g.name),
+            grid: p.grid.map(|g| g.name),
             position: format!("{:.5}, {:.5}", p.location.lon, p.location.lat),
             note: p.note.unwrap_or_default(),
             outside: p.outside_own_grid,
@@ -94,14 +94,15 @@ struct PatrolPage {
     /// A fresh key per rendered form: a double tap sends the same one.
     key: String,
     date: String,
-    /// "今天" or the date shown.
-    day_label: String,
+    /// The day shown is today (今天).
+    is_today: bool,
     items: Vec<Item>,
     counts: Vec<CountRow>,
     /// The list is narrowed to one grid or to flagged check-ins.
     narrowed: bool,
-    done: Option<String>,
-    error: Option<String>,
+    /// A catalog text.
+    done: Option<&'static str>,
+    error: Option<Msg>,
     note: String,
     lon: String,
     lat: String,
@@ -128,7 +129,7 @@ async fn patrol_page(
     user: &PageUser,
     status: StatusCode,
     q: PatrolQuery,
-    done: Option<String>,
+    done: Option<&'static str>,
     error: Option<String>,
     typed: Typed,
 ) -> Response {
@@ -171,17 +172,13 @@ async fn patrol_page(
         csrf: user.csrf.clone(),
         may_check_in: repo.may_check_in(),
         key: hex::encode(rand::random::<[u8; 12]>()),
-        day_label: if day == today {
-            "今天".into()
-        } else {
-            date.clone()
-        },
+        is_today: day == today,
         narrowed: f.grid.is_some() || f.outside_only,
         items: items.into_iter().map(Item::from).collect(),
         counts: counts.into_iter().map(count_row).collect(),
         date,
         done,
-        error,
+        error: error.map(|m| Msg::new(user.lang, &m)),
         note: typed.note,
         lon: typed.lon,
         lat: typed.lat,
@@ -205,8 +202,8 @@ async fn page(
         }
     };
     let done = match p.done.as_deref() {
-        Some("in") => Some("打卡成功。".to_string()),
-        Some("outside") => Some("打卡成功，但位置不在您负责的网格内，已标记。".to_string()),
+        Some("in") => Some("打卡成功。"),
+        Some("outside") => Some("打卡成功，但位置不在您负责的网格内，已标记。"),
         _ => None,
     };
     let q = PatrolQuery {
@@ -300,7 +297,10 @@ pub async fn submit(State(state): State<AppState>, user: PageUser, mut form: Pag
     };
     let (location, grid_code) = match patrol_point(&state, lon, lat) {
         Ok(x) => x,
-        Err(e) => return again(unprocessable, format!("位置有误：{}", e.message), typed).await,
+        Err(e) => {
+            let m = format!("位置有误：{}", e.message);
+            return again(unprocessable, m, typed).await;
+        }
     };
     let accuracy_m = coord("accuracy_m");
     let note = f.opt("note");

@@ -17,7 +17,7 @@ use zhili_storage::StoreError;
 use zhili_storage::queue::QueueItem;
 
 use super::detail::build_action;
-use super::forms::FormData;
+use super::forms::{FormData, Msg};
 use super::session::PageUser;
 use super::view::{Header, china_time, error_page, internal, not_found, render};
 use crate::AppState;
@@ -66,22 +66,26 @@ fn asset(content_type: &'static str, body: &'static str) -> Response {
 
 /// "剩余 2 个工作日 3 小时" or "已超期 45 分钟", in working time (7.5 hours a day
 /// by default).
-pub(super) fn working_left(minutes: i64, per_day_minutes: i64) -> String {
-    let (sign, m) = if minutes < 0 {
-        ("已超期", -minutes)
+pub(super) fn working_left(lang: Lang, minutes: i64, per_day_minutes: i64) -> String {
+    let (late, m) = if minutes < 0 {
+        (true, -minutes)
     } else {
-        ("剩余", minutes)
+        (false, minutes)
     };
     let per_day = per_day_minutes.max(1);
     let (days, rest) = (m / per_day, m % per_day);
     let span = if days > 0 {
-        format!("{days} 个工作日 {} 小时", rest / 60)
+        lang.f("{} 个工作日 {} 小时", &[&days, &(rest / 60)])
     } else if m >= 60 {
-        format!("{} 小时 {} 分钟", m / 60, m % 60)
+        lang.f("{} 小时 {} 分钟", &[&(m / 60), &(m % 60)])
     } else {
-        format!("{m} 分钟")
+        lang.f("{} 分钟", &[&m])
     };
-    format!("{sign} {span}")
+    if late {
+        lang.f("已超期 {}", &[&span])
+    } else {
+        lang.f("剩余 {}", &[&span])
+    }
 }
 
 struct Row {
@@ -89,7 +93,8 @@ struct Row {
     number: String,
     status_code: &'static str,
     status_label: &'static str,
-    category: String,
+    /// `None`: not classified yet.
+    category: Option<String>,
     area: String,
     unit_role: &'static str,
     excerpt: String,
@@ -106,7 +111,7 @@ struct Row {
 }
 
 impl Row {
-    fn new(q: QueueItem, per_day: i64) -> Self {
+    fn new(lang: Lang, q: QueueItem, per_day: i64) -> Self {
         let can = |k: ActionKind| q.allowed_actions.iter().any(|a| a.code == k.code());
         let s = &q.event;
         let area = match &s.grid {
@@ -129,17 +134,14 @@ impl Row {
             number: s.number.clone(),
             status_code: s.status.code,
             status_label: s.status.label,
-            category: s
-                .category
-                .as_ref()
-                .map_or_else(|| "未分类".to_string(), |c| c.name.clone()),
+            category: s.category.as_ref().map(|c| c.name.clone()),
             area,
             unit_role: q.unit_role.label,
             excerpt: s.excerpt.clone(),
             due: q.handle_due_at.map(china_time).unwrap_or_default(),
             left: q
                 .working_minutes_left
-                .map(|m| working_left(m, per_day))
+                .map(|m| working_left(lang, m, per_day))
                 .unwrap_or_default(),
             warning,
             warning_label,
@@ -162,7 +164,7 @@ struct QueuePage {
     red: usize,
     yellow: usize,
     done: Option<String>,
-    error: Option<String>,
+    error: Option<Msg>,
     /// The row whose form failed, to reopen it.
     error_id: Option<i64>,
 }
@@ -206,7 +208,11 @@ async fn queue_page(
         .working_hours()
         .per_day()
         .num_minutes();
-    let rows: Vec<Row> = items.into_iter().map(|q| Row::new(q, per_day)).collect();
+    let lang = user.lang;
+    let rows: Vec<Row> = items
+        .into_iter()
+        .map(|q| Row::new(lang, q, per_day))
+        .collect();
     let view = QueuePage {
         lang: header.lang,
         header: Some(header),
@@ -216,7 +222,7 @@ async fn queue_page(
         rows,
         done,
         error_id: error.as_ref().map(|(id, _)| *id),
-        error: error.map(|(_, m)| m),
+        error: error.map(|(_, m)| Msg::new(lang, &m)),
     };
     render(status, &view)
 }
@@ -231,7 +237,10 @@ async fn page(
         let label = ActionKind::parse(p.done.as_deref()?)?.label_zh();
         let n =
             p.n.filter(|n| n.len() <= 40 && n.chars().all(|c| c.is_ascii_alphanumeric()))?;
-        Some(format!("已对 {n} 完成「{label}」"))
+        Some(
+            user.lang
+                .f("已对 {} 完成「{}」", &[&n, &user.lang.t(label)]),
+        )
     });
     queue_page(&state, &user, StatusCode::OK, done, None).await
 }
@@ -292,12 +301,23 @@ async fn act(
 #[cfg(test)]
 mod tests {
     use super::working_left;
+    use crate::i18n::Lang;
 
     #[test]
     fn time_left_reads_in_working_days_and_hours() {
-        assert_eq!(working_left(450 * 2 + 190, 450), "剩余 2 个工作日 3 小时");
-        assert_eq!(working_left(125, 450), "剩余 2 小时 5 分钟");
-        assert_eq!(working_left(-45, 450), "已超期 45 分钟");
-        assert_eq!(working_left(0, 450), "剩余 0 分钟");
+        let zh = Lang::Zh;
+        assert_eq!(
+            working_left(zh, 450 * 2 + 190, 450),
+            "剩余 2 个工作日 3 小时"
+        );
+        assert_eq!(working_left(zh, 125, 450), "剩余 2 小时 5 分钟");
+        assert_eq!(working_left(zh, -45, 450), "已超期 45 分钟");
+        assert_eq!(working_left(zh, 0, 450), "剩余 0 分钟");
+        let en = Lang::En;
+        assert_eq!(
+            working_left(en, 450 * 2 + 190, 450),
+            "2 working days 3 h left"
+        );
+        assert_eq!(working_left(en, -45, 450), "overdue by 45 min");
     }
 }

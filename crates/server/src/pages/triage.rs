@@ -52,7 +52,7 @@ struct TriagePage {
     csrf: String,
     items: Vec<Item>,
     categories: Vec<Pick>,
-    error: Option<String>,
+    error: Option<super::forms::Msg>,
 }
 
 fn is_room(user: &PageUser) -> bool {
@@ -144,7 +144,7 @@ async fn show(
             csrf: user.csrf.clone(),
             items,
             categories,
-            error,
+            error: error.map(|m| super::forms::Msg::new(user.lang, &m)),
         },
     )
 }
