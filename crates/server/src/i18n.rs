@@ -328,14 +328,9 @@ mod tests {
         "event_detail.html",
         "event_new.html",
         "events_list.html",
-        "kpi.html",
-        "kpi_events.html",
         "notices.html",
         "patrol.html",
         "queue.html",
-        "recurring.html",
-        "supervision_list.html",
-        "supervision_orders.html",
         "triage.html",
     ];
 
