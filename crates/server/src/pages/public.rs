@@ -59,6 +59,26 @@ impl Shown {
             lang: lang.html_lang(),
         }
     }
+
+    /// `pattern` filled with `values` and then `message` (storage's or the domain's
+    /// words): in the reader's language when the catalog has the message, else all
+    /// of it in Chinese, so one element never mixes the two.
+    pub(super) fn about(
+        lang: Lang,
+        pattern: &str,
+        values: &[&dyn std::fmt::Display],
+        message: &str,
+    ) -> Shown {
+        let shown = Shown::of(lang, message);
+        let in_zh = shown.lang == Lang::Zh.html_lang();
+        let text_lang = if in_zh { Lang::Zh } else { lang };
+        let mut all: Vec<&dyn std::fmt::Display> = values.to_vec();
+        all.push(&shown.text);
+        Shown {
+            text: text_lang.f(pattern, &all),
+            lang: text_lang.html_lang(),
+        }
+    }
 }
 
 #[derive(Template)]
