@@ -22,6 +22,7 @@ use zhili_storage::admin::{NewAccount, UserChange, UserSummary, org_kind_for};
 use zhili_storage::{Acting, StoreError};
 
 use super::forms::FormData;
+use super::public::Shown;
 use super::session::PageUser;
 use super::view::{Header, Opt, error_page, internal, render};
 use crate::AppState;
@@ -72,16 +73,16 @@ struct CategoriesPage {
     header: Option<Header>,
     csrf: String,
     rows: Vec<CategoryRow>,
-    done: Option<String>,
-    error: Option<String>,
+    done: Option<Shown>,
+    error: Option<Shown>,
 }
 
 async fn categories_page(
     state: &AppState,
     user: &PageUser,
     status: StatusCode,
-    done: Option<String>,
-    error: Option<String>,
+    done: Option<Shown>,
+    error: Option<Shown>,
 ) -> Response {
     let header = user.header();
     let (cats, units) = match tokio::try_join!(
@@ -147,7 +148,16 @@ async fn categories(
         .ok()
         .and_then(|Query(p)| p.done)
         .filter(|c| c.len() <= 20 && c.chars().all(|ch| ch.is_ascii_alphanumeric()))
-        .map(|c| format!("已保存类别 {c} 的办理时限和责任部门（适用于此后计算的时限）。"));
+        .map(|c| {
+            let lang = user.lang;
+            Shown::made(
+                lang,
+                lang.f(
+                    "已保存类别 {} 的办理时限和责任部门（适用于此后计算的时限）。",
+                    &[&c],
+                ),
+            )
+        });
     categories_page(&state, &user, StatusCode::OK, done, None).await
 }
 
@@ -168,7 +178,10 @@ async fn edit_category(
         .get("limit_days")
         .and_then(|v| v.trim().parse::<u32>().ok())
     else {
-        let m = format!("类别 {code}：办理时限须为整数（工作日）");
+        let m = Shown::made(
+            user.lang,
+            user.lang.f("类别 {}：办理时限须为整数（工作日）", &[&code]),
+        );
         return categories_page(&state, &user, bad, None, Some(m)).await;
     };
     let dept = form.opt("department");
@@ -183,7 +196,7 @@ async fn edit_category(
             error_page(Some(user.header()), StatusCode::NOT_FOUND, "该类别不存在。")
         }
         Err(StoreError::Invalid { message, .. }) => {
-            let m = format!("类别 {code}：{message}");
+            let m = Shown::about(user.lang, "类别 {}：{}", &[&code], &message);
             categories_page(&state, &user, bad, None, Some(m)).await
         }
         Err(e) => {
@@ -216,8 +229,8 @@ struct UsersPage {
     csrf: String,
     rows: Vec<UserRow>,
     role_opts: Vec<Opt>,
-    done: Option<String>,
-    error: Option<String>,
+    done: Option<Shown>,
+    error: Option<Shown>,
     /// Shown once after creating an account.
     created: Option<(String, String)>,
     typed_username: String,
@@ -225,13 +238,13 @@ struct UsersPage {
     typed_org: String,
 }
 
-fn role_opts(current: &str) -> Vec<Opt> {
+fn role_opts(lang: Lang, current: &str) -> Vec<Opt> {
     Role::ALL
         .iter()
         .map(|r| {
             let label = match org_kind_for(*r) {
-                Some(k) => format!("{}（须填{k}编码）", r.label_zh()),
-                None => r.label_zh().to_string(),
+                Some(k) => lang.f("{}（须填{}编码）", &[&lang.t(r.label_zh()), &k]),
+                None => lang.t(r.label_zh()).to_string(),
             };
             Opt::new(r.code(), label, current)
         })
@@ -249,8 +262,8 @@ async fn users_page(
     state: &AppState,
     user: &PageUser,
     status: StatusCode,
-    done: Option<String>,
-    error: Option<String>,
+    done: Option<Shown>,
+    error: Option<Shown>,
     created: Option<(String, String)>,
     typed: Typed,
 ) -> Response {
@@ -264,7 +277,7 @@ async fn users_page(
     };
     let row = |u: UserSummary| UserRow {
         is_self: u.id == user.actor.user_id.0,
-        role_opts: role_opts(u.role.code()),
+        role_opts: role_opts(user.lang, u.role.code()),
         id: u.id,
         username: u.username,
         display_name: u.display_name,
@@ -283,7 +296,7 @@ async fn users_page(
             header: Some(header),
             csrf: user.csrf.clone(),
             rows: list.into_iter().map(row).collect(),
-            role_opts: role_opts(&typed.role),
+            role_opts: role_opts(user.lang, &typed.role),
             done,
             error,
             created,
@@ -315,7 +328,16 @@ async fn users(
         .ok()
         .and_then(|Query(p)| p.done)
         .and_then(|d| d.parse::<i64>().ok())
-        .map(|id| format!("已保存用户 {id} 的修改；角色或区域的变化在其下次登录时生效。"));
+        .map(|id| {
+            let lang = user.lang;
+            Shown::made(
+                lang,
+                lang.f(
+                    "已保存用户 {} 的修改；角色或区域的变化在其下次登录时生效。",
+                    &[&id],
+                ),
+            )
+        });
     users_page(&state, &user, StatusCode::OK, done, None, None, no_typing()).await
 }
 
@@ -334,7 +356,7 @@ async fn create_user(State(state): State<AppState>, user: PageUser, form: FormDa
     };
     let bad = StatusCode::UNPROCESSABLE_ENTITY;
     let Some(role) = Role::parse(typed.role.trim()) else {
-        let m = Some("请选择角色".to_string());
+        let m = Some(Shown::of(user.lang, "请选择角色"));
         return users_page(&state, &user, bad, None, m, None, typed).await;
     };
     let password = crate::auth::one_time_password();
@@ -369,8 +391,10 @@ async fn create_user(State(state): State<AppState>, user: PageUser, form: FormDa
     {
         Ok(u) => {
             let created = Some((u.username, password));
-            let done =
-                Some("账号已创建。初始密码只显示这一次，请当面或通过安全渠道交给本人。".into());
+            let done = Some(Shown::of(
+                user.lang,
+                "账号已创建。初始密码只显示这一次，请当面或通过安全渠道交给本人。",
+            ));
             users_page(
                 &state,
                 &user,
@@ -383,10 +407,14 @@ async fn create_user(State(state): State<AppState>, user: PageUser, form: FormDa
             .await
         }
         Err(StoreError::Invalid { message, .. }) => {
-            users_page(&state, &user, bad, None, Some(message), None, typed).await
+            let m = Some(Shown::of(user.lang, &message));
+            users_page(&state, &user, bad, None, m, None, typed).await
         }
         Err(StoreError::Duplicate { .. }) => {
-            let m = Some(format!("用户名 {} 已被使用", typed.username));
+            let m = Some(Shown::made(
+                user.lang,
+                user.lang.f("用户名 {} 已被使用", &[&typed.username]),
+            ));
             users_page(&state, &user, StatusCode::CONFLICT, None, m, None, typed).await
         }
         Err(e) => {
@@ -417,7 +445,7 @@ async fn edit_user(
         Some(r) => match Role::parse(&r) {
             Some(r) => Some(r),
             None => {
-                let m = Some("未知角色".to_string());
+                let m = Some(Shown::of(user.lang, "未知角色"));
                 return users_page(&state, &user, bad, None, m, None, no_typing()).await;
             }
         },
@@ -435,7 +463,7 @@ async fn edit_user(
             error_page(Some(user.header()), StatusCode::NOT_FOUND, "该用户不存在。")
         }
         Err(StoreError::Invalid { message, .. }) => {
-            let m = Some(format!("用户 {id}：{message}"));
+            let m = Some(Shown::about(user.lang, "用户 {}：{}", &[&id], &message));
             users_page(&state, &user, bad, None, m, None, no_typing()).await
         }
         Err(e) => {
@@ -478,19 +506,24 @@ struct AssessmentPage {
     csrf: String,
     schemes: Vec<SchemeForm>,
     new_scheme: SchemeForm,
-    done: Option<String>,
-    error: Option<String>,
+    done: Option<Shown>,
+    error: Option<Shown>,
     min_satisfaction: u32,
 }
 
-fn scheme_form(id: Option<i64>, scheme: Option<&Scheme>, updated_at: String) -> SchemeForm {
+fn scheme_form(
+    lang: Lang,
+    id: Option<i64>,
+    scheme: Option<&Scheme>,
+    updated_at: String,
+) -> SchemeForm {
     let assessed = scheme.map_or("", |s| s.assessed.code());
     SchemeForm {
         id,
         name: scheme.map(|s| s.name.clone()).unwrap_or_default(),
         assessed_opts: AssessedKind::ALL
             .iter()
-            .map(|k| Opt::new(k.code(), k.label_zh(), assessed))
+            .map(|k| Opt::new(k.code(), lang.t(k.label_zh()), assessed))
             .collect(),
         fields: KpiKind::ALL
             .iter()
@@ -518,8 +551,8 @@ async fn assessment_page(
     state: &AppState,
     user: &PageUser,
     status: StatusCode,
-    done: Option<String>,
-    error: Option<String>,
+    done: Option<Shown>,
+    error: Option<Shown>,
     typed: Option<Scheme>,
 ) -> Response {
     let header = user.header();
@@ -540,13 +573,14 @@ async fn assessment_page(
                 .iter()
                 .map(|s| {
                     scheme_form(
+                        user.lang,
                         Some(s.id),
                         Some(&s.scheme),
                         super::view::china_time(s.updated_at),
                     )
                 })
                 .collect(),
-            new_scheme: scheme_form(None, typed.as_ref(), String::new()),
+            new_scheme: scheme_form(user.lang, None, typed.as_ref(), String::new()),
             done,
             error,
             min_satisfaction: zhili_domain::kpi::MIN_TOWNSHIP_SATISFACTION_WEIGHT,
@@ -566,23 +600,26 @@ async fn assessment(
         .ok()
         .and_then(|Query(p)| p.done)
         .and_then(|d| d.parse::<i64>().ok())
-        .map(|id| format!("已保存考核方案 {id}，下次计算分数时生效。"));
+        .map(|id| {
+            let lang = user.lang;
+            Shown::made(lang, lang.f("已保存考核方案 {}，下次计算分数时生效。", &[&id]))
+        });
     assessment_page(&state, &user, StatusCode::OK, done, None, None).await
 }
 
 /// The scheme a form describes: every KPI with a weight above 0, in KPI order.
-fn scheme_from(form: &FormData) -> Result<Scheme, String> {
+fn scheme_from(lang: Lang, form: &FormData) -> Result<Scheme, String> {
     let assessed = form
         .get("assessed")
         .and_then(AssessedKind::parse)
-        .ok_or("请选择考核对象")?;
+        .ok_or_else(|| lang.t("请选择考核对象").to_string())?;
     let mut indicators = Vec::new();
     for k in KpiKind::ALL {
         let weight = match form.opt(&format!("w-{}", k.code())) {
             None => continue,
             Some(w) => w
                 .parse::<u32>()
-                .map_err(|_| format!("「{}」的权重须为 0–100 的整数", k.label_zh()))?,
+                .map_err(|_| lang.f("「{}」的权重须为 0–100 的整数", &[&lang.t(k.label_zh())]))?,
         };
         if weight == 0 {
             continue;
@@ -593,7 +630,7 @@ fn scheme_from(form: &FormData) -> Result<Scheme, String> {
                 t.parse::<f64>()
                     .ok()
                     .filter(|t| t.is_finite())
-                    .ok_or_else(|| format!("「{}」的满分值须为数字", k.label_zh()))?,
+                    .ok_or_else(|| lang.f("「{}」的满分值须为数字", &[&lang.t(k.label_zh())]))?,
             ),
         };
         indicators.push(Indicator {
@@ -621,9 +658,12 @@ async fn save_assessment(
         return r;
     }
     let bad = StatusCode::UNPROCESSABLE_ENTITY;
-    let scheme = match scheme_from(&form) {
+    let scheme = match scheme_from(user.lang, &form) {
         Ok(s) => s,
-        Err(m) => return assessment_page(&state, &user, bad, None, Some(m), None).await,
+        Err(m) => {
+            let m = Some(Shown::made(user.lang, m));
+            return assessment_page(&state, &user, bad, None, m, None).await;
+        }
     };
     match state
         .store
@@ -632,7 +672,13 @@ async fn save_assessment(
     {
         Ok(s) => Redirect::to(&format!("/admin/assessment?done={}", s.id)).into_response(),
         Err(StoreError::Invalid { message, .. }) => {
-            let m = Some(format!("方案「{}」：{message}", scheme.name));
+            // The scheme's name is what the admin typed: data, in the Chinese part.
+            let m = Some(Shown::about(
+                user.lang,
+                "方案「{}」：{}",
+                &[&scheme.name],
+                &message,
+            ));
             assessment_page(&state, &user, bad, None, m, Some(scheme)).await
         }
         Err(e) => {

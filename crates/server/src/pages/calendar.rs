@@ -12,6 +12,7 @@ use axum::response::Response;
 use axum::routing::get;
 
 use super::forms::FormData;
+use super::public::Shown;
 use super::session::PageUser;
 use super::view::{Header, error_page, render};
 use crate::AppState;
@@ -29,7 +30,8 @@ struct CalendarPage {
     csrf: String,
     years: Vec<YearView>,
     done: Option<String>,
-    problems: Vec<String>,
+    /// The calendar's own words about the file: in English when the catalog has them.
+    problems: Vec<Shown>,
     text: String,
 }
 
@@ -50,7 +52,7 @@ async fn show(
             csrf: user.csrf.clone(),
             years,
             done,
-            problems,
+            problems: problems.iter().map(|p| Shown::of(user.lang, p)).collect(),
             text,
         },
     )
@@ -83,10 +85,10 @@ async fn submit(State(state): State<AppState>, user: PageUser, form: FormData) -
     match load_years(&state, &user.actor, &text).await {
         Ok((years, recounted)) => {
             let years: Vec<String> = years.iter().map(i32::to_string).collect();
-            let done = format!(
+            let lang = user.lang;
+            let done = lang.f(
                 "已导入 {} 年的节假日，{} 个估算时限已按新日历重新计算。",
-                years.join("、"),
-                recounted
+                &[&years.join(lang.t("、")), &recounted],
             );
             show(
                 &state,

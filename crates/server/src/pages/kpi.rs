@@ -9,7 +9,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
-use zhili_domain::kpi::{KpiKind, KpiUnit};
+use zhili_domain::kpi::{KpiKind, KpiUnit, KpiValue};
 use zhili_storage::kpi::Part;
 
 use super::session::PageUser;
@@ -42,6 +42,8 @@ struct KpiPage {
     subject_name: String,
     subject_kind: &'static str,
     code: String,
+    /// The area field's value: the code of an area, empty for a unit.
+    area: String,
     from: String,
     to: String,
     lines: Vec<Line>,
@@ -55,11 +57,26 @@ fn fail(header: Header, e: ApiError) -> Response {
     error_page(Some(header), e.status, message)
 }
 
-fn number(unit: KpiUnit, part: Part, v: f64) -> String {
+fn number(lang: Lang, unit: KpiUnit, part: Part, v: f64) -> String {
     match (unit, part) {
-        (KpiUnit::Hours, Part::Numerator) => format!("{v:.1} 小时"),
-        (KpiUnit::PerTenThousand, Part::Denominator) => format!("{v:.0} 人"),
+        (KpiUnit::Hours, Part::Numerator) => lang.f("{} 小时", &[&format!("{v:.1}")]),
+        (KpiUnit::PerTenThousand, Part::Denominator) => {
+            lang.f("{} 人", &[&format!("{v:.0}")])
+        }
         _ => format!("{v:.0}"),
+    }
+}
+
+/// The value as people read it (`KpiValue::display`, in the reader's language).
+fn display(lang: Lang, v: &KpiValue) -> String {
+    let Some(x) = v.value else {
+        return lang.t("无数据").to_string();
+    };
+    match v.kind.unit() {
+        KpiUnit::Count => lang.f("{} 件", &[&format!("{x:.0}")]),
+        KpiUnit::Ratio => format!("{:.1}%", x * 100.0),
+        KpiUnit::Hours => lang.f("{} 小时", &[&format!("{x:.1}")]),
+        KpiUnit::PerTenThousand => lang.f("{} 人/万人", &[&format!("{x:.2}")]),
     }
 }
 
@@ -69,6 +86,7 @@ async fn page(
     query: Result<Query<KpiQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
     let header = user.header();
+    let lang = header.lang;
     let Ok(Query(q)) = query else {
         return error_page(Some(header), StatusCode::BAD_REQUEST, "查询参数有误。");
     };
@@ -92,14 +110,14 @@ async fn page(
         .map(|v| Line {
             label: v.kind.label_zh(),
             definition: v.kind.definition(),
-            numerator: number(v.kind.unit(), Part::Numerator, v.numerator),
+            numerator: number(lang, v.kind.unit(), Part::Numerator, v.numerator),
             numerator_href: link(v.kind, Part::Numerator),
             denominator: v.denominator.map_or_else(
                 || "—".to_string(),
-                |d| number(v.kind.unit(), Part::Denominator, d),
+                |d| number(lang, v.kind.unit(), Part::Denominator, d),
             ),
             denominator_href: link(v.kind, Part::Denominator),
-            display: v.display(),
+            display: display(lang, v),
         })
         .collect();
     render(
@@ -110,6 +128,11 @@ async fn page(
             subject_name: r.subject.name.clone(),
             subject_kind: r.subject_kind.label_zh(),
             code: r.subject.code.clone(),
+            area: if r.subject_kind.is_unit() {
+                String::new()
+            } else {
+                r.subject.code.clone()
+            },
             from: r.period.from.to_string(),
             to: r.period.to.to_string(),
             lines,
@@ -131,6 +154,8 @@ struct EventLine {
 struct EventsPage {
     lang: Lang,
     header: Option<Header>,
+    /// The area's or unit's name (data) and what of it the list shows.
+    subject: String,
     title: String,
     back: String,
     total: i64,
@@ -145,6 +170,7 @@ async fn events(
     query: Result<Query<KpiQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
     let header = user.header();
+    let lang = header.lang;
     let Ok(Query(q)) = query else {
         return error_page(Some(header), StatusCode::BAD_REQUEST, "查询参数有误。");
     };
@@ -178,13 +204,15 @@ async fn events(
         &EventsPage {
             lang: header.lang,
             header: Some(header),
-            title: format!(
-                "{} · {}的{}（{} 至 {}）",
-                r.subject.name,
-                kind.label_zh(),
-                part.label_zh(),
-                r.period.from,
-                r.period.to
+            subject: r.subject.name.clone(),
+            title: lang.f(
+                "{}的{}（{} 至 {}）",
+                &[
+                    &lang.t(kind.label_zh()),
+                    &lang.t(part.label_zh()),
+                    &r.period.from,
+                    &r.period.to,
+                ],
             ),
             back: format!("/kpi?{query}"),
             total: list.total,

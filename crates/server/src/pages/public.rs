@@ -31,6 +31,56 @@ pub fn routes() -> Router<AppState> {
         .route("/f/{token}", get(feedback_page).post(feedback_submit))
 }
 
+/// A text shown in the reader's language when the catalog has it; otherwise (a
+/// storage or domain message with values in it, a name) as it is, marked Chinese.
+pub(super) struct Shown {
+    pub text: String,
+    /// The `lang` attribute of the element holding the text.
+    pub lang: &'static str,
+}
+
+impl Shown {
+    pub(super) fn of(lang: Lang, zh: &str) -> Shown {
+        let text = lang.t(zh);
+        Shown {
+            lang: if lang.is_en() && text == zh {
+                Lang::Zh.html_lang()
+            } else {
+                lang.html_lang()
+            },
+            text: text.to_string(),
+        }
+    }
+
+    /// A text this page made in the reader's language (a `lang.f` pattern filled in).
+    pub(super) fn made(lang: Lang, text: String) -> Shown {
+        Shown {
+            text,
+            lang: lang.html_lang(),
+        }
+    }
+
+    /// `pattern` filled with `values` and then `message` (storage's or the domain's
+    /// words): in the reader's language when the catalog has the message, else all
+    /// of it in Chinese, so one element never mixes the two.
+    pub(super) fn about(
+        lang: Lang,
+        pattern: &str,
+        values: &[&dyn std::fmt::Display],
+        message: &str,
+    ) -> Shown {
+        let shown = Shown::of(lang, message);
+        let in_zh = shown.lang == Lang::Zh.html_lang();
+        let text_lang = if in_zh { Lang::Zh } else { lang };
+        let mut all: Vec<&dyn std::fmt::Display> = values.to_vec();
+        all.push(&shown.text);
+        Shown {
+            text: text_lang.f(pattern, &all),
+            lang: text_lang.html_lang(),
+        }
+    }
+}
+
 #[derive(Template)]
 #[template(path = "public_message.html")]
 struct MessagePage {
@@ -39,13 +89,14 @@ struct MessagePage {
     message: String,
 }
 
-fn message(status: StatusCode, title: &str, text: &str) -> Response {
+/// `title` is a catalog text; `text` is already in the reader's language.
+fn message(lang: Lang, status: StatusCode, title: &str, text: String) -> Response {
     no_store(render(
         status,
         &MessagePage {
-            lang: Lang::Zh, // i18n: not yet taken from the request
-            title: title.into(),
-            message: text.into(),
+            lang,
+            title: lang.t(title).to_string(),
+            message: text,
         },
     ))
 }
@@ -58,21 +109,26 @@ fn no_store(mut r: Response) -> Response {
     r
 }
 
-fn internal(e: StoreError) -> Response {
+fn internal(lang: Lang, e: StoreError) -> Response {
     tracing::error!(error = ?e, "public page: storage failure");
     message(
+        lang,
         StatusCode::INTERNAL_SERVER_ERROR,
         "服务器错误",
-        "服务器内部错误，请稍后重试。",
+        lang.t("服务器内部错误，请稍后重试。").to_string(),
     )
 }
 
 fn query<T: Default>(
+    lang: Lang,
     q: Result<Query<T>, axum::extract::rejection::QueryRejection>,
-) -> (T, Option<String>) {
+) -> (T, Option<Shown>) {
     match q {
         Ok(Query(v)) => (v, None),
-        Err(_) => (T::default(), Some("查询参数格式不正确。".into())),
+        Err(_) => (
+            T::default(),
+            Some(Shown::made(lang, lang.t("查询参数格式不正确。").into())),
+        ),
     }
 }
 
@@ -101,11 +157,11 @@ async fn choices(
 }
 
 /// A filter that does not parse shows its message and an unfiltered page.
-fn filter_or_message(q: &PublicQuery, error: &mut Option<String>) -> PublicFilter {
+fn filter_or_message(lang: Lang, q: &PublicQuery, error: &mut Option<Shown>) -> PublicFilter {
     match q.to_filter() {
         Ok(f) => f,
         Err(ApiError { message, .. }) => {
-            error.get_or_insert(message);
+            error.get_or_insert_with(|| Shown::of(lang, &message));
             PublicFilter::default()
         }
     }
@@ -145,7 +201,7 @@ struct StatsTable {
 #[template(path = "public_stats.html")]
 struct StatsPage {
     lang: Lang,
-    error: Option<String>,
+    error: Option<Shown>,
     townships: Vec<Opt>,
     categories: Vec<Opt>,
     from: String,
@@ -155,13 +211,14 @@ struct StatsPage {
 
 async fn stats_page(
     State(state): State<AppState>,
+    lang: Lang,
     q: Result<Query<PublicQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
-    let (q, mut error) = query(q);
-    let f = filter_or_message(&q, &mut error);
+    let (q, mut error) = query(lang, q);
+    let f = filter_or_message(lang, &q, &mut error);
     let stats = match state.store.public_stats(&f).await {
         Ok(s) => s,
-        Err(e) => return internal(e),
+        Err(e) => return internal(lang, e),
     };
     let (townships, categories) = match choices(
         &state,
@@ -171,7 +228,7 @@ async fn stats_page(
     .await
     {
         Ok(c) => c,
-        Err(e) => return internal(e),
+        Err(e) => return internal(lang, e),
     };
     let mut by_township: Vec<StatsLine> = stats.by_township.into_iter().map(Into::into).collect();
     by_township.push(stats.total.into());
@@ -183,7 +240,7 @@ async fn stats_page(
     render(
         status,
         &StatsPage {
-            lang: Lang::Zh, // i18n: not yet taken from the request
+            lang,
             error,
             townships,
             categories,
@@ -191,13 +248,13 @@ async fn stats_page(
             to: q.to.unwrap_or_default(),
             tables: vec![
                 StatsTable {
-                    title: "按乡镇（街道）",
-                    key: "乡镇（街道）",
+                    title: lang.t("按乡镇（街道）"),
+                    key: lang.t("乡镇（街道）"),
                     rows: by_township,
                 },
                 StatsTable {
-                    title: "按事件类别",
-                    key: "类别",
+                    title: lang.t("按事件类别"),
+                    key: lang.t("类别"),
                     rows: stats.by_category.into_iter().map(Into::into).collect(),
                 },
             ],
@@ -235,7 +292,7 @@ impl From<PublicEvent> for EventLine {
 #[template(path = "public_events.html")]
 struct EventsPage {
     lang: Lang,
-    error: Option<String>,
+    error: Option<Shown>,
     townships: Vec<Opt>,
     categories: Vec<Opt>,
     statuses: Vec<Opt>,
@@ -261,13 +318,14 @@ fn page_link(f: &PublicFilter, page: u32) -> String {
 
 async fn events_page(
     State(state): State<AppState>,
+    lang: Lang,
     q: Result<Query<PublicQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
-    let (q, mut error) = query(q);
-    let f = filter_or_message(&q, &mut error);
+    let (q, mut error) = query(lang, q);
+    let f = filter_or_message(lang, &q, &mut error);
     let page = match state.store.public_events(&f).await {
         Ok(p) => p,
-        Err(e) => return internal(e),
+        Err(e) => return internal(lang, e),
     };
     let (townships, categories) = match choices(
         &state,
@@ -277,13 +335,13 @@ async fn events_page(
     .await
     {
         Ok(c) => c,
-        Err(e) => return internal(e),
+        Err(e) => return internal(lang, e),
     };
     let current = f.status.map(Status::code).unwrap_or("");
     let statuses = Status::ALL
         .iter()
         .filter(|s| !matches!(s, Status::Rejected | Status::Transferred))
-        .map(|s| Opt::new(s.code(), s.label_zh(), current))
+        .map(|s| Opt::new(s.code(), lang.t(s.label_zh()), current))
         .collect();
     let shown = i64::from(page.page) * i64::from(page.per_page);
     let status = if error.is_some() {
@@ -294,7 +352,7 @@ async fn events_page(
     render(
         status,
         &EventsPage {
-            lang: Lang::Zh, // i18n: not yet taken from the request
+            lang,
             error,
             townships,
             categories,
@@ -311,7 +369,7 @@ struct Step {
     at: String,
     action: &'static str,
     status: &'static str,
-    by: String,
+    by: Shown,
 }
 
 struct Found {
@@ -334,22 +392,23 @@ struct Found {
 struct LookupPage {
     lang: Lang,
     number: String,
-    error: Option<String>,
+    error: Option<Shown>,
     found: Option<Found>,
 }
 
 async fn lookup_page(
     State(state): State<AppState>,
+    lang: Lang,
     q: Result<Query<LookupQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
-    let (q, error) = query(q);
+    let (q, error) = query(lang, q);
     let number = q.number.unwrap_or_default().trim().to_string();
     let code = q.code.unwrap_or_default().trim().to_string();
-    let page = |status, error: Option<String>, found| {
+    let page = |status, error: Option<Shown>, found| {
         no_store(render(
             status,
             &LookupPage {
-                lang: Lang::Zh, // i18n: not yet taken from the request
+                lang,
                 number: number.clone(),
                 error,
                 found,
@@ -358,7 +417,8 @@ async fn lookup_page(
     };
     if error.is_some() || number.is_empty() || code.is_empty() {
         let error = error.or_else(|| {
-            (!number.is_empty() || !code.is_empty()).then(|| "请输入事件编号和查询码。".into())
+            (!number.is_empty() || !code.is_empty())
+                .then(|| Shown::of(lang, "请输入事件编号和查询码。"))
         });
         return page(StatusCode::OK, error, None);
     }
@@ -385,17 +445,17 @@ async fn lookup_page(
                         at: china_time(s.at),
                         action: s.action.label,
                         status: s.status.label,
-                        by: s.by,
+                        by: Shown::of(lang, &s.by),
                     })
                     .collect(),
             }),
         ),
         Err(StoreError::NotFound) => page(
             StatusCode::NOT_FOUND,
-            Some("未找到：事件编号或查询码不正确。".into()),
+            Some(Shown::of(lang, "未找到：事件编号或查询码不正确。")),
             None,
         ),
-        Err(e) => internal(e),
+        Err(e) => internal(lang, e),
     }
 }
 
@@ -412,54 +472,61 @@ struct FeedbackPage {
     comment: String,
     reopen: bool,
     reopen_reason: String,
-    error: Option<String>,
+    error: Option<Shown>,
 }
 
-fn gone_page(expired: bool) -> Response {
+fn gone_page(lang: Lang, expired: bool) -> Response {
     if expired {
         message(
+            lang,
             StatusCode::GONE,
             "评价链接已过期",
-            "该评价链接已过期。如需评价或反映问题，请拨打12345热线。",
+            lang.t("该评价链接已过期。如需评价或反映问题，请拨打12345热线。")
+                .to_string(),
         )
     } else {
         message(
+            lang,
             StatusCode::GONE,
             "评价链接已使用",
-            "该评价链接已使用或已失效，每个链接只能评价一次。感谢您的反馈！",
+            lang.t("该评价链接已使用或已失效，每个链接只能评价一次。感谢您的反馈！")
+                .to_string(),
         )
     }
 }
 
-fn unknown_page() -> Response {
+fn unknown_page(lang: Lang) -> Response {
     message(
+        lang,
         StatusCode::NOT_FOUND,
         "评价链接不存在",
-        "评价链接不存在，请核对短信中的链接是否完整。",
+        lang.t("评价链接不存在，请核对短信中的链接是否完整。")
+            .to_string(),
     )
 }
 
 /// The link's page, empty or with what was typed and why it was refused.
 async fn link_page(
     state: &AppState,
+    lang: Lang,
     token: &str,
     form: Option<&FormData>,
     status: StatusCode,
-    error: Option<String>,
+    error: Option<Shown>,
 ) -> Response {
     let link = match state.store.feedback_link(token, Utc::now()).await {
         Ok(LinkState::Open(l)) => l,
-        Ok(LinkState::Used) => return gone_page(false),
-        Ok(LinkState::Expired) => return gone_page(true),
-        Err(StoreError::NotFound) => return unknown_page(),
-        Err(e) => return internal(e),
+        Ok(LinkState::Used) => return gone_page(lang, false),
+        Ok(LinkState::Expired) => return gone_page(lang, true),
+        Err(StoreError::NotFound) => return unknown_page(lang),
+        Err(e) => return internal(lang, e),
     };
     let typed = |name: &str| form.map(|f| f.value(name)).unwrap_or_default();
     let chosen = typed("satisfaction");
     no_store(render(
         status,
         &FeedbackPage {
-            lang: Lang::Zh, // i18n: not yet taken from the request
+            lang,
             number: link.event_number,
             township: link.township,
             category: link.category,
@@ -467,7 +534,7 @@ async fn link_page(
             expires_at: china_time(link.expires_at),
             levels: Satisfaction::ALL
                 .iter()
-                .map(|s| Opt::new(s.code(), s.label_zh(), &chosen))
+                .map(|s| Opt::new(s.code(), lang.t(s.label_zh()), &chosen))
                 .collect(),
             comment: typed("comment"),
             reopen: form.is_some_and(|f| f.get("reopen").is_some()),
@@ -477,26 +544,31 @@ async fn link_page(
     ))
 }
 
-async fn feedback_page(State(state): State<AppState>, Path(token): Path<String>) -> Response {
-    link_page(&state, &token, None, StatusCode::OK, None).await
+async fn feedback_page(
+    State(state): State<AppState>,
+    lang: Lang,
+    Path(token): Path<String>,
+) -> Response {
+    link_page(&state, lang, &token, None, StatusCode::OK, None).await
 }
 
 async fn feedback_submit(
     State(state): State<AppState>,
+    lang: Lang,
     Path(token): Path<String>,
     form: FormData,
 ) -> Response {
     let invalid = StatusCode::UNPROCESSABLE_ENTITY;
     let Some(satisfaction) = form.get("satisfaction").and_then(Satisfaction::parse) else {
-        let error = Some("请选择满意程度（satisfaction）。".to_string());
-        return link_page(&state, &token, Some(&form), invalid, error).await;
+        let error = Some(Shown::of(lang, "请选择满意程度（satisfaction）。"));
+        return link_page(&state, lang, &token, Some(&form), invalid, error).await;
     };
     let reopen_reason = if form.get("reopen").is_some() {
         match form.opt("reopen_reason") {
             Some(r) => Some(r),
             None => {
-                let error = Some("要求重新办理时，请填写理由（reopen_reason）。".to_string());
-                return link_page(&state, &token, Some(&form), invalid, error).await;
+                let error = Some(Shown::of(lang, "要求重新办理时，请填写理由（reopen_reason）。"));
+                return link_page(&state, lang, &token, Some(&form), invalid, error).await;
             }
         }
     } else {
@@ -513,31 +585,33 @@ async fn feedback_submit(
         .await
     {
         Ok(AnswerOutcome::Answered(a)) => {
+            let level = lang.t(a.satisfaction.label);
             let text = if a.reopened {
-                format!(
+                lang.f(
                     "您对事件 {} 的评价（{}）已收到，事件已转回重新办理，办理结果将再次反馈给您。",
-                    a.event_number, a.satisfaction.label
+                    &[&a.event_number, &level],
                 )
             } else {
-                format!(
+                lang.f(
                     "您对事件 {} 的评价（{}）已收到。感谢您的反馈！",
-                    a.event_number, a.satisfaction.label
+                    &[&a.event_number, &level],
                 )
             };
-            message(StatusCode::OK, "评价已提交", &text)
+            message(lang, StatusCode::OK, "评价已提交", text)
         }
-        Ok(AnswerOutcome::Used) => gone_page(false),
-        Ok(AnswerOutcome::Expired) => gone_page(true),
-        Err(StoreError::NotFound) => unknown_page(),
+        Ok(AnswerOutcome::Used) => gone_page(lang, false),
+        Ok(AnswerOutcome::Expired) => gone_page(lang, true),
+        Err(StoreError::NotFound) => unknown_page(lang),
+        // The storage's own words, with the field they are about: shown as they are.
         Err(StoreError::Invalid { field, message }) => {
-            let error = Some(format!("{message}（{field}）"));
-            link_page(&state, &token, Some(&form), invalid, error).await
+            let error = Some(Shown::of(lang, &format!("{message}（{field}）")));
+            link_page(&state, lang, &token, Some(&form), invalid, error).await
         }
         Err(StoreError::Lifecycle(zhili_domain::LifecycleError::Invalid { field, message })) => {
-            let error = Some(format!("{message}（{field}）"));
-            link_page(&state, &token, Some(&form), invalid, error).await
+            let error = Some(Shown::of(lang, &format!("{message}（{field}）")));
+            link_page(&state, lang, &token, Some(&form), invalid, error).await
         }
-        Err(e) => internal(e),
+        Err(e) => internal(lang, e),
     }
 }
 

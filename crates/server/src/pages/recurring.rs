@@ -17,6 +17,7 @@ use zhili_storage::StoreError;
 use zhili_storage::recurring::{RecurringAlert, RecurringRepo, Topic};
 
 use super::forms::FormData;
+use super::public::Shown;
 use super::session::PageUser;
 use super::view::{Header, china_time, error_page, internal, render};
 use crate::AppState;
@@ -31,10 +32,13 @@ pub fn routes() -> Router<AppState> {
 
 struct AlertRow {
     id: i64,
-    title: String,
+    /// Township and category (data).
+    place: String,
+    count: usize,
     status: &'static str,
     status_code: &'static str,
-    span: String,
+    first_at: String,
+    last_at: String,
     events: Vec<(i64, String)>,
     note: Option<String>,
 }
@@ -43,15 +47,12 @@ impl From<RecurringAlert> for AlertRow {
     fn from(a: RecurringAlert) -> Self {
         AlertRow {
             id: a.id,
-            title: format!(
-                "{} · {} · {} 起",
-                a.township.name,
-                a.category.name,
-                a.events.len()
-            ),
+            place: format!("{} · {}", a.township.name, a.category.name),
+            count: a.events.len(),
             status: a.status.label,
             status_code: a.status.code,
-            span: format!("{} 至 {}", china_time(a.first_at), china_time(a.last_at)),
+            first_at: china_time(a.first_at),
+            last_at: china_time(a.last_at),
             events: a.events.into_iter().map(|e| (e.id, e.number)).collect(),
             note: a.note,
         }
@@ -63,7 +64,9 @@ struct TopicRow {
     title: String,
     status: &'static str,
     open: bool,
-    opened: String,
+    opened_at: String,
+    /// Who opened it (a name: data).
+    opened_by: String,
     root_cause: Option<String>,
     measures: Option<String>,
     events: Vec<(i64, String)>,
@@ -76,7 +79,8 @@ impl From<Topic> for TopicRow {
             open: t.status.code == "open",
             title: t.title,
             status: t.status.label,
-            opened: format!("{} {}", china_time(t.opened_at), t.opened_by),
+            opened_at: china_time(t.opened_at),
+            opened_by: t.opened_by,
             root_cause: t.root_cause,
             measures: t.measures,
             events: t.events.into_iter().map(|e| (e.id, e.number)).collect(),
@@ -93,7 +97,7 @@ struct RecurringPage {
     may_act: bool,
     alerts: Vec<AlertRow>,
     topics: Vec<TopicRow>,
-    error: Option<String>,
+    error: Option<Shown>,
 }
 
 fn may_act(user: &PageUser) -> bool {
@@ -104,7 +108,7 @@ async fn show(
     state: &AppState,
     user: &PageUser,
     status: StatusCode,
-    error: Option<String>,
+    error: Option<&str>,
 ) -> Response {
     if !RecurringRepo::may_read(&user.actor) {
         return error_page(
@@ -131,7 +135,7 @@ async fn show(
                 .map(Into::into)
                 .collect(),
             topics: topics.into_iter().map(Into::into).collect(),
-            error,
+            error: error.map(|e| Shown::of(user.lang, e)),
         },
     )
 }
@@ -153,14 +157,14 @@ async fn after(state: &AppState, user: &PageUser, r: Result<(), StoreError>) -> 
             error_page(Some(user.header()), StatusCode::FORBIDDEN, message)
         }
         Err(StoreError::Invalid { message, .. }) => {
-            show(state, user, StatusCode::UNPROCESSABLE_ENTITY, Some(message)).await
+            show(state, user, StatusCode::UNPROCESSABLE_ENTITY, Some(&message)).await
         }
         Err(StoreError::Duplicate { .. }) => {
             show(
                 state,
                 user,
                 StatusCode::CONFLICT,
-                Some("该预警已立专题。".into()),
+                Some("该预警已立专题。"),
             )
             .await
         }

@@ -18,6 +18,7 @@ use zhili_storage::StoreError;
 use zhili_storage::routing::{RoutingRule, RuleFilter, RuleInput, RuleLevel};
 
 use super::forms::FormData;
+use super::public::Shown as Text;
 use super::session::PageUser;
 use super::view::{Header, Opt, OptGroup, china_time, error_page, internal, render};
 use crate::AppState;
@@ -35,7 +36,8 @@ pub fn routes() -> Router<AppState> {
 struct RuleRow {
     id: i64,
     category: String,
-    area: String,
+    /// None: the whole city.
+    area: Option<String>,
     lead: String,
     assisting: String,
     level: &'static str,
@@ -54,10 +56,7 @@ impl From<&RoutingRule> for RuleRow {
         RuleRow {
             id: r.id,
             category: format!("{}（{}）", r.category.name, r.category.code),
-            area: r.area.as_ref().map_or_else(
-                || "全市".to_string(),
-                |a| format!("{}（{}）", a.name, a.code),
-            ),
+            area: r.area.as_ref().map(|a| format!("{}（{}）", a.name, a.code)),
             lead: r.lead_unit.name.clone(),
             assisting: r
                 .assisting_units
@@ -87,7 +86,7 @@ struct RuleForm {
     assist_groups: Vec<OptGroup>,
     levels: Vec<Opt>,
     note: String,
-    error: Option<String>,
+    error: Option<Text>,
 }
 
 #[derive(Template)]
@@ -102,7 +101,8 @@ struct RoutingPage {
     area: String,
     form: Option<RuleForm>,
     done: Option<String>,
-    problems: Vec<String>,
+    /// The importer's words about the file's rows.
+    problems: Vec<Text>,
 }
 
 #[derive(Deserialize, Default)]
@@ -165,9 +165,10 @@ impl Typed {
 
 async fn build_form(
     state: &AppState,
+    lang: Lang,
     id: Option<i64>,
     t: &Typed,
-    error: Option<String>,
+    error: Option<Text>,
 ) -> Result<RuleForm, StoreError> {
     let cats = state.store.categories().await?;
     let categories = cats
@@ -205,7 +206,7 @@ async fn build_form(
         ]
         .into_iter()
         .map(|(kind, label)| OptGroup {
-            label: label.to_string(),
+            label: lang.t(label).to_string(),
             options: units
                 .iter()
                 .filter(|u| u.kind == kind)
@@ -232,7 +233,7 @@ async fn build_form(
         assist_groups: groups(&t.assisting),
         levels: RuleLevel::ALL
             .iter()
-            .map(|l| Opt::new(l.code(), l.label_zh(), &level))
+            .map(|l| Opt::new(l.code(), lang.t(l.label_zh()), &level))
             .collect(),
         note: t.note.clone(),
         error,
@@ -241,7 +242,7 @@ async fn build_form(
 
 struct Shown {
     status: StatusCode,
-    form: Option<(Option<i64>, Typed, Option<String>)>,
+    form: Option<(Option<i64>, Typed, Option<Text>)>,
     done: Option<String>,
     problems: Vec<String>,
 }
@@ -284,7 +285,7 @@ async fn show(state: &AppState, user: &PageUser, q: &PageQuery, s: Shown) -> Res
                 }
             }
         };
-        match build_form(state, id, &typed, error).await {
+        match build_form(state, user.lang, id, &typed, error).await {
             Ok(f) => Some(f),
             Err(e) => {
                 tracing::error!(error = ?e, "routing form");
@@ -304,7 +305,7 @@ async fn show(state: &AppState, user: &PageUser, q: &PageQuery, s: Shown) -> Res
             area: q.area.clone().unwrap_or_default(),
             form,
             done: s.done,
-            problems: s.problems,
+            problems: s.problems.iter().map(|p| Text::of(user.lang, p)).collect(),
         },
     )
 }
@@ -316,9 +317,9 @@ async fn page(
 ) -> Response {
     let q = query.map(|Query(q)| q).unwrap_or_default();
     let done = match q.done.as_deref() {
-        Some("created") => Some("已添加规则。".to_string()),
-        Some("updated") => Some("已保存规则。".to_string()),
-        Some("deleted") => Some("已删除规则。".to_string()),
+        Some("created") => Some(user.lang.t("已添加规则。").to_string()),
+        Some("updated") => Some(user.lang.t("已保存规则。").to_string()),
+        Some("deleted") => Some(user.lang.t("已删除规则。").to_string()),
         _ => None,
     };
     let shown = Shown {
@@ -360,11 +361,16 @@ async fn refused(
         }
         StoreError::Invalid { field, message } => (
             StatusCode::UNPROCESSABLE_ENTITY,
-            format!("{}：{message}", field_label(&field)),
+            Text::about(
+                user.lang,
+                "{}：{}",
+                &[&user.lang.t(field_label(&field))],
+                &message,
+            ),
         ),
         StoreError::Duplicate { .. } => (
             StatusCode::CONFLICT,
-            "该类别在该区域已有规则，请编辑那一条。".to_string(),
+            Text::of(user.lang, "该类别在该区域已有规则，请编辑那一条。"),
         ),
         StoreError::NotFound => {
             return error_page(Some(user.header()), StatusCode::NOT_FOUND, "该规则不存在。");
@@ -511,9 +517,9 @@ async fn import(State(state): State<AppState>, user: PageUser, req: Request) -> 
             match import_file(&state, &user.actor, &bytes, source).await {
                 Ok(out) => (
                     StatusCode::OK,
-                    Some(format!(
+                    Some(user.lang.f(
                         "已导入：新增 {} 条，修改 {} 条，未变 {} 条，删除 {} 条。",
-                        out.created, out.updated, out.unchanged, out.deleted
+                        &[&out.created, &out.updated, &out.unchanged, &out.deleted],
                     )),
                     Vec::new(),
                 ),

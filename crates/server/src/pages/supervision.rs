@@ -17,6 +17,7 @@ use zhili_storage::StoreError;
 use zhili_storage::supervision::{FocusShareFilter, OrderView};
 
 use super::forms::FormData;
+use super::public::Shown;
 use super::session::PageUser;
 use super::view::{Header, Opt, china_time, error_page, internal, render, url_encode};
 use crate::AppState;
@@ -38,21 +39,30 @@ pub(super) struct OrderRow {
     pub event_id: i64,
     pub event_number: String,
     pub township: String,
-    pub category: String,
+    /// None: not classified.
+    pub category: Option<String>,
     pub lead_unit: String,
     pub level: &'static str,
     pub leader: String,
     pub due: String,
     pub overdue: bool,
     pub note: String,
-    pub issued: String,
+    pub issued_at: String,
+    /// Who issued it (a name: data).
+    pub issued_by: String,
     pub automatic: bool,
     pub status_code: &'static str,
     pub status: &'static str,
-    pub closed: Option<String>,
+    pub closed: Option<Closed>,
     pub replies: Vec<ReplyRow>,
     pub may_reply: bool,
     pub may_close: bool,
+}
+
+/// When and by whom an order was closed, and the note (the name and note are data).
+pub(super) struct Closed {
+    pub at: String,
+    pub by_and_note: String,
 }
 
 pub(super) struct ReplyRow {
@@ -64,30 +74,30 @@ pub(super) struct ReplyRow {
 impl From<OrderView> for OrderRow {
     fn from(o: OrderView) -> Self {
         let closed = o.closed_at.map(|t| {
-            let mut s = format!(
-                "{} {}",
-                china_time(t),
-                o.closed_by.clone().unwrap_or_default()
-            );
+            let mut s = o.closed_by.clone().unwrap_or_default();
             if let Some(n) = &o.close_note {
                 s.push('：');
                 s.push_str(n);
             }
-            s
+            Closed {
+                at: china_time(t),
+                by_and_note: s,
+            }
         });
         OrderRow {
             id: o.id,
             event_id: o.event.id,
             event_number: o.event.number,
             township: o.township.name,
-            category: o.category.map_or_else(|| "未分类".to_string(), |c| c.name),
+            category: o.category.map(|c| c.name),
             lead_unit: o.lead_unit.unwrap_or_else(|| "—".to_string()),
             level: o.level.label,
             leader: o.leader_name.unwrap_or_else(|| "—".to_string()),
             due: china_time(o.due_at),
             overdue: o.overdue,
             note: o.note,
-            issued: format!("{} {}", china_time(o.issued_at), o.issued_by),
+            issued_at: china_time(o.issued_at),
+            issued_by: o.issued_by,
             automatic: o.automatic,
             status_code: o.status.code,
             status: o.status.label,
@@ -128,7 +138,7 @@ struct ShareView {
 struct ListPage {
     lang: Lang,
     header: Option<Header>,
-    notices: Vec<String>,
+    notices: Vec<Shown>,
     status_opts: Vec<Opt>,
     level_opts: Vec<Opt>,
     township_opts: Vec<Opt>,
@@ -167,7 +177,7 @@ pub async fn list(
         match q.to_filter() {
             Ok(f) => break f,
             Err(e) => {
-                notices.push(e.message.clone());
+                notices.push(Shown::of(user.lang, &e.message));
                 match e.field.as_deref() {
                     Some("status") => q.status = None,
                     Some("level") => q.level = None,
@@ -241,11 +251,11 @@ pub async fn list(
         notices,
         status_opts: OrderStatus::ALL
             .iter()
-            .map(|s| Opt::new(s.code(), s.label_zh(), &status))
+            .map(|s| Opt::new(s.code(), user.lang.t(s.label_zh()), &status))
             .collect(),
         level_opts: SupervisionLevel::ALL
             .iter()
-            .map(|l| Opt::new(l.code(), l.label_zh(), &level))
+            .map(|l| Opt::new(l.code(), user.lang.t(l.label_zh()), &level))
             .collect(),
         township_opts: townships
             .into_iter()
