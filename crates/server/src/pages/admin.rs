@@ -602,7 +602,10 @@ async fn assessment(
         .and_then(|d| d.parse::<i64>().ok())
         .map(|id| {
             let lang = user.lang;
-            Shown::made(lang, lang.f("已保存考核方案 {}，下次计算分数时生效。", &[&id]))
+            Shown::made(
+                lang,
+                lang.f("已保存考核方案 {}，下次计算分数时生效。", &[&id]),
+            )
         });
     assessment_page(&state, &user, StatusCode::OK, done, None, None).await
 }

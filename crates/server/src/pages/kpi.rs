@@ -60,9 +60,7 @@ fn fail(header: Header, e: ApiError) -> Response {
 fn number(lang: Lang, unit: KpiUnit, part: Part, v: f64) -> String {
     match (unit, part) {
         (KpiUnit::Hours, Part::Numerator) => lang.f("{} 小时", &[&format!("{v:.1}")]),
-        (KpiUnit::PerTenThousand, Part::Denominator) => {
-            lang.f("{} 人", &[&format!("{v:.0}")])
-        }
+        (KpiUnit::PerTenThousand, Part::Denominator) => lang.f("{} 人", &[&format!("{v:.0}")]),
         _ => format!("{v:.0}"),
     }
 }

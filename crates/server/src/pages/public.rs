@@ -567,7 +567,10 @@ async fn feedback_submit(
         match form.opt("reopen_reason") {
             Some(r) => Some(r),
             None => {
-                let error = Some(Shown::of(lang, "要求重新办理时，请填写理由（reopen_reason）。"));
+                let error = Some(Shown::of(
+                    lang,
+                    "要求重新办理时，请填写理由（reopen_reason）。",
+                ));
                 return link_page(&state, lang, &token, Some(&form), invalid, error).await;
             }
         }

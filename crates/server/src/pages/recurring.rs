@@ -157,16 +157,16 @@ async fn after(state: &AppState, user: &PageUser, r: Result<(), StoreError>) -> 
             error_page(Some(user.header()), StatusCode::FORBIDDEN, message)
         }
         Err(StoreError::Invalid { message, .. }) => {
-            show(state, user, StatusCode::UNPROCESSABLE_ENTITY, Some(&message)).await
-        }
-        Err(StoreError::Duplicate { .. }) => {
             show(
                 state,
                 user,
-                StatusCode::CONFLICT,
-                Some("该预警已立专题。"),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some(&message),
             )
             .await
+        }
+        Err(StoreError::Duplicate { .. }) => {
+            show(state, user, StatusCode::CONFLICT, Some("该预警已立专题。")).await
         }
         Err(_) => internal(Some(user.header())),
     }
