@@ -156,6 +156,11 @@ impl FromRequestParts<AppState> for ApiActor {
 
 /// The session token carried by the page cookie, if any.
 pub fn cookie_token(parts: &Parts) -> Option<String> {
+    cookie(parts, SESSION_COOKIE)
+}
+
+/// The value of the request's cookie `name`, if it sent one.
+pub fn cookie(parts: &Parts, name: &str) -> Option<String> {
     parts
         .headers
         .get_all(axum::http::header::COOKIE)
@@ -163,7 +168,7 @@ pub fn cookie_token(parts: &Parts) -> Option<String> {
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == SESSION_COOKIE)
+        .find(|(k, _)| *k == name)
         .map(|(_, v)| v.to_string())
 }
 

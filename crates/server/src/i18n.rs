@@ -136,15 +136,7 @@ fn fill(pattern: &str, values: &[&dyn Display]) -> String {
 
 /// The language the request asks for: the cookie, then Accept-Language, then Chinese.
 pub fn lang_of(parts: &Parts) -> Lang {
-    let cookie = parts
-        .headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == LANG_COOKIE)
-        .and_then(|(_, v)| Lang::parse(v.trim()));
+    let cookie = crate::auth::cookie(parts, LANG_COOKIE).and_then(|v| Lang::parse(v.trim()));
     if let Some(lang) = cookie {
         return lang;
     }
