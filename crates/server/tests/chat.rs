@@ -4,14 +4,12 @@
 //! asked) or dismisses it; scope, roles and bad input; and the command room's page.
 
 use axum::Router;
-use axum::body::Body;
-use axum::http::{Request, StatusCode, header};
+use axum::http::StatusCode;
 use serde_json::{Value, json};
-use tower::ServiceExt;
 
 mod common;
 use common::page::{self, get, post};
-use common::{PW, apps, call, login};
+use common::{apps, call, login};
 
 /// 舜北社区第1网格 (凤山街道) and its neighbour; 花园社区第1网格 is in 梨洲街道.
 const GRID1: &str = "33028100200101";
@@ -538,10 +536,7 @@ async fn the_command_room_promotes_and_dismisses_on_its_page() {
         .await;
         let chat = r["id"].as_i64().unwrap();
 
-        let page::Session {
-            cookie: cookie,
-            csrf: csrf,
-        } = page::login(&app, "fengshan").await;
+        let page::Session { cookie, csrf } = page::login(&app, "fengshan").await;
         let page = get(&app, "/chat", Some(&cookie)).await;
         assert_eq!(page.status, StatusCode::OK);
         assert!(

@@ -6,7 +6,7 @@ mod common;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use common::page::{Session, csrf_in, encode, get, login_as, post, send};
+use common::page::{Resp, Session, get, login_as, post, send};
 use zhili_server::{AppState, ServerConfig, app, hash_password};
 use zhili_storage::Store;
 use zhili_storage::testing::{fresh_stores, with_small_city};
