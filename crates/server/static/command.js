@@ -124,9 +124,11 @@
       var dds = ch.querySelectorAll("dd");
       if (dds.length === 3) {
         var state = node("span", { "class": "cmd-state cmd-state-" + c.state }, (T.state && T.state[c.state]) || c.state_label);
-        dds[0].replaceChildren(state, document.createTextNode(
-          tr("outbox", c.outbox.pending, c.outbox.failing) +
-          (c.outbox.last_error ? tr("last_error", c.outbox.last_error) : "")));
+        dds[0].replaceChildren(state, document.createTextNode(tr("comma")),
+          link(c.pending_href, tr("outbox_pending", c.outbox.pending)),
+          document.createTextNode(tr("comma")),
+          link(c.failing_href, tr("outbox_failing", c.outbox.failing)),
+          document.createTextNode(c.outbox.last_error ? tr("last_error", c.outbox.last_error) : ""));
         dds[1].replaceChildren(link(c.exchange_110.transferred_href, tr("count", c.exchange_110.transferred)));
         dds[2].replaceChildren(link(c.exchange_110.received_today_href, tr("count", c.exchange_110.received_today)));
       }

@@ -401,7 +401,8 @@ async fn the_event_shows_the_suggestion_and_the_dispatch_form_preselects_it() {
         assert_eq!(s, StatusCode::OK);
         assert!(
             html.contains("建议分派")
-                && html.contains("主办 凤山派出所；协办 余姚市住房和城乡建设局"),
+                && html.contains("主办 <span lang=\"zh-CN\">凤山派出所</span>")
+                && html.contains("；协办 <span lang=\"zh-CN\">余姚市住房和城乡建设局</span>"),
             "{html}"
         );
         let pcs = rule["lead_unit"]["id"].as_i64().unwrap();

@@ -369,6 +369,19 @@ async fn the_queue_page_signs_and_returns_with_a_reason() {
         );
         assert!(pb < pa, "the urgent event comes first");
         assert!(page.body.contains("剩余"));
+        // The red and yellow counts link to the queue cut down to those rows: both
+        // events are far from their deadlines, so the red cut is empty.
+        let red = get(&app, "/queue?warning=red", Some(&s.cookie)).await;
+        assert_eq!(red.status, StatusCode::OK);
+        assert!(
+            red.body.contains("我的待办（2）"),
+            "the headline counts all"
+        );
+        assert!(red.body.contains("红色 0 件"));
+        assert!(red.body.contains("没有这一档预警的待办事件。"));
+        assert!(!red.body.contains(&format!("/events/{a}\"")));
+        assert!(red.body.contains("显示全部 2 件"));
+        assert!(red.body.contains("href=\"/queue?warning=yellow\""));
 
         let r = post(
             &app,

@@ -244,6 +244,18 @@ pub(crate) struct OutboxHealthRow {
     pub last_error: Option<String>,
 }
 
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub(crate) struct PendingOutboxRow {
+    pub id: i64,
+    pub topic: String,
+    pub event_id: Option<i64>,
+    pub event_number: Option<String>,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub next_attempt_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+}
+
 /// A staff member's (phone, e-mail) for notices.
 pub(crate) type Contact = (Option<String>, Option<String>);
 
@@ -414,9 +426,19 @@ pub(crate) trait Tx: Send + Sized {
         error: &str,
         next_attempt_at: DateTime<Utc>,
     ) -> impl Future<Output = Result<u64, sqlx::Error>> + Send;
+    /// Pending messages, of the events of `township` only when given (a message
+    /// without an event then does not count).
     fn outbox_health(
         &mut self,
+        township: Option<i64>,
     ) -> impl Future<Output = Result<OutboxHealthRow, sqlx::Error>> + Send;
+    /// Pending messages oldest first, scoped as [`Tx::outbox_health`].
+    fn pending_outbox(
+        &mut self,
+        township: Option<i64>,
+        failing_only: bool,
+        limit: i64,
+    ) -> impl Future<Output = Result<Vec<PendingOutboxRow>, sqlx::Error>> + Send;
     fn put_calendar_year(
         &mut self,
         year: i64,
@@ -975,15 +997,39 @@ macro_rules! impl_tx {
                 .map(|r| r.rows_affected())
             }
 
-            async fn outbox_health(&mut self) -> Result<OutboxHealthRow, sqlx::Error> {
+            async fn outbox_health(&mut self, township: Option<i64>) -> Result<OutboxHealthRow, sqlx::Error> {
                 sqlx::query_as(
                     "SELECT COUNT(*) AS pending, \
-                     COUNT(CASE WHEN attempts > 0 THEN 1 END) AS failing, \
-                     MIN(created_at) AS oldest_pending, \
-                     (SELECT last_error FROM outbox WHERE status = 'pending' AND last_error IS NOT NULL ORDER BY id DESC LIMIT 1) AS last_error \
-                     FROM outbox WHERE status = 'pending'",
+                     COUNT(CASE WHEN o.attempts > 0 THEN 1 END) AS failing, \
+                     MIN(o.created_at) AS oldest_pending, \
+                     (SELECT o2.last_error FROM outbox o2 LEFT JOIN events e2 ON e2.id = o2.event_id \
+                      WHERE o2.status = 'pending' AND o2.last_error IS NOT NULL \
+                      AND ($1 IS NULL OR e2.township_id = $1) ORDER BY o2.id DESC LIMIT 1) AS last_error \
+                     FROM outbox o LEFT JOIN events e ON e.id = o.event_id \
+                     WHERE o.status = 'pending' AND ($1 IS NULL OR e.township_id = $1)",
                 )
+                .bind(township)
                 .fetch_one(&mut **self)
+                .await
+            }
+
+            async fn pending_outbox(
+                &mut self,
+                township: Option<i64>,
+                failing_only: bool,
+                limit: i64,
+            ) -> Result<Vec<PendingOutboxRow>, sqlx::Error> {
+                sqlx::query_as(
+                    "SELECT o.id, o.topic, o.event_id, e.number AS event_number, o.attempts, \
+                     o.last_error, o.next_attempt_at, o.created_at \
+                     FROM outbox o LEFT JOIN events e ON e.id = o.event_id \
+                     WHERE o.status = 'pending' AND ($1 IS NULL OR e.township_id = $1) \
+                     AND ($2 = 0 OR o.attempts > 0) ORDER BY o.id LIMIT $3",
+                )
+                .bind(township)
+                .bind(i64::from(failing_only))
+                .bind(limit)
+                .fetch_all(&mut **self)
                 .await
             }
 

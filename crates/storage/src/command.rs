@@ -41,12 +41,15 @@ pub fn may_view(actor: &Actor) -> bool {
     }
 }
 
-/// Whether the viewer sees the outbound channels' state (oversight does not).
-pub fn sees_channels(actor: &Actor) -> bool {
-    matches!(
-        actor.role,
-        Role::Admin | Role::CityOperator | Role::CityLeader | Role::TownshipOperator
-    )
+/// Which outbound messages the viewer sees the state of (oversight none): `None`
+/// none, `Some(None)` the city's, `Some(Some(t))` those about township `t`'s events
+/// (a township command room).
+pub fn channel_scope(actor: &Actor) -> Option<Option<i64>> {
+    match actor.role {
+        Role::Admin | Role::CityOperator | Role::CityLeader => Some(None),
+        Role::TownshipOperator => actor.org_id.map(|o| Some(o.0)),
+        _ => None,
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

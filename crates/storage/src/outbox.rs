@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::backend::{TimelineInsert, Tx};
+use crate::chat::EventRef;
 use crate::{Store, StoreError, in_tx};
 
 /// Topic of matters handed to 110 (D3).
@@ -208,9 +209,11 @@ impl Store {
             .map_err(StoreError::from))
     }
 
-    pub async fn outbox_health(&self) -> Result<OutboxHealth, StoreError> {
+    /// The pending messages' counts, city-wide or (`township`) of that township's
+    /// events only.
+    pub async fn outbox_health(&self, township: Option<i64>) -> Result<OutboxHealth, StoreError> {
         let r = in_tx!(self, Read, |tx| tx
-            .outbox_health()
+            .outbox_health(township)
             .await
             .map_err(StoreError::from))?;
         Ok(OutboxHealth {
@@ -220,6 +223,64 @@ impl Store {
             last_error: r.last_error,
         })
     }
+}
+
+impl Store {
+    /// The messages still to deliver, oldest first (at most `limit`), scoped as
+    /// [`Store::outbox_health`]; `failing_only`: those that failed at least once.
+    pub async fn pending_outbox(
+        &self,
+        township: Option<i64>,
+        failing_only: bool,
+        limit: i64,
+    ) -> Result<Vec<PendingOutbox>, StoreError> {
+        let rows = in_tx!(self, Read, |tx| tx
+            .pending_outbox(township, failing_only, limit)
+            .await
+            .map_err(StoreError::from))?;
+        Ok(rows
+            .into_iter()
+            .map(|r| PendingOutbox {
+                id: r.id,
+                event: match (r.event_id, r.event_number) {
+                    (Some(id), Some(number)) => Some(EventRef { id, number }),
+                    _ => None,
+                },
+                topic_label: topic_label(&r.topic),
+                topic: r.topic,
+                attempts: r.attempts,
+                last_error: r.last_error,
+                next_attempt_at: r.next_attempt_at,
+                created_at: r.created_at,
+            })
+            .collect())
+    }
+}
+
+/// What a topic's messages go to, for people.
+pub fn topic_label(topic: &str) -> &'static str {
+    match topic {
+        TOPIC_110 => "移交110",
+        TOPIC_SMS => "短信",
+        crate::warnings::TOPIC_EMAIL => "电子邮件",
+        TOPIC_LAW_ENFORCEMENT => "省移动执法平台",
+        TOPIC_MARKET_SUPERVISION => "省互联网+监管平台",
+        _ => "其他接收方",
+    }
+}
+
+/// One message still to deliver, as the command room sees it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PendingOutbox {
+    pub id: i64,
+    pub topic: String,
+    pub topic_label: &'static str,
+    pub event: Option<EventRef>,
+    /// Failed attempts so far.
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub next_attempt_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
 }
 
 /// Exponential back-off: 5 s, 10 s, 20 s … capped at 10 minutes, so an outage of an

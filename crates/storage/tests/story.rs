@@ -552,7 +552,7 @@ async fn the_outbox_leases_each_message_to_one_worker_and_settles_once() {
         }
         // Transferring again is refused: one matter, one message.
         assert!(fengshan.act(ids[0], &transfer, t0).await.is_err());
-        let health = store.outbox_health().await.unwrap();
+        let health = store.outbox_health(None).await.unwrap();
         assert_eq!((health.pending, health.failing), (12, 0));
 
         // Four workers lease at once: every message goes to exactly one of them.
@@ -600,7 +600,7 @@ async fn the_outbox_leases_each_message_to_one_worker_and_settles_once() {
             .outbox_failed(first, "w9", "connection refused", later + backoff(0))
             .await
             .unwrap();
-        let h = store.outbox_health().await.unwrap();
+        let h = store.outbox_health(None).await.unwrap();
         assert_eq!((h.pending, h.failing), (12, 1));
         assert_eq!(h.last_error.as_deref(), Some("connection refused"));
         assert!(
@@ -644,7 +644,7 @@ async fn the_outbox_leases_each_message_to_one_worker_and_settles_once() {
         let last = event.timeline.last().unwrap();
         assert_eq!(last.action.code, "ack_110");
         assert!(last.note.as_deref().unwrap().contains("110-R-1"));
-        let h = store.outbox_health().await.unwrap();
+        let h = store.outbox_health(None).await.unwrap();
         assert_eq!((h.pending, h.failing), (11, 0));
     }
 }
@@ -775,7 +775,7 @@ async fn replayed_history_sends_nothing_out_again() {
         let city = store.events_for(&actor(&store, "city").await);
         let list = city.list(&EventFilter::default()).await.unwrap();
         assert_eq!(list.items[0].status.code, "transferred");
-        assert_eq!(store.outbox_health().await.unwrap().pending, 0);
+        assert_eq!(store.outbox_health(None).await.unwrap().pending, 0);
     }
 }
 

@@ -132,6 +132,9 @@ pub(crate) struct Exchange110 {
 #[derive(Debug, Serialize)]
 pub(crate) struct Channels {
     pub outbox: OutboxHealth,
+    /// The pages listing the pending and the failed messages.
+    pub pending_href: &'static str,
+    pub failing_href: &'static str,
     /// `ok`, `pending` (waiting, none failed) or `failing`.
     pub state: &'static str,
     pub state_label: &'static str,
@@ -252,10 +255,10 @@ async fn channels(
     actor: &Actor,
     today: NaiveDate,
 ) -> Result<Option<Channels>, ApiError> {
-    if !command::sees_channels(actor) {
+    let Some(scope) = command::channel_scope(actor) else {
         return Ok(None);
-    }
-    let outbox = state.store.outbox_health().await?;
+    };
+    let outbox = state.store.outbox_health(scope).await?;
     let start = today
         .and_time(chrono::NaiveTime::MIN)
         .and_local_timezone(zhili_calendar::china_time())
@@ -288,6 +291,8 @@ async fn channels(
     let day = today.to_string();
     Ok(Some(Channels {
         outbox,
+        pending_href: "/outbox",
+        failing_href: "/outbox?failing=1",
         state: state_code,
         state_label,
         exchange_110: Exchange110 {

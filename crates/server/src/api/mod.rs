@@ -157,14 +157,10 @@ async fn outbox_health(
     State(state): State<AppState>,
     ApiActor(actor): ApiActor,
 ) -> Result<Response, ApiError> {
-    use zhili_domain::Role;
-    if !matches!(
-        actor.role,
-        Role::Admin | Role::CityOperator | Role::CityLeader | Role::TownshipOperator
-    ) {
+    let Some(scope) = zhili_storage::command::channel_scope(&actor) else {
         return Err(ApiError::forbidden("无权查看渠道状态"));
-    }
-    Ok(axum::Json(state.store.outbox_health().await?).into_response())
+    };
+    Ok(axum::Json(state.store.outbox_health(scope).await?).into_response())
 }
 
 #[derive(Deserialize)]

@@ -16,8 +16,8 @@ use zhili_domain::{OrgKind, Priority, Role};
 use zhili_storage::chat::{ChatFilter, ChatMessageView, ChatRepo, ChatStatus, Promotion};
 use zhili_storage::{CreateOutcome, StoreError};
 
-use super::events::leaf_category_groups;
-use super::forms::FormData;
+use super::events::{coded_opts, leaf_category_groups};
+use super::forms::{FormData, Msg};
 use super::session::PageUser;
 use super::view::{Header, Opt, OptGroup, china_time, error_page, internal, render};
 use crate::AppState;
@@ -48,7 +48,8 @@ struct Image {
 struct MsgRow {
     id: i64,
     group_name: String,
-    area: String,
+    /// Township / grid of the group; `None` when the group is not registered to one.
+    area: Option<String>,
     /// The group has no grid: the promote form asks for one.
     needs_grid: bool,
     sender_name: String,
@@ -62,12 +63,12 @@ struct MsgRow {
     handled: Option<String>,
 }
 
-impl From<ChatMessageView> for MsgRow {
-    fn from(m: ChatMessageView) -> Self {
+impl MsgRow {
+    fn new(lang: Lang, m: ChatMessageView) -> Self {
         let area = match (&m.township, &m.grid) {
-            (Some(t), Some(g)) => format!("{} / {}", t.name, g.name),
-            (Some(t), None) => t.name.clone(),
-            _ => "未登记区域".to_string(),
+            (Some(t), Some(g)) => Some(format!("{} / {}", t.name, g.name)),
+            (Some(t), None) => Some(t.name.clone()),
+            _ => None,
         };
         MsgRow {
             id: m.id,
@@ -85,7 +86,7 @@ impl From<ChatMessageView> for MsgRow {
                     href: (s.starts_with("https://") || s.starts_with("http://"))
                         .then(|| s.clone()),
                     label: if s.starts_with("http") {
-                        format!("图片 {}", i + 1)
+                        lang.f("图片 {}", &[&(i + 1)])
                     } else {
                         s
                     },
@@ -121,7 +122,7 @@ struct ChatPage {
     /// After a promote: the event it became.
     promoted_event: Option<i64>,
     dismissed: bool,
-    error: Option<String>,
+    error: Option<Msg>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -142,7 +143,7 @@ fn forbidden(user: &PageUser) -> Response {
 struct Notice {
     promoted_event: Option<i64>,
     dismissed: bool,
-    error: Option<String>,
+    error: Option<Msg>,
 }
 
 async fn list_page(
@@ -205,7 +206,12 @@ async fn list_page(
         label: s.label_zh(),
         current: s == status,
     };
-    let rows: Vec<MsgRow> = page.items.into_iter().map(MsgRow::from).collect();
+    let lang = header.lang;
+    let rows: Vec<MsgRow> = page
+        .items
+        .into_iter()
+        .map(|m| MsgRow::new(lang, m))
+        .collect();
     let view = ChatPage {
         lang: header.lang,
         header: Some(header),
@@ -221,10 +227,13 @@ async fn list_page(
         total: page.total,
         may_handle,
         category_groups,
-        priority_opts: Priority::ALL
-            .iter()
-            .map(|p| Opt::new(p.code(), p.label_zh(), Priority::Normal.code()))
-            .collect(),
+        priority_opts: coded_opts(
+            lang,
+            Priority::ALL,
+            Priority::code,
+            Priority::label_zh,
+            Priority::Normal.code(),
+        ),
         grid_opts,
         promoted_event: notice.promoted_event,
         dismissed: notice.dismissed,
@@ -274,7 +283,7 @@ async fn failed(state: &AppState, user: &PageUser, repo: &ChatRepo<'_>, e: Store
     let notice = Notice {
         promoted_event: None,
         dismissed: false,
-        error: Some(api.message),
+        error: Some(Msg::new(user.lang, &api.message)),
     };
     list_page(state, user, repo, ChatStatus::New, api.status, notice).await
 }

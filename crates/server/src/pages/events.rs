@@ -171,7 +171,7 @@ fn org_opts(orgs: &[Org], current: &str) -> Vec<Opt> {
 }
 
 /// Options of a domain vocabulary, labelled in `lang` (the labels are catalog keys).
-fn coded_opts<T: Copy>(
+pub(super) fn coded_opts<T: Copy>(
     lang: Lang,
     all: &[T],
     code: impl Fn(T) -> &'static str,
@@ -210,10 +210,8 @@ pub async fn list(
         ));
     }
     // The command room must see a lasting outbound failure (110 exchange) at once.
-    if matches!(
-        user.actor.role,
-        Role::CityOperator | Role::CityLeader | Role::TownshipOperator | Role::Admin
-    ) && let Ok(h) = state.store.outbox_health().await
+    if let Some(scope) = zhili_storage::command::channel_scope(&user.actor)
+        && let Ok(h) = state.store.outbox_health(scope).await
         && h.failing > 0
     {
         notices.push(Msg::built(lang.f(

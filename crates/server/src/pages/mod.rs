@@ -15,6 +15,7 @@ mod forms;
 mod kpi;
 mod login;
 mod notices;
+mod outbox;
 mod patrol;
 mod public;
 mod queue;
@@ -54,6 +55,7 @@ pub fn routes() -> Router<AppState> {
         .route("/static/locate.js", get(locate_js))
         .merge(chat::routes())
         .merge(notices::routes())
+        .merge(outbox::routes())
         .merge(calendar::routes())
         .merge(public::routes())
         .merge(recurring::routes())

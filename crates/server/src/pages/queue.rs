@@ -161,8 +161,13 @@ struct QueuePage {
     header: Option<Header>,
     csrf: String,
     rows: Vec<Row>,
+    /// All rows of the queue, however many `only` shows.
+    total: usize,
     red: usize,
     yellow: usize,
+    /// The queue shows only the rows of this warning (`red`, `yellow`): the red and
+    /// yellow counts link here.
+    only: Option<&'static str>,
     done: Option<String>,
     error: Option<Msg>,
     /// The row whose form failed, to reopen it.
@@ -173,6 +178,7 @@ struct QueuePage {
 pub struct QueueParams {
     done: Option<String>,
     n: Option<String>,
+    warning: Option<String>,
 }
 
 async fn queue_page(
@@ -180,6 +186,7 @@ async fn queue_page(
     user: &PageUser,
     status: StatusCode,
     done: Option<String>,
+    only: Option<&'static str>,
     error: Option<(i64, String)>,
 ) -> Response {
     let header = user.header();
@@ -209,16 +216,24 @@ async fn queue_page(
         .per_day()
         .num_minutes();
     let lang = user.lang;
-    let rows: Vec<Row> = items
+    let mut rows: Vec<Row> = items
         .into_iter()
         .map(|q| Row::new(lang, q, per_day))
         .collect();
+    let total = rows.len();
+    let red = rows.iter().filter(|r| r.warning == "red").count();
+    let yellow = rows.iter().filter(|r| r.warning == "yellow").count();
+    if let Some(w) = only {
+        rows.retain(|r| r.warning == w);
+    }
     let view = QueuePage {
         lang: header.lang,
         header: Some(header),
         csrf: user.csrf.clone(),
-        red: rows.iter().filter(|r| r.warning == "red").count(),
-        yellow: rows.iter().filter(|r| r.warning == "yellow").count(),
+        total,
+        red,
+        yellow,
+        only,
         rows,
         done,
         error_id: error.as_ref().map(|(id, _)| *id),
@@ -232,8 +247,14 @@ async fn page(
     user: PageUser,
     params: Result<Query<QueueParams>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
+    let params = params.ok().map(|Query(p)| p);
+    let only = match params.as_ref().and_then(|p| p.warning.as_deref()) {
+        Some("red") => Some("red"),
+        Some("yellow") => Some("yellow"),
+        _ => None,
+    };
     // Only a known action's label is shown, with the event number as stored.
-    let done = params.ok().and_then(|Query(p)| {
+    let done = params.and_then(|p| {
         let label = ActionKind::parse(p.done.as_deref()?)?.label_zh();
         let n =
             p.n.filter(|n| n.len() <= 40 && n.chars().all(|c| c.is_ascii_alphanumeric()))?;
@@ -242,7 +263,7 @@ async fn page(
                 .f("已对 {} 完成「{}」", &[&n, &user.lang.t(label)]),
         )
     });
-    queue_page(&state, &user, StatusCode::OK, done, None).await
+    queue_page(&state, &user, StatusCode::OK, done, only, None).await
 }
 
 /// The actions a handler takes from the queue; 办结 needs the event page (photos).
@@ -269,10 +290,18 @@ async fn act(
         Ok(a) if QUEUE_ACTIONS.contains(&a.kind()) => a,
         Ok(_) => {
             let m = "该操作请在事件页面办理".to_string();
-            return queue_page(&state, &user, unprocessable, None, Some((id, m))).await;
+            return queue_page(&state, &user, unprocessable, None, None, Some((id, m))).await;
         }
         Err(b) => {
-            return queue_page(&state, &user, unprocessable, None, Some((id, b.message))).await;
+            return queue_page(
+                &state,
+                &user,
+                unprocessable,
+                None,
+                None,
+                Some((id, b.message)),
+            )
+            .await;
         }
     };
     match state
@@ -293,7 +322,15 @@ async fn act(
             if api.status.is_server_error() {
                 return internal(Some(user.header()));
             }
-            queue_page(&state, &user, api.status, None, Some((id, api.message))).await
+            queue_page(
+                &state,
+                &user,
+                api.status,
+                None,
+                None,
+                Some((id, api.message)),
+            )
+            .await
         }
     }
 }
