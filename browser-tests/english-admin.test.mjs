@@ -169,7 +169,7 @@ describe('a citizen, without logging in, in English', () => {
     await page.getByRole('button', { name: 'Search' }).click();
     await page.getByRole('heading', { name: e.number }).waitFor();
     await page.getByText('Rating link: Awaiting rating').waitFor();
-    await page.getByRole('heading', { name: 'Handling steps' }).waitFor();
+    await page.getByRole('heading', { name: 'Handling history' }).waitFor();
     await checkEnglish(page, 'public-lookup-found');
 
     await open(page, `/f/${e.token}`, 'rating');
