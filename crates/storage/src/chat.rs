@@ -80,11 +80,7 @@ pub struct ChatSender {
     pub phone: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct EventRef {
-    pub id: i64,
-    pub number: String,
-}
+pub use crate::records::EventRef;
 
 /// One message as an operator sees it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -274,10 +270,7 @@ fn view(row: ChatRow) -> Result<ChatMessageView, StoreError> {
             code: status.code(),
             label: status.label_zh(),
         },
-        event: match (row.event_id, row.event_number) {
-            (Some(id), Some(number)) => Some(EventRef { id, number }),
-            _ => None,
-        },
+        event: EventRef::of(row.event_id, row.event_number),
         group_id: row.group_id,
         message_id: row.message_id,
         group_name: row.group_name,

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::backend::{TimelineInsert, Tx};
-use crate::chat::EventRef;
+use crate::records::EventRef;
 use crate::{Store, StoreError, in_tx};
 
 /// Topic of matters handed to 110 (D3).
@@ -242,10 +242,7 @@ impl Store {
             .into_iter()
             .map(|r| PendingOutbox {
                 id: r.id,
-                event: match (r.event_id, r.event_number) {
-                    (Some(id), Some(number)) => Some(EventRef { id, number }),
-                    _ => None,
-                },
+                event: EventRef::of(r.event_id, r.event_number),
                 topic_label: topic_label(&r.topic),
                 topic: r.topic,
                 attempts: r.attempts,

@@ -9,6 +9,23 @@ use zhili_domain::{
     ReporterKind, Satisfaction, Status, UserId,
 };
 
+/// An event as another record names it: its id for links, its number for people.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EventRef {
+    pub id: i64,
+    pub number: String,
+}
+
+impl EventRef {
+    /// From the two columns of a LEFT JOIN on events: none when either is missing.
+    pub fn of(id: Option<i64>, number: Option<String>) -> Option<EventRef> {
+        Some(EventRef {
+            id: id?,
+            number: number?,
+        })
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct NewOrg {
     pub code: String,

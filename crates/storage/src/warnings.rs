@@ -15,7 +15,7 @@ use zhili_domain::{Action, Actor, Capacities, Level, OrgKind, Role, Scope, Statu
 use crate::backend::{EventRow, TimelineInsert, Tx};
 use crate::deadlines::{Clock, Rules};
 use crate::events::{ActContext, Acting, act_on, parse_state, row_in_scope};
-use crate::records::{AuditRecord, Coded, Page};
+use crate::records::{AuditRecord, Coded, EventRef, Page};
 use crate::sql::{Arg, Sql};
 use crate::{Store, StoreError, in_tx};
 
@@ -87,17 +87,11 @@ pub(crate) struct NotificationRow {
     pub read: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct NoticeEvent {
-    pub id: i64,
-    pub number: String,
-}
-
 /// One in-app notice as its reader sees it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Notification {
     pub id: i64,
-    pub event: Option<NoticeEvent>,
+    pub event: Option<EventRef>,
     pub kind: Coded,
     pub title: String,
     pub body: String,
@@ -267,10 +261,7 @@ impl Store {
                 .into_iter()
                 .map(|r| Notification {
                     id: r.id,
-                    event: match (r.event_id, r.event_number) {
-                        (Some(id), Some(number)) => Some(NoticeEvent { id, number }),
-                        _ => None,
-                    },
+                    event: EventRef::of(r.event_id, r.event_number),
                     kind: notice_kind(&r.kind),
                     title: r.title,
                     body: r.body,
