@@ -8,7 +8,7 @@ use std::future::Future;
 use chrono::{DateTime, Utc};
 use sqlx::AssertSqlSafe;
 
-use crate::sql::{Arg, Sql, bind_all};
+use crate::sql::{Arg, Sql, bind_all, pow2_chunks};
 
 /// Raw rows as stored; turned into domain types by the modules above.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -671,14 +671,12 @@ macro_rules! impl_tx {
 
             async fn events_by_external_ids(&mut self, channel: &str, external_ids: &[&str]) -> Result<Vec<(String, i64)>, sqlx::Error> {
                 let mut out = Vec::new();
-                for chunk in external_ids.chunks(200) {
+                for chunk in pow2_chunks(external_ids, 128) {
                     let mut q = Sql::new("SELECT external_id, id FROM events WHERE channel = ");
                     q.arg(Arg::Text(channel.to_string())).push(" AND external_id IN ");
                     q.list(chunk.iter().map(|ext| Arg::Text(ext.to_string())));
-                    // Not kept prepared: the text differs with every batch size.
                     let rows: Vec<(String, i64)> =
                         bind_all!(sqlx::query_as(AssertSqlSafe($bulk_text(q.text))), q.args)
-                            .persistent(false)
                             .fetch_all(&mut **self)
                             .await?;
                     out.extend(rows);
@@ -689,8 +687,8 @@ macro_rules! impl_tx {
             async fn insert_events(&mut self, events: &[&EventInsert]) -> Result<Vec<(i64, String)>, sqlx::Error> {
                 let mut out = Vec::with_capacity(events.len());
                 // 36 values a row, 64 rows: far below either backend's limit on
-                // parameters.
-                for chunk in events.chunks(64) {
+                // parameters. Runs of powers of two keep the statements prepared.
+                for chunk in pow2_chunks(events, 64) {
                     let mut q = Sql::new(
                         "INSERT INTO events (number, channel, external_id, reporter_kind, reporter_name, reporter_phone, \
                          reporter_user_id, text, address, lon, lat, category_id, township_id, village_id, grid_id, \
@@ -742,7 +740,6 @@ macro_rules! impl_tx {
                     q.push(" RETURNING id, number");
                     let rows: Vec<(i64, String)> =
                         bind_all!(sqlx::query_as(AssertSqlSafe($bulk_text(q.text))), q.args)
-                            .persistent(false)
                             .fetch_all(&mut **self)
                             .await?;
                     out.extend(rows);
@@ -751,7 +748,7 @@ macro_rules! impl_tx {
             }
 
             async fn insert_first_timelines(&mut self, entries: &[TimelineInsert]) -> Result<(), sqlx::Error> {
-                for chunk in entries.chunks(128) {
+                for chunk in pow2_chunks(entries, 128) {
                     let mut q = Sql::new(
                         "INSERT INTO timeline (event_id, seq, at, actor_id, actor_name, action, from_status, to_status, note, data) VALUES ",
                     );
@@ -770,7 +767,6 @@ macro_rules! impl_tx {
                         ]
                     }));
                     bind_all!(sqlx::query(AssertSqlSafe($bulk_text(q.text))), q.args)
-                        .persistent(false)
                         .execute(&mut **self)
                         .await?;
                 }
@@ -778,7 +774,7 @@ macro_rules! impl_tx {
             }
 
             async fn insert_audits(&mut self, records: &[crate::records::AuditRecord]) -> Result<(), sqlx::Error> {
-                for chunk in records.chunks(128) {
+                for chunk in pow2_chunks(records, 128) {
                     let mut q = Sql::new(
                         "INSERT INTO audit_log (at, actor_id, actor_name, action, object_type, object_id, detail) VALUES ",
                     );
@@ -794,7 +790,6 @@ macro_rules! impl_tx {
                         ]
                     }));
                     bind_all!(sqlx::query(AssertSqlSafe($bulk_text(q.text))), q.args)
-                        .persistent(false)
                         .execute(&mut **self)
                         .await?;
                 }

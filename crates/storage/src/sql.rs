@@ -156,6 +156,49 @@ mod tests {
     }
 }
 
+/// `items` in runs whose lengths are powers of two, at most `max`, largest first
+/// (100 with 64: 64, 32, 4). A multi-row statement over such runs has one of a few
+/// texts, each prepared once per connection and kept, instead of a new text to parse
+/// and plan for every batch size.
+pub(crate) fn pow2_chunks<T>(mut items: &[T], max: usize) -> Vec<&[T]> {
+    debug_assert!(max.is_power_of_two());
+    let mut out = Vec::new();
+    while !items.is_empty() {
+        let n = if items.len() >= max {
+            max
+        } else {
+            1 << (usize::BITS - 1 - items.len().leading_zeros())
+        };
+        let (run, rest) = items.split_at(n);
+        out.push(run);
+        items = rest;
+    }
+    out
+}
+
+#[cfg(test)]
+mod chunk_tests {
+    use super::pow2_chunks;
+
+    #[test]
+    fn runs_are_powers_of_two_largest_first_and_cover_everything() {
+        let lens = |n: usize, max| {
+            pow2_chunks(&(0..n).collect::<Vec<_>>(), max)
+                .iter()
+                .map(|c| c.len())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(lens(100, 64), [64, 32, 4]);
+        assert_eq!(lens(200, 128), [128, 64, 8]);
+        assert_eq!(lens(1, 64), [1]);
+        assert_eq!(lens(0, 64), [] as [usize; 0]);
+        assert_eq!(lens(129, 64), [64, 64, 1]);
+        let items: Vec<u32> = (0..77).collect();
+        let joined: Vec<u32> = pow2_chunks(&items, 16).concat();
+        assert_eq!(joined, items, "in order, nothing lost or repeated");
+    }
+}
+
 /// `$1, $2, …` as anonymous `?` for SQLite, for statements whose placeholders
 /// appear once each, in order (multi-row inserts). sqlx finds a numbered SQLite
 /// parameter by name, in time quadratic in their count; anonymous ones are bound
