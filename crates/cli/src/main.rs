@@ -1,5 +1,7 @@
 //! `zhili`: serve the system, migrate a database, or put load on a running server.
 
+mod audit_cmd;
+mod backup_cmd;
 mod calendar_cmd;
 mod demo;
 mod import_cmd;
@@ -61,6 +63,12 @@ enum Command {
     Import(import_cmd::ImportArgs),
     /// Open311 clients: `zhili open311 add-client NAME` prints a one-time API key.
     Open311(open311_cmd::Open311Args),
+    /// Audit log: `zhili audit verify` checks the hash chain, `zhili audit head` anchors it.
+    Audit(audit_cmd::AuditArgs),
+    /// Copy the database while it serves (SQLite) or with pg_dump, with a checksum manifest.
+    Backup(backup_cmd::BackupArgs),
+    /// Restore a backup into a new, empty database and check every table against its manifest.
+    Restore(backup_cmd::RestoreArgs),
 }
 
 #[derive(Debug, Args)]
@@ -136,6 +144,9 @@ fn main() -> std::process::ExitCode {
             Command::User(args) => user_cmd::run(args).await,
             Command::Import(args) => import_cmd::run(args).await,
             Command::Open311(args) => open311_cmd::run(args).await,
+            Command::Audit(args) => audit_cmd::run(args).await,
+            Command::Backup(args) => backup_cmd::backup(args).await,
+            Command::Restore(args) => backup_cmd::restore(args).await,
         }
     });
     match result {

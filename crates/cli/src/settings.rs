@@ -21,6 +21,9 @@ pub const KEYS: &[&str] = &[
     "session_idle_minutes",
     "session_absolute_hours",
     "secure_cookies",
+    "login_max_failures",
+    "login_window_minutes",
+    "login_lock_minutes",
     "exchange_110_url",
     "exchange_110_token",
     "outbox_lease_secs",
@@ -67,6 +70,11 @@ pub struct Settings {
     pub session_idle_minutes: u32,
     pub session_absolute_hours: u32,
     pub secure_cookies: bool,
+    /// This many wrong passwords for one account within `login_window_minutes` lock
+    /// it for `login_lock_minutes` (5, 15, 30: the 等保 checklist's IA-06).
+    pub login_max_failures: u32,
+    pub login_window_minutes: u32,
+    pub login_lock_minutes: u32,
     /// Where matters for 110 are POSTed (docs/exchange-110.md); unset: they wait in
     /// the outbox and show as pending in the channel health.
     pub exchange_110_url: Option<String>,
@@ -163,6 +171,9 @@ pub fn load(
         .set_default("session_idle_minutes", 30)?
         .set_default("session_absolute_hours", 12)?
         .set_default("secure_cookies", false)?
+        .set_default("login_max_failures", 5)?
+        .set_default("login_window_minutes", 15)?
+        .set_default("login_lock_minutes", 30)?
         .set_default("outbox_lease_secs", 60)?
         .set_default("background_work", true)?
         .set_default("hotline_12345_crs", "gcj02")?
@@ -226,6 +237,12 @@ impl Settings {
         }
         if self.session_idle_minutes == 0 || self.session_absolute_hours == 0 {
             bail!("session_idle_minutes 与 session_absolute_hours 须大于 0");
+        }
+        if self.login_max_failures == 0
+            || self.login_window_minutes == 0
+            || self.login_lock_minutes == 0
+        {
+            bail!("login_max_failures、login_window_minutes 与 login_lock_minutes 须大于 0");
         }
         if let Some(url) = &self.database_url
             && !(url.starts_with("sqlite:")
@@ -422,6 +439,11 @@ impl Settings {
             hotline_12345_crs: zhili_domain::CoordSystem::parse(&self.hotline_12345_crs)
                 .unwrap_or(zhili_domain::CoordSystem::Gcj02),
             map_tile_url: self.map_tile_url.clone(),
+            lockout: zhili_domain::LockoutPolicy {
+                max_failures: self.login_max_failures,
+                window: chrono::Duration::minutes(i64::from(self.login_window_minutes)),
+                lock_for: chrono::Duration::minutes(i64::from(self.login_lock_minutes)),
+            },
         }
     }
 }

@@ -6,7 +6,7 @@ use argon2::Argon2;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier, phc::PasswordHash};
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 use zhili_domain::Actor;
 use zhili_storage::{AuditRecord, Session};
@@ -60,9 +60,19 @@ pub struct LoggedIn {
     pub csrf_token: String,
 }
 
-/// Checks a username and password and opens a session. Unknown user and wrong
-/// password get the same answer after the same work.
+/// Checks a username and password and opens a session. Unknown user, wrong
+/// password and locked account get the same answer after the same work.
 pub async fn login(state: &AppState, username: &str, password: &str) -> Result<LoggedIn, ApiError> {
+    login_at(state, username, password, Utc::now()).await
+}
+
+/// [`login`] at `now`, for tests of the lockout's clock.
+pub async fn login_at(
+    state: &AppState,
+    username: &str,
+    password: &str,
+    now: DateTime<Utc>,
+) -> Result<LoggedIn, ApiError> {
     let user = state.store.user_by_username(username).await?;
     let hash = user.as_ref().map(|u| u.password_hash.clone());
     let pw = password.to_string();
@@ -76,9 +86,17 @@ pub async fn login(state: &AppState, username: &str, password: &str) -> Result<L
     })
     .await
     .map_err(|_| ApiError::internal())?;
-    let now = Utc::now();
-    match user.filter(|u| ok && u.active) {
-        Some(u) => {
+    let refused = |action: &str, user_id| AuditRecord {
+        at: now,
+        actor_id: user_id,
+        actor_name: username.chars().take(64).collect(),
+        action: action.into(),
+        object_type: "session",
+        object_id: None,
+        detail: None,
+    };
+    match user {
+        Some(u) if ok && u.active && !u.failures.is_locked(now) => {
             let token = random_hex();
             let csrf_token = random_hex();
             state
@@ -91,32 +109,38 @@ pub async fn login(state: &AppState, username: &str, password: &str) -> Result<L
                     now + state.config.session_absolute,
                 )
                 .await?;
-            Ok(LoggedIn {
+            return Ok(LoggedIn {
                 token,
                 actor: u.actor,
                 csrf_token,
-            })
+            });
         }
-        None => {
+        // The right password for a locked account: refused all the same, and noted.
+        Some(u) if ok && u.failures.is_locked(now) => {
             state
                 .store
-                .audit(AuditRecord {
-                    at: now,
-                    actor_id: None,
-                    actor_name: username.chars().take(64).collect(),
-                    action: "auth.login_failed".into(),
-                    object_type: "session",
-                    object_id: None,
-                    detail: None,
-                })
+                .audit(refused("auth.login_locked", Some(u.actor.user_id)))
                 .await?;
-            Err(ApiError::new(
-                axum::http::StatusCode::UNAUTHORIZED,
-                "bad_credentials",
-                "用户名或密码错误",
-            ))
+        }
+        Some(u) if !ok => {
+            state
+                .store
+                .record_login_failure(u.actor.user_id, username, &state.config.lockout, now)
+                .await?;
+        }
+        // A disabled account, or no such user.
+        u => {
+            state
+                .store
+                .audit(refused("auth.login_failed", u.map(|u| u.actor.user_id)))
+                .await?;
         }
     }
+    Err(ApiError::new(
+        axum::http::StatusCode::UNAUTHORIZED,
+        "bad_credentials",
+        "用户名或密码错误",
+    ))
 }
 
 fn dummy_hash() -> &'static str {

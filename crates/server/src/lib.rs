@@ -43,6 +43,8 @@ pub struct ServerConfig {
     pub hotline_12345_crs: zhili_domain::CoordSystem,
     /// Background tiles for the maps (`{z}/{x}/{y}`); `None`: a plain background.
     pub map_tile_url: Option<String>,
+    /// How many wrong passwords lock an account, and for how long.
+    pub lockout: zhili_domain::LockoutPolicy,
 }
 
 impl Default for ServerConfig {
@@ -54,6 +56,7 @@ impl Default for ServerConfig {
             secure_cookies: false,
             hotline_12345_crs: zhili_domain::CoordSystem::Gcj02,
             map_tile_url: None,
+            lockout: zhili_domain::LockoutPolicy::default(),
         }
     }
 }
@@ -109,8 +112,52 @@ impl AppState {
 
 const BODY_LIMIT: usize = 2 * 1024 * 1024;
 
+/// The Content-Security-Policy of every response: scripts, styles, fonts and images
+/// from this server only (no inline script, no CDN: everything is served by the
+/// binary), plus the map-tile server an admin configured; no framing, no plugins.
+/// Whether a page may carry `style="…"` attributes (see the command centre).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum InlineStyleAttrs {
+    Refused,
+    Allowed,
+}
+
+pub(crate) fn content_security_policy(
+    config: &ServerConfig,
+    attrs: InlineStyleAttrs,
+) -> HeaderValue {
+    // Only the origin of the tile URL template, e.g. https://tiles.example:8443.
+    let tiles = config
+        .map_tile_url
+        .as_deref()
+        .and_then(|u| {
+            let (scheme, rest) = u.split_once("://")?;
+            // `{s}.tiles.example` (a subdomain per request): any subdomain.
+            let host = rest.split('/').next()?.replace("{s}.", "*.");
+            let ok = matches!(scheme, "http" | "https")
+                && !host.is_empty()
+                && host
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || ".-:[]*".contains(c));
+            ok.then(|| format!(" {scheme}://{host}"))
+        })
+        .unwrap_or_default();
+    let style_attrs = match attrs {
+        InlineStyleAttrs::Refused => "",
+        InlineStyleAttrs::Allowed => " style-src-attr 'unsafe-inline';",
+    };
+    let policy = format!(
+        "default-src 'self'; script-src 'self'; style-src 'self';{style_attrs} \
+         img-src 'self' data: blob:{tiles}; connect-src 'self'; font-src 'self'; \
+         object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+    );
+    HeaderValue::from_str(&policy)
+        .unwrap_or_else(|_| HeaderValue::from_static("default-src 'self'"))
+}
+
 /// The whole application as one router, exactly as production serves it.
 pub fn app(state: AppState) -> Router {
+    let csp = content_security_policy(&state.config, InlineStyleAttrs::Refused);
     Router::new()
         .merge(api::routes())
         .merge(pages::routes())
@@ -136,6 +183,16 @@ pub fn app(state: AppState) -> Router {
         .layer(SetResponseHeaderLayer::if_not_present(
             header::REFERRER_POLICY,
             HeaderValue::from_static("same-origin"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            csp,
+        ))
+        // Pages and API answers carry personal data: no copy in any cache. Static
+        // assets and public pages say otherwise themselves.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
         ))
         .layer(TraceLayer::new_for_http())
         .layer(PropagateRequestIdLayer::x_request_id())

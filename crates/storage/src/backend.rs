@@ -44,6 +44,9 @@ pub(crate) struct UserRow {
     pub role: String,
     pub org_id: Option<i64>,
     pub active: bool,
+    pub failed_logins: i64,
+    pub failed_since: Option<DateTime<Utc>>,
+    pub locked_until: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -57,7 +60,8 @@ pub(crate) struct SessionRow {
 /// A session with its user, read in one statement: every request needs both.
 /// Run on the pool without a transaction (see `Store::session`).
 pub(crate) const SESSION_BY_TOKEN: &str = "SELECT s.csrf_token, s.created_at, s.last_seen_at, s.expires_at, \
-     u.id, u.username, u.display_name, u.password_hash, u.role, u.org_id, u.active \
+     u.id, u.username, u.display_name, u.password_hash, u.role, u.org_id, u.active, \
+     u.failed_logins, u.failed_since, u.locked_until \
      FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1";
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -449,10 +453,15 @@ pub(crate) trait Tx: Send + Sized {
     fn calendar_years(
         &mut self,
     ) -> impl Future<Output = Result<Vec<(i64, String)>, sqlx::Error>> + Send;
+    /// Appends one record to the audit chain (`audit.rs`).
     fn insert_audit(
         &mut self,
         a: &crate::records::AuditRecord,
     ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+    /// The hash the next audit record follows, with the chain held for this
+    /// transaction: on PostgreSQL an advisory lock until commit, on SQLite the write
+    /// lock the transaction holds already.
+    fn audit_chain_head(&mut self) -> impl Future<Output = Result<String, sqlx::Error>> + Send;
 
     /// Records that a warning fired; `None` when it had fired already (by this or
     /// another instance): the unique key makes each warning fire once.
@@ -511,8 +520,26 @@ pub(crate) trait Tx: Send + Sized {
     ) -> impl Future<Output = Result<u64, sqlx::Error>> + Send;
 }
 
+/// An audit record as stored and chained after `prev`: its time cut to what both
+/// backends keep, its detail as text, its hash.
+fn chained(a: &crate::records::AuditRecord, prev: &str) -> (DateTime<Utc>, Option<String>, String) {
+    let at = crate::audit::stored_time(a.at);
+    let detail = a.detail.as_ref().map(|d| d.to_string());
+    let hash = crate::audit::Canonical::new(
+        at,
+        a.actor_id.map(|u| u.0),
+        &a.actor_name,
+        &a.action,
+        a.object_type,
+        a.object_id.as_deref(),
+        detail.as_deref(),
+    )
+    .hash(prev);
+    (at, detail, hash)
+}
+
 macro_rules! impl_tx {
-    ($db:ty, $skip_locked:literal, $bulk_text:path) => {
+    ($db:ty, $skip_locked:literal, $chain_lock:literal, $bulk_text:path) => {
         impl<'c> Tx for sqlx::Transaction<'c, $db> {
             async fn commit(self) -> Result<(), sqlx::Error> {
                 sqlx::Transaction::commit(self).await
@@ -609,7 +636,8 @@ macro_rules! impl_tx {
 
             async fn user_where(&mut self, sql: Sql) -> Result<Option<UserRow>, sqlx::Error> {
                 let mut full = Sql::new(
-                    "SELECT id, username, display_name, password_hash, role, org_id, active FROM users WHERE ",
+                    "SELECT id, username, display_name, password_hash, role, org_id, active, failed_logins, failed_since, locked_until \
+                     FROM users WHERE ",
                 );
                 full.append(sql);
                 bind_all!(sqlx::query_as::<_, UserRow>(AssertSqlSafe(full.text)), full.args)
@@ -774,19 +802,26 @@ macro_rules! impl_tx {
             }
 
             async fn insert_audits(&mut self, records: &[crate::records::AuditRecord]) -> Result<(), sqlx::Error> {
+                if records.is_empty() {
+                    return Ok(());
+                }
+                let mut prev = self.audit_chain_head().await?;
                 for chunk in pow2_chunks(records, 128) {
                     let mut q = Sql::new(
-                        "INSERT INTO audit_log (at, actor_id, actor_name, action, object_type, object_id, detail) VALUES ",
+                        "INSERT INTO audit_log (at, actor_id, actor_name, action, object_type, object_id, detail, prev_hash, hash) VALUES ",
                     );
                     q.rows(chunk.iter().map(|a| {
+                        let (at, detail, hash) = chained(a, &prev);
                         [
-                            Arg::Time(a.at),
+                            Arg::Time(at),
                             Arg::OptI64(a.actor_id.map(|u| u.0)),
                             Arg::Text(a.actor_name.clone()),
                             Arg::Text(a.action.clone()),
                             Arg::Text(a.object_type.to_string()),
                             Arg::OptText(a.object_id.clone()),
-                            Arg::OptText(a.detail.as_ref().map(|d| d.to_string())),
+                            Arg::OptText(detail),
+                            Arg::Text(std::mem::replace(&mut prev, hash.clone())),
+                            Arg::Text(hash),
                         ]
                     }));
                     bind_all!(sqlx::query(AssertSqlSafe($bulk_text(q.text))), q.args)
@@ -1049,20 +1084,37 @@ macro_rules! impl_tx {
             }
 
             async fn insert_audit(&mut self, a: &crate::records::AuditRecord) -> Result<(), sqlx::Error> {
+                let prev = self.audit_chain_head().await?;
+                let (at, detail, hash) = chained(a, &prev);
                 sqlx::query(
-                    "INSERT INTO audit_log (at, actor_id, actor_name, action, object_type, object_id, detail) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    "INSERT INTO audit_log (at, actor_id, actor_name, action, object_type, object_id, detail, prev_hash, hash) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
                 )
-                .bind(a.at)
+                .bind(at)
                 .bind(a.actor_id.map(|u| u.0))
                 .bind(&a.actor_name)
                 .bind(&a.action)
                 .bind(a.object_type)
                 .bind(&a.object_id)
-                .bind(a.detail.as_ref().map(|d| d.to_string()))
+                .bind(detail)
+                .bind(prev)
+                .bind(hash)
                 .execute(&mut **self)
                 .await
                 .map(|_| ())
+            }
+
+            async fn audit_chain_head(&mut self) -> Result<String, sqlx::Error> {
+                if !$chain_lock.is_empty() {
+                    sqlx::query($chain_lock).execute(&mut **self).await?;
+                }
+                let last: Option<Option<String>> =
+                    sqlx::query_scalar("SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1")
+                        .fetch_optional(&mut **self)
+                        .await?;
+                // An unsealed last record cannot be followed properly; chaining on from
+                // the start leaves the break where `audit verify` will show it.
+                Ok(last.flatten().unwrap_or_else(|| crate::audit::GENESIS.to_string()))
             }
 
 
@@ -1192,9 +1244,13 @@ macro_rules! impl_tx {
 // locked, while SQLite has a single writer (BEGIN IMMEDIATE) and needs no lock
 // clause; multi-row statements use anonymous `?` placeholders on SQLite (see
 // `sql::anonymous_placeholders`).
-impl_tx!(sqlx::Sqlite, "", crate::sql::anonymous_placeholders);
+// Audit records are chained one writer at a time: SQLite's writer holds its lock
+// already; PostgreSQL writers take an advisory lock (an arbitrary key, "zhili audit"),
+// released at commit or rollback.
+impl_tx!(sqlx::Sqlite, "", "", crate::sql::anonymous_placeholders);
 impl_tx!(
     sqlx::Postgres,
     "FOR UPDATE SKIP LOCKED",
+    "SELECT pg_advisory_xact_lock(7291550001)",
     std::convert::identity
 );

@@ -7,7 +7,9 @@ pub mod admin;
 pub mod api_clients;
 pub mod assessment;
 pub mod attachments;
+pub mod audit;
 mod backend;
+pub mod backup;
 pub mod chat;
 pub mod classification;
 pub mod command;
@@ -332,6 +334,13 @@ impl Store {
         match &self.pool {
             Pool::Sqlite(p) => SQLITE_MIGRATIONS.run(p).await?,
             Pool::Postgres(p) => POSTGRES_MIGRATIONS.run(p).await?,
+        }
+        let sealed = self.seal_audit_chain().await?;
+        if sealed > 0 {
+            tracing::info!(
+                sealed,
+                "audit records from before the hash chain are chained now"
+            );
         }
         Ok(())
     }

@@ -89,6 +89,8 @@ pub struct UserRecord {
     pub actor: Actor,
     pub password_hash: String,
     pub active: bool,
+    /// Recent failed logins and any lock (domain/src/lockout.rs).
+    pub failures: zhili_domain::LoginFailures,
 }
 
 #[derive(Debug, Clone)]

@@ -96,6 +96,11 @@ pub(crate) fn user_from_row(r: UserRow) -> Result<UserRecord, StoreError> {
         },
         password_hash: r.password_hash,
         active: r.active,
+        failures: zhili_domain::LoginFailures {
+            count: u32::try_from(r.failed_logins).unwrap_or(u32::MAX),
+            since: r.failed_since,
+            locked_until: r.locked_until,
+        },
     })
 }
 
@@ -358,6 +363,68 @@ impl Store {
         in_tx!(self, Read, |tx| user_by_username(&mut tx, username).await)
     }
 
+    /// Counts a wrong password for an account, locking it when `policy` says so, and
+    /// audits both in the same transaction. Returns whether this failure locked it.
+    pub async fn record_login_failure(
+        &self,
+        user_id: UserId,
+        attempted_as: &str,
+        policy: &zhili_domain::LockoutPolicy,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        // Compare-and-set on the stored count: on PostgreSQL another instance may
+        // count a failure of the same account at the same moment.
+        for _ in 0..5 {
+            let done = in_tx!(self, Write, |tx| {
+                let mut q = Sql::new("id = ");
+                q.arg(Arg::I64(user_id.0));
+                let Some(user) = tx.user_where(q).await?.map(user_from_row).transpose()? else {
+                    return Err(StoreError::NotFound);
+                };
+                let (next, locks) = user.failures.after_failure(now, policy);
+                let mut u = Sql::new("UPDATE users SET failed_logins = ");
+                u.arg(Arg::I64(i64::from(next.count)))
+                    .push(", failed_since = ")
+                    .arg(Arg::OptTime(next.since))
+                    .push(", locked_until = ")
+                    .arg(Arg::OptTime(next.locked_until))
+                    .push(" WHERE id = ")
+                    .arg(Arg::I64(user_id.0))
+                    .push(" AND failed_logins = ")
+                    .arg(Arg::I64(i64::from(user.failures.count)));
+                if tx.exec(u).await? == 0 {
+                    Ok::<_, StoreError>(None)
+                } else {
+                    let failed = |action: &str, detail| AuditRecord {
+                        at: now,
+                        actor_id: Some(user_id),
+                        actor_name: attempted_as.chars().take(64).collect(),
+                        action: action.into(),
+                        object_type: "user",
+                        object_id: Some(user_id.0.to_string()),
+                        detail: Some(detail),
+                    };
+                    let mut records = vec![failed(
+                        "auth.login_failed",
+                        serde_json::json!({ "while_locked": user.failures.is_locked(now) }),
+                    )];
+                    if locks {
+                        records.push(failed(
+                            "auth.locked",
+                            serde_json::json!({ "until": next.locked_until }),
+                        ));
+                    }
+                    tx.insert_audits(&records).await?;
+                    Ok(Some(locks))
+                }
+            })?;
+            if let Some(locks) = done {
+                return Ok(locks);
+            }
+        }
+        Err(StoreError::Conflict)
+    }
+
     /// Records a login attempt (success or failure) in the audit log.
     pub async fn audit(&self, record: AuditRecord) -> Result<(), StoreError> {
         in_tx!(self, Write, |tx| tx
@@ -378,6 +445,12 @@ impl Store {
         in_tx!(self, Write, |tx| {
             tx.insert_session(token_hash, actor.user_id.0, csrf_token, now, expires_at)
                 .await?;
+            // A login that gets through clears the count of failures before it.
+            let mut reset = Sql::new(
+                "UPDATE users SET failed_logins = 0, failed_since = NULL WHERE failed_logins > 0 AND id = ",
+            );
+            reset.arg(Arg::I64(actor.user_id.0));
+            tx.exec(reset).await?;
             tx.insert_audit(&AuditRecord {
                 at: now,
                 actor_id: Some(actor.user_id),

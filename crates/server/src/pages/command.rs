@@ -54,15 +54,7 @@ async fn script(body: &'static str) -> Response {
 }
 
 async fn css() -> Response {
-    (
-        StatusCode::OK,
-        [
-            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
-            (header::CACHE_CONTROL, "public, max-age=3600"),
-        ],
-        MAP_CSS,
-    )
-        .into_response()
+    super::asset("text/css; charset=utf-8", MAP_CSS)
 }
 
 /// The vendored libraries' base URLs, for the templates.
@@ -213,7 +205,14 @@ async fn page(
         trend,
         s,
     };
-    render(StatusCode::OK, &view)
+    let mut res = render(StatusCode::OK, &view);
+    // ECharts writes its tooltips and labels as HTML with style attributes: this
+    // page alone allows inline style attributes (never inline script or <style>).
+    res.headers_mut().insert(
+        header::CONTENT_SECURITY_POLICY,
+        crate::content_security_policy(&state.config, crate::InlineStyleAttrs::Allowed),
+    );
+    res
 }
 
 fn json(v: impl serde::Serialize) -> Response {

@@ -37,6 +37,8 @@ use crate::AppState;
 pub use session::PageUser;
 
 const APP_CSS: &str = include_str!("../../static/app.css");
+/// The public pages' own rules (statistics tables, the rating form).
+const PUBLIC_CSS: &str = include_str!("../../static/public.css");
 /// Fills the report form's position from the device; the form works without it.
 const LOCATE_JS: &str = include_str!("../../static/locate.js");
 
@@ -52,6 +54,7 @@ pub fn routes() -> Router<AppState> {
         .route("/attachments/{id}", get(upload::image))
         .route("/lang/{code}", get(crate::i18n::switch))
         .route("/static/app.css", get(css))
+        .route("/static/public.css", get(public_css))
         .route("/static/locate.js", get(locate_js))
         .merge(chat::routes())
         .merge(notices::routes())
@@ -89,25 +92,26 @@ pub fn not_found_page() -> Response {
 }
 
 async fn css() -> Response {
-    (
-        StatusCode::OK,
-        [
-            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
-            (header::CACHE_CONTROL, "public, max-age=3600"),
-        ],
-        APP_CSS,
-    )
-        .into_response()
+    asset("text/css; charset=utf-8", APP_CSS)
 }
 
 async fn locate_js() -> Response {
+    asset("text/javascript; charset=utf-8", LOCATE_JS)
+}
+
+async fn public_css() -> Response {
+    asset("text/css; charset=utf-8", PUBLIC_CSS)
+}
+
+/// A stylesheet or script built into the binary, cacheable for an hour.
+pub(super) fn asset(content_type: &'static str, body: &'static str) -> Response {
     (
         StatusCode::OK,
         [
-            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CONTENT_TYPE, content_type),
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
-        LOCATE_JS,
+        body,
     )
         .into_response()
 }

@@ -7,7 +7,7 @@ use crate::i18n::Lang;
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use chrono::Utc;
@@ -38,30 +38,18 @@ pub fn routes() -> Router<AppState> {
 }
 
 async fn js() -> Response {
-    asset("text/javascript; charset=utf-8", QUEUE_JS)
+    super::asset("text/javascript; charset=utf-8", QUEUE_JS)
 }
 
 /// The event list's select-all box and bulk-form fields (see `bulk`).
 const BULK_JS: &str = include_str!("../../static/bulk.js");
 
 async fn bulk_js() -> Response {
-    asset("text/javascript; charset=utf-8", BULK_JS)
+    super::asset("text/javascript; charset=utf-8", BULK_JS)
 }
 
 async fn css() -> Response {
-    asset("text/css; charset=utf-8", WORK_CSS)
-}
-
-fn asset(content_type: &'static str, body: &'static str) -> Response {
-    (
-        StatusCode::OK,
-        [
-            (header::CONTENT_TYPE, content_type),
-            (header::CACHE_CONTROL, "public, max-age=3600"),
-        ],
-        body,
-    )
-        .into_response()
+    super::asset("text/css; charset=utf-8", WORK_CSS)
 }
 
 /// "剩余 2 个工作日 3 小时" or "已超期 45 分钟", in working time (7.5 hours a day

@@ -1,0 +1,83 @@
+//! `zhili audit verify` and `zhili audit head` on a database file changed behind the
+//! application's back, as someone with access to the file could: the command names
+//! the record, and fails.
+
+use std::process::Command;
+
+fn zhili(dir: &std::path::Path, args: &[&str]) -> (bool, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_zhili"))
+        .args(args)
+        .arg("--data-dir")
+        .arg(dir)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run zhili");
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.success(), text)
+}
+
+async fn tamper(dir: &std::path::Path, sql: &[&'static str]) {
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite:{}", dir.join("zhili.db").display()))
+        .await
+        .unwrap();
+    for s in sql {
+        sqlx::query(*s).execute(&pool).await.unwrap();
+    }
+    pool.close().await;
+}
+
+#[tokio::test]
+async fn verify_names_the_first_changed_record_and_the_anchor_catches_a_cut() {
+    let dir = std::env::temp_dir().join(format!("zhili-audit-verify-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    for name in ["chief", "auditor", "ops"] {
+        let (ok, text) = zhili(&dir, &["user", "add", name, "--role", "admin"]);
+        assert!(ok, "{text}");
+    }
+    let (ok, text) = zhili(&dir, &["audit", "verify"]);
+    assert!(ok, "{text}");
+    assert!(text.contains("审计链完整"), "{text}");
+
+    let (ok, head) = zhili(&dir, &["audit", "head"]);
+    assert!(ok, "{head}");
+    let anchor = dir.join("head.json");
+    std::fs::write(&anchor, head.trim()).unwrap();
+    let anchor_arg = anchor.to_str().unwrap();
+    let (ok, text) = zhili(&dir, &["audit", "verify", "--anchor", anchor_arg]);
+    assert!(ok, "{text}");
+
+    // The newest record removed: what is left holds together, but not with the anchor.
+    tamper(
+        &dir,
+        &[
+            "DROP TRIGGER audit_log_no_delete",
+            "DELETE FROM audit_log WHERE id = (SELECT MAX(id) FROM audit_log)",
+        ],
+    )
+    .await;
+    let (ok, text) = zhili(&dir, &["audit", "verify"]);
+    assert!(ok, "{text}");
+    let (ok, text) = zhili(&dir, &["audit", "verify", "--anchor", anchor_arg]);
+    assert!(!ok, "{text}");
+    assert!(text.contains("anchor mismatch"), "{text}");
+
+    // An edited record is named by its id.
+    tamper(
+        &dir,
+        &[
+            "DROP TRIGGER audit_log_no_update",
+            "UPDATE audit_log SET actor_name = '某人' WHERE id = (SELECT MIN(id) FROM audit_log)",
+        ],
+    )
+    .await;
+    let (ok, text) = zhili(&dir, &["audit", "verify", "--json"]);
+    assert!(!ok, "{text}");
+    assert!(text.contains("\"kind\": \"edited\""), "{text}");
+    let (ok, text) = zhili(&dir, &["audit", "verify"]);
+    assert!(!ok);
+    assert!(text.contains("记录 #1 被改动过"), "{text}");
+    let (ok, text) = zhili(&dir, &["audit", "head"]);
+    assert!(!ok, "a broken chain is not anchored: {text}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
