@@ -24,6 +24,7 @@ pub const KEYS: &[&str] = &[
     "login_max_failures",
     "login_window_minutes",
     "login_lock_minutes",
+    "client_ip_header",
     "exchange_110_url",
     "exchange_110_token",
     "outbox_lease_secs",
@@ -75,6 +76,9 @@ pub struct Settings {
     pub login_max_failures: u32,
     pub login_window_minutes: u32,
     pub login_lock_minutes: u32,
+    /// Behind a reverse proxy: the header with the client's address (e.g.
+    /// `x-forwarded-for`), for the rate limits; unset: the connection's peer.
+    pub client_ip_header: Option<String>,
     /// Where matters for 110 are POSTed (docs/exchange-110.md); unset: they wait in
     /// the outbox and show as pending in the channel health.
     pub exchange_110_url: Option<String>,
@@ -444,6 +448,8 @@ impl Settings {
                 window: chrono::Duration::minutes(i64::from(self.login_window_minutes)),
                 lock_for: chrono::Duration::minutes(i64::from(self.login_lock_minutes)),
             },
+            rate_limits: zhili_server::rate_limit::RateLimits::default(),
+            client_ip_header: self.client_ip_header.clone(),
         }
     }
 }

@@ -12,6 +12,7 @@ pub mod intake;
 mod metrics_layer;
 pub mod open311;
 pub mod pages;
+pub mod rate_limit;
 pub mod vendor;
 pub mod worker;
 
@@ -45,6 +46,11 @@ pub struct ServerConfig {
     pub map_tile_url: Option<String>,
     /// How many wrong passwords lock an account, and for how long.
     pub lockout: zhili_domain::LockoutPolicy,
+    /// Requests per client address on the public doors (`rate_limit`).
+    pub rate_limits: rate_limit::RateLimits,
+    /// Behind a reverse proxy: the header carrying the client's address (e.g.
+    /// `x-forwarded-for`, first entry); `None`: the connection's peer address.
+    pub client_ip_header: Option<String>,
 }
 
 impl Default for ServerConfig {
@@ -57,6 +63,8 @@ impl Default for ServerConfig {
             hotline_12345_crs: zhili_domain::CoordSystem::Gcj02,
             map_tile_url: None,
             lockout: zhili_domain::LockoutPolicy::default(),
+            rate_limits: rate_limit::RateLimits::default(),
+            client_ip_header: None,
         }
     }
 }
@@ -171,6 +179,10 @@ pub fn app(state: AppState) -> Router {
         .merge(api::attachments::upload_routes())
         .merge(pages::upload_routes())
         .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            rate_limit::layer,
+        ))
         .layer(axum::middleware::from_fn(metrics_layer::track))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
@@ -244,7 +256,11 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    // With the peer's address, for the rate limits.
+    axum::serve(
+        listener,
+        app(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }

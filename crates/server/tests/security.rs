@@ -130,3 +130,71 @@ async fn every_answer_carries_the_security_headers() {
         assert!(!get("x-request-id").is_empty(), "{uri}");
     }
 }
+
+/// IP-05: the public lookup answers 429 with Retry-After once one address has used
+/// up its tries, as JSON on the API and as a page on the form, while another address
+/// goes on; the count lives in the database (several instances count together).
+#[tokio::test]
+async fn public_doors_answer_429_past_their_limit_per_address() {
+    for store in fresh_stores().await {
+        with_small_city(&store, &hash_password(PW)).await;
+        let config = ServerConfig {
+            client_ip_header: Some("x-forwarded-for".into()),
+            rate_limits: zhili_server::rate_limit::RateLimits {
+                lookup: zhili_server::rate_limit::Limit {
+                    hits: 3,
+                    window_secs: 600,
+                },
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        // Two routers on one database: two instances behind one balancer.
+        let a = app(AppState::new(store.clone(), config.clone())
+            .load()
+            .await
+            .unwrap());
+        let b = app(AppState::new(store.clone(), config).load().await.unwrap());
+        let lookup = |app: &Router, ip: &str, uri: &str| {
+            let req = Request::builder()
+                .uri(uri)
+                .header("x-forwarded-for", format!("{ip}, 10.0.0.1"))
+                .body(Body::empty())
+                .unwrap();
+            let app = app.clone();
+            async move { app.oneshot(req).await.unwrap() }
+        };
+        let api = "/api/public/v1/lookup?number=YY000&code=123456";
+        for (i, app) in [&a, &b, &a].into_iter().enumerate() {
+            let res = lookup(app, "203.0.113.7", api).await;
+            assert_ne!(res.status(), StatusCode::TOO_MANY_REQUESTS, "try {i}");
+        }
+        let res = lookup(&b, "203.0.113.7", api).await;
+        assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+        let retry: i64 = res.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((1..=600).contains(&retry));
+        let body = axum::body::to_bytes(res.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        let v: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(v["error"]["code"], "too_many_requests");
+        // The page counts with the API and answers with a page.
+        let res = lookup(&a, "203.0.113.7", "/public/lookup").await;
+        assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert!(
+            res.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/html")
+        );
+        // Another address is not held back.
+        assert_ne!(
+            lookup(&a, "198.51.100.2", api).await.status(),
+            StatusCode::TOO_MANY_REQUESTS
+        );
+    }
+}

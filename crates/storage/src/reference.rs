@@ -425,6 +425,32 @@ impl Store {
         Err(StoreError::Conflict)
     }
 
+    /// Counts one hit of `key` in the window starting at `window_start` (Unix
+    /// seconds) and returns the window's hits so far, this one included. The first
+    /// hit of a window also clears windows that started before `expired_before`.
+    pub async fn hit_rate_limit(
+        &self,
+        key: &str,
+        window_start: i64,
+        expired_before: i64,
+    ) -> Result<i64, StoreError> {
+        in_tx!(self, Write, |tx| {
+            let mut q = Sql::new(
+                "INSERT INTO rate_limits (key, window_start, hits) VALUES ($1, $2, 1) \
+                 ON CONFLICT (key, window_start) DO UPDATE SET hits = rate_limits.hits + 1 RETURNING hits",
+            );
+            q.args = vec![Arg::Text(key.to_string()), Arg::I64(window_start)];
+            let hits: Vec<(i64,)> = tx.rows(q).await?;
+            let hits = hits.first().map_or(1, |h| h.0);
+            if hits == 1 {
+                let mut old = Sql::new("DELETE FROM rate_limits WHERE window_start < ");
+                old.arg(Arg::I64(expired_before));
+                tx.exec(old).await?;
+            }
+            Ok::<_, StoreError>(hits)
+        })
+    }
+
     /// Records a login attempt (success or failure) in the audit log.
     pub async fn audit(&self, record: AuditRecord) -> Result<(), StoreError> {
         in_tx!(self, Write, |tx| tx

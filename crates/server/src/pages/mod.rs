@@ -91,6 +91,14 @@ pub fn not_found_page() -> Response {
     view::error_page(None, StatusCode::NOT_FOUND, "页面不存在。")
 }
 
+pub fn too_many_requests_page() -> Response {
+    view::error_page(
+        None,
+        StatusCode::TOO_MANY_REQUESTS,
+        "请求过于频繁，请稍后再试。",
+    )
+}
+
 async fn css() -> Response {
     asset("text/css; charset=utf-8", APP_CSS)
 }

@@ -140,6 +140,7 @@ pub fn error_page(
         StatusCode::UNPROCESSABLE_ENTITY => "输入有误",
         StatusCode::CONFLICT => "操作冲突",
         StatusCode::PAYLOAD_TOO_LARGE => "内容过大",
+        StatusCode::TOO_MANY_REQUESTS => "请求过于频繁",
         _ if status.is_server_error() => "服务器错误",
         _ => "出错了",
     };
