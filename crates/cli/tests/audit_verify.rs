@@ -2,19 +2,12 @@
 //! application's back, as someone with access to the file could: the command names
 //! the record, and fails.
 
-use std::process::Command;
+mod common;
 
 fn zhili(dir: &std::path::Path, args: &[&str]) -> (bool, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_zhili"))
-        .args(args)
-        .arg("--data-dir")
-        .arg(dir)
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("run zhili");
-    let text =
-        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
-    (out.status.success(), text)
+    let mut all: Vec<&std::ffi::OsStr> = args.iter().map(std::ffi::OsStr::new).collect();
+    all.extend([std::ffi::OsStr::new("--data-dir"), dir.as_os_str()]);
+    common::run_zhili(&all)
 }
 
 async fn tamper(dir: &std::path::Path, sql: &[&'static str]) {

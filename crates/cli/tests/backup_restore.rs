@@ -5,22 +5,16 @@
 //! and leaves the target as it was. SQLite always; PostgreSQL with ZHILI_TEST_PG
 //! (and pg_dump/pg_restore on PATH).
 
+mod common;
+
 use std::path::Path;
-use std::process::Command;
 
 use chrono::Utc;
 use zhili_storage::Store;
 use zhili_storage::testing::{fresh_postgres_url, with_small_city};
 
 fn zhili(args: &[&str]) -> (bool, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_zhili"))
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("run zhili");
-    let text =
-        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
-    (out.status.success(), text)
+    common::run_zhili(args)
 }
 
 async fn city_with_events(url: &str) -> Store {

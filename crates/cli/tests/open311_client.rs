@@ -5,25 +5,19 @@
 
 mod common;
 
-use std::process::Command;
-
 use serde_json::Value;
 use zhili_storage::Store;
 use zhili_storage::testing::{fresh_postgres_url, with_small_city};
 
 fn zhili(url: &str, dir: &std::path::Path, args: &[&str]) -> (bool, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_zhili"))
-        .args(args)
-        .arg("--database-url")
-        .arg(url)
-        .arg("--data-dir")
-        .arg(dir)
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("run zhili");
-    let text =
-        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
-    (out.status.success(), text)
+    let mut all: Vec<&std::ffi::OsStr> = args.iter().map(std::ffi::OsStr::new).collect();
+    all.extend([
+        std::ffi::OsStr::new("--database-url"),
+        std::ffi::OsStr::new(url),
+        std::ffi::OsStr::new("--data-dir"),
+        dir.as_os_str(),
+    ]);
+    common::run_zhili(&all)
 }
 
 #[tokio::test]

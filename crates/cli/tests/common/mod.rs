@@ -12,6 +12,19 @@ use serde_json::{Value, json};
 /// The password every account of the small test city gets in these tests.
 pub const PASSWORD: &str = "pw";
 
+/// Runs `zhili ARGS…` to its end: whether it succeeded, and what it printed (stdout,
+/// then stderr).
+pub fn run_zhili<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> (bool, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_zhili"))
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run zhili");
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.success(), text)
+}
+
 /// A child process that listens on `base`; killed (SIGKILL) when dropped.
 pub struct Proc {
     child: Child,
