@@ -118,6 +118,8 @@ pub fn reference_import(city: &DemoCity, password_hash: &str) -> anyhow::Result<
                 role: Role::parse(u.role)
                     .ok_or_else(|| anyhow!("账号 {} 的角色 {} 未知", u.username, u.role))?,
                 org_code: u.org_code.clone(),
+                // The demo's shared password is known to everyone anyway (--demo only).
+                must_change_password: false,
             })
         })
         .collect::<anyhow::Result<Vec<_>>>()?;

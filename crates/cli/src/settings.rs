@@ -25,6 +25,8 @@ pub const KEYS: &[&str] = &[
     "login_window_minutes",
     "login_lock_minutes",
     "client_ip_header",
+    "password_max_age_days",
+    "second_factor_roles",
     "exchange_110_url",
     "exchange_110_token",
     "outbox_lease_secs",
@@ -79,6 +81,12 @@ pub struct Settings {
     /// Behind a reverse proxy: the header with the client's address (e.g.
     /// `x-forwarded-for`), for the rate limits; unset: the connection's peer.
     pub client_ip_header: Option<String>,
+    /// A staff password older than this must be changed at the next login; 0: never.
+    pub password_max_age_days: u32,
+    /// Roles that must bind an authenticator app (TOTP) before they can work,
+    /// comma-separated role codes; unset: `admin`, or none with `--demo` (whose
+    /// accounts share a published password anyway).
+    pub second_factor_roles: Option<String>,
     /// Where matters for 110 are POSTed (docs/exchange-110.md); unset: they wait in
     /// the outbox and show as pending in the channel health.
     pub exchange_110_url: Option<String>,
@@ -178,6 +186,7 @@ pub fn load(
         .set_default("login_max_failures", 5)?
         .set_default("login_window_minutes", 15)?
         .set_default("login_lock_minutes", 30)?
+        .set_default("password_max_age_days", 90)?
         .set_default("outbox_lease_secs", 60)?
         .set_default("background_work", true)?
         .set_default("hotline_12345_crs", "gcj02")?
@@ -248,6 +257,7 @@ impl Settings {
         {
             bail!("login_max_failures、login_window_minutes 与 login_lock_minutes 须大于 0");
         }
+        self.second_factor_roles()?;
         if let Some(url) = &self.database_url
             && !(url.starts_with("sqlite:")
                 || url.starts_with("postgres://")
@@ -434,6 +444,29 @@ impl Settings {
         .map_err(|e| anyhow::anyhow!("duplicate_{e}"))
     }
 
+    /// The roles that need a second factor, checked against the role codes.
+    fn second_factor_roles(&self) -> anyhow::Result<Vec<zhili_domain::Role>> {
+        let Some(list) = &self.second_factor_roles else {
+            return Ok(if self.demo {
+                Vec::new()
+            } else {
+                vec![zhili_domain::Role::Admin]
+            });
+        };
+        list.split(',')
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .map(|c| {
+                zhili_domain::Role::parse(c).with_context(|| {
+                    format!(
+                        "second_factor_roles: 未知角色 {c}，可选：{}",
+                        zhili_domain::Role::codes().join(", ")
+                    )
+                })
+            })
+            .collect()
+    }
+
     pub fn server_config(&self) -> ServerConfig {
         ServerConfig {
             demo_mode: self.demo,
@@ -450,6 +483,14 @@ impl Settings {
             },
             rate_limits: zhili_server::rate_limit::RateLimits::default(),
             client_ip_header: self.client_ip_header.clone(),
+            password_policy: zhili_domain::PasswordPolicy {
+                max_age: (self.password_max_age_days > 0)
+                    .then(|| chrono::Duration::days(i64::from(self.password_max_age_days))),
+                // Checked in `validate`; were it not, fail closed.
+                second_factor_roles: self
+                    .second_factor_roles()
+                    .unwrap_or_else(|_| vec![zhili_domain::Role::Admin]),
+            },
         }
     }
 }
@@ -702,6 +743,37 @@ session_absolute_hours = 6
         assert!(s.demo);
         let s = load(None, env(&[("ZHILI_DEMO", "")]), &Flags::default()).unwrap();
         assert!(!s.demo, "an empty variable counts as unset");
+    }
+
+    #[test]
+    fn admins_need_a_second_factor_unless_told_otherwise_or_in_the_demo() {
+        use zhili_domain::Role;
+        let roles = |s: &Settings| s.server_config().password_policy.second_factor_roles;
+        let plain = load(None, HashMap::new(), &Flags::default()).unwrap();
+        assert_eq!(roles(&plain), vec![Role::Admin]);
+        assert_eq!(
+            plain.server_config().password_policy.max_age,
+            Some(chrono::Duration::days(90))
+        );
+        let demo = Flags {
+            demo: true,
+            ..Flags::default()
+        };
+        assert!(roles(&load(None, HashMap::new(), &demo).unwrap()).is_empty());
+        let listed = env(&[
+            ("ZHILI_SECOND_FACTOR_ROLES", "admin, city_operator"),
+            ("ZHILI_PASSWORD_MAX_AGE_DAYS", "0"),
+        ]);
+        let s = load(None, listed, &demo).unwrap();
+        assert_eq!(roles(&s), vec![Role::Admin, Role::CityOperator]);
+        assert_eq!(s.server_config().password_policy.max_age, None);
+        let err = load(
+            None,
+            env(&[("ZHILI_SECOND_FACTOR_ROLES", "boss")]),
+            &Flags::default(),
+        )
+        .unwrap_err();
+        assert!(format!("{err:#}").contains("boss"), "{err:#}");
     }
 
     #[test]

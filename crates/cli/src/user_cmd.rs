@@ -1,5 +1,8 @@
 //! `zhili user add`: accounts without a demo. The password is generated, printed once
-//! and stored only as its argon2id hash, so no default credential ever exists.
+//! and stored only as its argon2id hash, so no default credential ever exists; it
+//! must be changed at the first login. `zhili user reset-password` and
+//! `zhili user reset-totp` are the way back in when the only admin forgot the
+//! password or lost the phone: whoever may run the binary on the server.
 
 use anyhow::{Context, bail};
 use clap::Args;
@@ -16,12 +19,65 @@ pub struct UserArgs {
 enum UserCommand {
     /// Create an account with a generated password, printed once.
     Add(UserAddArgs),
+    /// Give an account a new one-time password, printed once; its sessions end.
+    ResetPassword(UserNameArgs),
+    /// Unbind an account's authenticator app (a lost phone); its sessions end.
+    ResetTotp(UserNameArgs),
 }
 
 pub async fn run(args: UserArgs) -> anyhow::Result<()> {
     match args.command {
         UserCommand::Add(a) => add(a).await,
+        UserCommand::ResetPassword(a) => reset(a, Reset::Password).await,
+        UserCommand::ResetTotp(a) => reset(a, Reset::Totp).await,
     }
+}
+
+#[derive(Debug, Args)]
+pub struct UserNameArgs {
+    username: String,
+    #[command(flatten)]
+    store: crate::StoreArgs,
+}
+
+enum Reset {
+    Password,
+    Totp,
+}
+
+async fn reset(args: UserNameArgs, what: Reset) -> anyhow::Result<()> {
+    let settings = args.store.settings(args.store.flags())?;
+    let store = crate::open_store(&settings).await?;
+    let user = store
+        .user_by_username(&args.username)
+        .await?
+        .with_context(|| format!("用户 {} 不存在", args.username))?;
+    let by = zhili_storage::Acting {
+        user_id: None,
+        name: "zhili user (命令行)".into(),
+    };
+    let now = chrono::Utc::now();
+    match what {
+        Reset::Password => {
+            let password = zhili_server::auth::one_time_password();
+            let hash = tokio::task::spawn_blocking({
+                let p = password.clone();
+                move || zhili_server::hash_password(&p)
+            })
+            .await?;
+            store
+                .reset_password(user.actor.user_id, &by, &hash, now)
+                .await?;
+            println!("已重置用户 {} 的密码，其登录均已退出", args.username);
+            println!("一次性密码（只显示这一次，登录后须立即修改）: {password}");
+        }
+        Reset::Totp => {
+            store.reset_totp(user.actor.user_id, &by, now).await?;
+            println!("已解绑用户 {} 的动态口令，其登录均已退出", args.username);
+        }
+    }
+    store.close().await;
+    Ok(())
 }
 
 #[derive(Debug, Args)]
@@ -76,6 +132,7 @@ async fn add(args: UserAddArgs) -> anyhow::Result<()> {
             password_hash: hash,
             role,
             org_code: args.org.clone(),
+            must_change_password: true,
         }],
         ..Default::default()
     };

@@ -52,6 +52,31 @@ async fn the_first_admin_gets_a_one_time_password() {
         "zhili-demo",
         &user.password_hash
     ));
+    assert!(
+        user.credentials.must_change_password,
+        "the one-time password must be changed at the first login"
+    );
+
+    // The way back in for a forgotten password or a lost phone.
+    let (ok, text) = zhili(&dir, &["user", "reset-password", "chief"]);
+    assert!(ok, "{text}");
+    let again = text
+        .lines()
+        .find_map(|l| {
+            l.split_once("一次性密码")
+                .map(|(_, rest)| rest.rsplit(' ').next().unwrap_or("").trim().to_string())
+        })
+        .expect("a password line");
+    let user = store.user_by_username("chief").await.unwrap().unwrap();
+    assert!(zhili_server::verify_password(&again, &user.password_hash));
+    assert!(!zhili_server::verify_password(
+        &password,
+        &user.password_hash
+    ));
+    let (ok, text) = zhili(&dir, &["user", "reset-totp", "chief"]);
+    assert!(ok, "{text}");
+    let (ok, text) = zhili(&dir, &["user", "reset-totp", "nobody"]);
+    assert!(!ok && text.contains("nobody"), "{text}");
 
     let (ok, text) = zhili(&dir, &["user", "add", "chief", "--role", "admin"]);
     assert!(!ok && text.contains("already exists"), "{text}");

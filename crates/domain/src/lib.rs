@@ -5,6 +5,7 @@
 pub mod actor;
 pub mod classification;
 pub mod codes;
+pub mod credentials;
 pub mod duplicates;
 pub mod event;
 pub mod ids;
@@ -24,6 +25,7 @@ pub use codes::{
     Channel, CoordSystem, GridType, InformChannel, OrgKind, Platform, Priority, RejectReason,
     ReporterKind, Role, Satisfaction,
 };
+pub use credentials::{CredentialState, Gate, PasswordPolicy, PasswordProblem, check_new_password};
 pub use duplicates::{DuplicateRule, best_master, text_similarity};
 pub use event::{NewEvent, NewEventError, RawNewEvent, RawReporter, event_number};
 pub use ids::{CategoryId, EventId, OrgId, UserId};

@@ -8,7 +8,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
-use zhili_domain::Actor;
+use zhili_domain::{Actor, Gate};
 use zhili_storage::{AuditRecord, Session};
 
 use crate::AppState;
@@ -58,21 +58,48 @@ pub struct LoggedIn {
     pub token: String,
     pub actor: Actor,
     pub csrf_token: String,
+    /// Password age and second factor, for the gate the session starts behind.
+    pub credentials: zhili_domain::CredentialState,
 }
 
-/// Checks a username and password and opens a session. Unknown user, wrong
-/// password and locked account get the same answer after the same work.
-pub async fn login(state: &AppState, username: &str, password: &str) -> Result<LoggedIn, ApiError> {
-    login_at(state, username, password, Utc::now()).await
+/// What a login form or request carries.
+#[derive(Debug, Clone, Copy)]
+pub struct Credentials<'a> {
+    pub username: &'a str,
+    pub password: &'a str,
+    /// The authenticator app's code, for accounts that have one bound.
+    pub otp: Option<&'a str>,
 }
 
-/// [`login`] at `now`, for tests of the lockout's clock.
+/// The one answer to every refused login: unknown user, wrong password, wrong or
+/// missing code and locked account look alike, so none of them tells an attacker
+/// which part was right.
+pub fn bad_credentials() -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::UNAUTHORIZED,
+        "bad_credentials",
+        "用户名、密码或动态口令错误",
+    )
+}
+
+/// Checks a username, password and (where bound) TOTP code and opens a session.
+/// Unknown user, wrong password, wrong code and locked account get the same answer
+/// after the same work.
+pub async fn login(state: &AppState, c: Credentials<'_>) -> Result<LoggedIn, ApiError> {
+    login_at(state, c, Utc::now()).await
+}
+
+/// [`login`] at `now`, for tests of the lockout's and the codes' clock.
 pub async fn login_at(
     state: &AppState,
-    username: &str,
-    password: &str,
+    c: Credentials<'_>,
     now: DateTime<Utc>,
 ) -> Result<LoggedIn, ApiError> {
+    let Credentials {
+        username,
+        password,
+        otp,
+    } = c;
     let user = state.store.user_by_username(username).await?;
     let hash = user.as_ref().map(|u| u.password_hash.clone());
     let pw = password.to_string();
@@ -95,8 +122,20 @@ pub async fn login_at(
         object_id: None,
         detail: None,
     };
+    // The second factor, checked only behind a right password (so a wrong password
+    // never spends a code) and taken once per time step, on every instance.
+    let second_ok = match &user {
+        Some(u) if ok && u.active && !u.failures.is_locked(now) => match &u.totp.secret {
+            None => true,
+            Some(secret) => match otp.and_then(|code| crate::totp::check(secret, code, now)) {
+                Some(step) => state.store.use_totp_step(u.actor.user_id, step).await?,
+                None => false,
+            },
+        },
+        _ => false,
+    };
     match user {
-        Some(u) if ok && u.active && !u.failures.is_locked(now) => {
+        Some(u) if ok && second_ok && u.active && !u.failures.is_locked(now) => {
             let token = random_hex();
             let csrf_token = random_hex();
             state
@@ -113,6 +152,7 @@ pub async fn login_at(
                 token,
                 actor: u.actor,
                 csrf_token,
+                credentials: u.credentials,
             });
         }
         // The right password for a locked account: refused all the same, and noted.
@@ -122,7 +162,9 @@ pub async fn login_at(
                 .audit(refused("auth.login_locked", Some(u.actor.user_id)))
                 .await?;
         }
-        Some(u) if !ok => {
+        // A wrong password, or the right one with a wrong, missing or reused code:
+        // both count towards the lock.
+        Some(u) if !ok || u.active => {
             state
                 .store
                 .record_login_failure(u.actor.user_id, username, &state.config.lockout, now)
@@ -136,11 +178,7 @@ pub async fn login_at(
                 .await?;
         }
     }
-    Err(ApiError::new(
-        axum::http::StatusCode::UNAUTHORIZED,
-        "bad_credentials",
-        "用户名或密码错误",
-    ))
+    Err(bad_credentials())
 }
 
 fn dummy_hash() -> &'static str {
@@ -158,10 +196,35 @@ pub async fn session_for_token(state: &AppState, token: &str) -> Result<Option<S
         .await?)
 }
 
-/// The actor behind `Authorization: Bearer <token>`; 401 without a valid one.
-pub struct ApiActor(pub Actor);
+/// What the session's account must do before anything else, if anything: change
+/// a one-time or expired password, or bind a second factor (domain/src/credentials.rs).
+pub fn gate(state: &AppState, session: &Session) -> Option<Gate> {
+    state
+        .config
+        .password_policy
+        .gate(session.actor.role, &session.credentials, Utc::now())
+}
 
-impl FromRequestParts<AppState> for ApiActor {
+/// The paths a gated session may still use: its own account and the way out.
+pub fn open_while_gated(path: &str) -> bool {
+    matches!(
+        path,
+        "/api/v1/me" | "/api/v1/me/password" | "/api/v1/me/totp" | "/api/v1/me/totp/confirm"
+    ) || path == "/account"
+        || path.starts_with("/account/")
+        || path == "/logout"
+}
+
+/// A Bearer session as the account endpoints need it: the actor, the token's hash
+/// (to keep this session when the password changes) and the gate, which these
+/// endpoints serve rather than refuse.
+pub struct ApiSession {
+    pub actor: Actor,
+    pub token_hash: String,
+    pub gate: Option<Gate>,
+}
+
+impl FromRequestParts<AppState> for ApiSession {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
@@ -170,10 +233,35 @@ impl FromRequestParts<AppState> for ApiActor {
             .get(axum::http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
-            .ok_or_else(ApiError::unauthorized)?;
-        match session_for_token(state, token.trim()).await? {
-            Some(s) => Ok(ApiActor(s.actor)),
+            .ok_or_else(ApiError::unauthorized)?
+            .trim();
+        match session_for_token(state, token).await? {
+            Some(s) => Ok(ApiSession {
+                gate: gate(state, &s),
+                actor: s.actor,
+                token_hash: token_hash(token),
+            }),
             None => Err(ApiError::unauthorized()),
+        }
+    }
+}
+
+/// The actor behind `Authorization: Bearer <token>`; 401 without a valid one, 403
+/// while the account must first change its password or bind a second factor.
+pub struct ApiActor(pub Actor);
+
+impl FromRequestParts<AppState> for ApiActor {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let s = ApiSession::from_request_parts(parts, state).await?;
+        match s.gate {
+            Some(g) if !open_while_gated(parts.uri.path()) => Err(ApiError::new(
+                axum::http::StatusCode::FORBIDDEN,
+                g.code(),
+                g.message_zh(),
+            )),
+            _ => Ok(ApiActor(s.actor)),
         }
     }
 }

@@ -2,6 +2,7 @@
 //! and sessions, health and metrics. Handlers stay thin: they parse, ask storage
 //! through a repository built for the signed-in actor, and render.
 
+pub mod account;
 pub mod api;
 pub mod auth;
 pub mod classify;
@@ -13,6 +14,7 @@ mod metrics_layer;
 pub mod open311;
 pub mod pages;
 pub mod rate_limit;
+pub mod totp;
 pub mod vendor;
 pub mod worker;
 
@@ -51,6 +53,8 @@ pub struct ServerConfig {
     /// Behind a reverse proxy: the header carrying the client's address (e.g.
     /// `x-forwarded-for`, first entry); `None`: the connection's peer address.
     pub client_ip_header: Option<String>,
+    /// Password age and the roles that need a second factor (domain/src/credentials.rs).
+    pub password_policy: zhili_domain::PasswordPolicy,
 }
 
 impl Default for ServerConfig {
@@ -65,6 +69,7 @@ impl Default for ServerConfig {
             lockout: zhili_domain::LockoutPolicy::default(),
             rate_limits: rate_limit::RateLimits::default(),
             client_ip_header: None,
+            password_policy: zhili_domain::PasswordPolicy::default(),
         }
     }
 }

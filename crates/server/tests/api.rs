@@ -139,7 +139,7 @@ async fn login_is_required_and_checked() {
             )
             .await;
         assert_eq!(s, StatusCode::UNAUTHORIZED);
-        assert_eq!(v["error"]["message"], "用户名或密码错误");
+        assert_eq!(v["error"]["message"], "用户名、密码或动态口令错误");
         let (s2, v2) = api
             .call(
                 "POST",

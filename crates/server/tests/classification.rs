@@ -11,7 +11,7 @@ use common::{PW, apps, call, login};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 use zhili_server::classify::{Classifier, LoadedModel};
-use zhili_server::{AppState, ServerConfig, app, hash_password};
+use zhili_server::{AppState, app, hash_password};
 use zhili_storage::testing::{fresh_stores, with_small_city};
 
 async fn report(app: &Router, token: &str, text: &str) -> Value {
@@ -278,7 +278,7 @@ async fn apps_with_model(model: &std::path::Path) -> Vec<Router> {
     for store in fresh_stores().await {
         with_small_city(&store, &hash).await;
         let m = LoadedModel::from_file(model).expect("model loads");
-        let state = AppState::new(store.clone(), ServerConfig::default())
+        let state = AppState::new(store.clone(), common::config())
             .with_classifier(Classifier::new(Some(m), None, 0.6))
             .load()
             .await
@@ -353,7 +353,7 @@ async fn a_trained_model_classifies_new_events_and_says_why() {
 async fn without_a_model_health_says_rules_alone_and_why() {
     let store = fresh_stores().await.remove(0);
     with_small_city(&store, &hash_password(PW)).await;
-    let state = AppState::new(store, ServerConfig::default())
+    let state = AppState::new(store, common::config())
         .with_classifier(Classifier::new(
             None,
             Some("无法加载分类模型 /x/model.zhm: 文件不存在".into()),

@@ -391,7 +391,7 @@ async fn background_tiles_appear_only_when_an_admin_configures_them() {
         zhili_storage::testing::with_small_city(&store, &zhili_server::hash_password(PW)).await;
         let config = zhili_server::ServerConfig {
             map_tile_url: Some("https://tiles.yuyao.example/{z}/{x}/{y}.png".into()),
-            ..Default::default()
+            ..common::config()
         };
         let app = zhili_server::app(zhili_server::AppState::new(store, config));
         let city = page_login(&app, "city").await;

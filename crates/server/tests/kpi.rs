@@ -14,7 +14,7 @@ use tower::ServiceExt;
 use zhili_domain::{
     Action, InformChannel, NewEvent, OrgId, RawNewEvent, RawReporter, Satisfaction,
 };
-use zhili_server::{AppState, ServerConfig, app, hash_password};
+use zhili_server::{AppState, app, hash_password};
 use zhili_storage::testing::{fresh_stores, with_small_city};
 use zhili_storage::{Acting, HistoricalEvent, HistoricalStep, Store};
 
@@ -133,7 +133,7 @@ async fn apps() -> Vec<Router> {
     for store in fresh_stores().await {
         with_small_city(&store, &hash).await;
         fixture(&store).await;
-        out.push(app(AppState::new(store, ServerConfig::default())));
+        out.push(app(AppState::new(store, common::config())));
     }
     out
 }

@@ -19,7 +19,7 @@ async fn setup(store: Store, demo_mode: bool) -> Router {
         store,
         ServerConfig {
             demo_mode,
-            ..Default::default()
+            ..common::config()
         },
     ))
 }
@@ -138,7 +138,7 @@ async fn login_sets_the_cookie_bad_credentials_do_not_and_logout_ends_the_sessio
         )
         .await;
         assert_eq!(bad.status, StatusCode::UNAUTHORIZED);
-        assert!(bad.body.contains("用户名或密码错误"));
+        assert!(bad.body.contains("用户名、密码或动态口令错误"));
         assert!(bad.body.contains("value=\"fengshan\""), "username kept");
         assert!(bad.set_cookie.is_empty());
         let nobody = post(
@@ -149,7 +149,7 @@ async fn login_sets_the_cookie_bad_credentials_do_not_and_logout_ends_the_sessio
         )
         .await;
         assert_eq!(nobody.status, StatusCode::UNAUTHORIZED);
-        assert!(nobody.body.contains("用户名或密码错误"));
+        assert!(nobody.body.contains("用户名、密码或动态口令错误"));
         assert!(nobody.set_cookie.is_empty());
 
         let good = post(
@@ -1131,5 +1131,72 @@ async fn the_pages_switch_to_english_and_back() {
         let r = get(&app, "/lang/zh?back=/events", Some(&cookie)).await;
         assert_eq!(r.location.as_deref(), Some("/events"));
         assert!(r.set_cookie.iter().any(|c| c.starts_with("zhili_lang=zh")));
+    }
+}
+
+/// IA-12 on the pages: a one-time password's session is sent to /account, which
+/// changes the password; then the pages open.
+#[tokio::test]
+async fn a_one_time_password_leads_to_the_account_page_first() {
+    for store in fresh_stores().await {
+        let app = setup(store.clone(), false).await;
+        let admin = store.user_by_username("admin").await.unwrap().unwrap();
+        let current = "Xr4tWq9mLp2zKv7n";
+        store
+            .reset_password(
+                admin.actor.user_id,
+                &zhili_storage::Acting::from(&admin.actor),
+                &hash_password(current),
+                chrono::Utc::now(),
+            )
+            .await
+            .unwrap();
+        let r = post(
+            &app,
+            "/login",
+            None,
+            &[("username", "admin"), ("password", current)],
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER);
+        assert_eq!(r.location.as_deref(), Some("/account"));
+        let cookie = common::page::session_cookie(&r);
+        let events = get(&app, "/events", Some(&cookie)).await;
+        assert_eq!(
+            events.location.as_deref(),
+            Some("/account"),
+            "nothing else opens"
+        );
+        let page = get(&app, "/account", Some(&cookie)).await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(page.body.contains("请先修改密码"), "{}", page.body);
+        let csrf = common::page::csrf_in(&page.body);
+        let change = |new: &str, again: &str| {
+            [
+                ("csrf", csrf.clone()),
+                ("current_password", current.to_string()),
+                ("new_password", new.to_string()),
+                ("confirm_password", again.to_string()),
+            ]
+        };
+        let form = change("river-stone-7-lamp", "river-stone-7-lamb");
+        let refs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let r = post(&app, "/account/password", Some(&cookie), &refs).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.body.contains("两次输入的新密码不一致"));
+        let form = change("river-stone-7-lamp", "river-stone-7-lamp");
+        let refs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let r = post(&app, "/account/password", Some(&cookie), &refs).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        assert_eq!(r.location.as_deref(), Some("/account?done=password"));
+        assert_eq!(
+            get(&app, "/events", Some(&cookie)).await.status,
+            StatusCode::OK
+        );
+        let admin_users = get(&app, "/admin/users", Some(&cookie)).await;
+        assert!(
+            admin_users.body.contains("未绑定"),
+            "the list shows who has no second factor"
+        );
     }
 }

@@ -12,7 +12,7 @@ use chrono::Utc;
 use common::{PW, call, login};
 use serde_json::{Value, json};
 use tower::ServiceExt;
-use zhili_server::{AppState, ServerConfig, app, hash_password};
+use zhili_server::{AppState, app, hash_password};
 use zhili_storage::Store;
 use zhili_storage::feedback::FeedbackSettings;
 use zhili_storage::testing::{fresh_stores, with_small_city};
@@ -94,7 +94,7 @@ async fn apps(settings: FeedbackSettings) -> Vec<(Router, Store)> {
     for store in fresh_stores().await {
         with_small_city(&store, &hash).await;
         let store = store.with_feedback_settings(settings.clone());
-        let state = AppState::new(store.clone(), ServerConfig::default())
+        let state = AppState::new(store.clone(), common::config())
             .load()
             .await
             .unwrap();

@@ -26,6 +26,10 @@ pub struct UserSummary {
     pub org: Option<Named>,
     pub active: bool,
     pub created_at: DateTime<Utc>,
+    /// An authenticator app is bound.
+    pub second_factor: bool,
+    /// The account still has a one-time password.
+    pub must_change_password: bool,
 }
 
 /// A new account as the admin's form gives it (the password already hashed).
@@ -60,10 +64,13 @@ struct UserListRow {
     org_name: Option<String>,
     active: bool,
     created_at: DateTime<Utc>,
+    second_factor: bool,
+    must_change_password: bool,
 }
 
 const USER_SELECT: &str = "SELECT u.id, u.username, u.display_name, u.role, u.org_id, \
- o.code AS org_code, o.name AS org_name, u.active, u.created_at FROM users u \
+ o.code AS org_code, o.name AS org_name, u.active, u.created_at, \
+ (u.totp_secret IS NOT NULL) AS second_factor, u.must_change_password FROM users u \
  LEFT JOIN orgs o ON o.id = u.org_id ";
 
 fn user_summary(r: UserListRow) -> Result<UserSummary, StoreError> {
@@ -81,6 +88,8 @@ fn user_summary(r: UserListRow) -> Result<UserSummary, StoreError> {
         },
         active: r.active,
         created_at: r.created_at,
+        second_factor: r.second_factor,
+        must_change_password: r.must_change_password,
     })
 }
 
@@ -217,6 +226,8 @@ impl Store {
                         password_hash: password_hash.to_string(),
                         role,
                         org_id,
+                        // The admin's form shows a one-time password.
+                        must_change_password: true,
                     },
                     now,
                 )

@@ -240,6 +240,7 @@ impl Store {
                         password_hash: "!open311-client".into(),
                         role: Role::Integration,
                         org_id: None,
+                        must_change_password: false,
                     },
                     now,
                 )

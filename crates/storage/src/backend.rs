@@ -47,6 +47,11 @@ pub(crate) struct UserRow {
     pub failed_logins: i64,
     pub failed_since: Option<DateTime<Utc>>,
     pub locked_until: Option<DateTime<Utc>>,
+    pub must_change_password: bool,
+    pub password_changed_at: Option<DateTime<Utc>>,
+    pub totp_secret: Option<String>,
+    pub totp_pending: Option<String>,
+    pub totp_last_step: Option<i64>,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -61,7 +66,8 @@ pub(crate) struct SessionRow {
 /// Run on the pool without a transaction (see `Store::session`).
 pub(crate) const SESSION_BY_TOKEN: &str = "SELECT s.csrf_token, s.created_at, s.last_seen_at, s.expires_at, \
      u.id, u.username, u.display_name, u.password_hash, u.role, u.org_id, u.active, \
-     u.failed_logins, u.failed_since, u.locked_until \
+     u.failed_logins, u.failed_since, u.locked_until, u.must_change_password, u.password_changed_at, \
+     u.totp_secret, u.totp_pending, u.totp_last_step \
      FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1";
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -621,8 +627,8 @@ macro_rules! impl_tx {
 
             async fn insert_user(&mut self, u: &crate::records::NewUser, at: DateTime<Utc>) -> Result<i64, sqlx::Error> {
                 sqlx::query_scalar(
-                    "INSERT INTO users (username, display_name, password_hash, role, org_id, active, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, TRUE, $6) RETURNING id",
+                    "INSERT INTO users (username, display_name, password_hash, role, org_id, active, created_at, \
+                     password_changed_at, must_change_password) VALUES ($1, $2, $3, $4, $5, TRUE, $6, $6, $7) RETURNING id",
                 )
                 .bind(&u.username)
                 .bind(&u.display_name)
@@ -630,14 +636,15 @@ macro_rules! impl_tx {
                 .bind(u.role.code())
                 .bind(u.org_id.map(|i| i.0))
                 .bind(at)
+                .bind(u.must_change_password)
                 .fetch_one(&mut **self)
                 .await
             }
 
             async fn user_where(&mut self, sql: Sql) -> Result<Option<UserRow>, sqlx::Error> {
                 let mut full = Sql::new(
-                    "SELECT id, username, display_name, password_hash, role, org_id, active, failed_logins, failed_since, locked_until \
-                     FROM users WHERE ",
+                    "SELECT id, username, display_name, password_hash, role, org_id, active, failed_logins, failed_since, locked_until, \
+                     must_change_password, password_changed_at, totp_secret, totp_pending, totp_last_step FROM users WHERE ",
                 );
                 full.append(sql);
                 bind_all!(sqlx::query_as::<_, UserRow>(AssertSqlSafe(full.text)), full.args)

@@ -13,6 +13,7 @@ pub mod backup;
 pub mod chat;
 pub mod classification;
 pub mod command;
+pub mod credentials;
 pub mod deadlines;
 pub mod duplicates;
 mod events;

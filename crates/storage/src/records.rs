@@ -82,6 +82,8 @@ pub struct NewUser {
     pub password_hash: String,
     pub role: zhili_domain::Role,
     pub org_id: Option<OrgId>,
+    /// A one-time password, to be changed at the first login.
+    pub must_change_password: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -91,11 +93,26 @@ pub struct UserRecord {
     pub active: bool,
     /// Recent failed logins and any lock (domain/src/lockout.rs).
     pub failures: zhili_domain::LoginFailures,
+    /// Password age and second factor, for the policy's gate (domain/src/credentials.rs).
+    pub credentials: zhili_domain::CredentialState,
+    pub totp: TotpState,
+}
+
+/// An account's TOTP authenticator (RFC 6238), as stored with it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TotpState {
+    /// The bound secret, base32.
+    pub secret: Option<String>,
+    /// A secret shown for enrolment, bound once a code from it is confirmed.
+    pub pending: Option<String>,
+    /// The last time step whose code was accepted: a code works once (RFC 6238 §5.2).
+    pub last_step: Option<i64>,
 }
 
 #[derive(Debug, Clone)]
 pub struct Session {
     pub actor: Actor,
+    pub credentials: zhili_domain::CredentialState,
     pub csrf_token: String,
     pub created_at: DateTime<Utc>,
     pub last_seen_at: DateTime<Utc>,

@@ -40,6 +40,8 @@ pub struct UserImport {
     pub password_hash: String,
     pub role: Role,
     pub org_code: Option<String>,
+    /// A one-time password (`zhili user add`), to be changed at the first login.
+    pub must_change_password: bool,
 }
 
 /// Everything a city is made of, parents before children.
@@ -100,6 +102,16 @@ pub(crate) fn user_from_row(r: UserRow) -> Result<UserRecord, StoreError> {
             count: u32::try_from(r.failed_logins).unwrap_or(u32::MAX),
             since: r.failed_since,
             locked_until: r.locked_until,
+        },
+        credentials: zhili_domain::CredentialState {
+            must_change_password: r.must_change_password,
+            password_changed_at: r.password_changed_at,
+            second_factor: r.totp_secret.is_some(),
+        },
+        totp: crate::records::TotpState {
+            secret: r.totp_secret,
+            pending: r.totp_pending,
+            last_step: r.totp_last_step,
         },
     })
 }
@@ -229,6 +241,7 @@ async fn import<T: Tx>(
                     password_hash: u.password_hash.clone(),
                     role: u.role,
                     org_id: org.map(|o| o.id),
+                    must_change_password: u.must_change_password,
                 },
                 now,
             )
@@ -542,6 +555,7 @@ impl Store {
         }
         Ok(Some(Session {
             actor: user.actor,
+            credentials: user.credentials,
             csrf_token: s.csrf_token,
             created_at: s.created_at,
             last_seen_at: s.last_seen_at,

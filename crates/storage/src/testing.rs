@@ -144,6 +144,7 @@ pub fn small_city(password_hash: &str) -> ReferenceImport {
         password_hash: password_hash.into(),
         role,
         org_code: org.map(Into::into),
+        must_change_password: false,
     };
     let users = vec![
         user("admin", "管理员", Role::Admin, None),

@@ -1,6 +1,7 @@
 //! The JSON API, `/api/v1/…`. Every route but login needs a Bearer token; every
 //! event query goes through a repository built for the caller.
 
+mod account;
 pub mod attachments;
 mod body;
 pub mod calendar;
@@ -27,7 +28,7 @@ use serde::{Deserialize, Serialize};
 use zhili_domain::{Actor, OrgKind};
 
 use crate::AppState;
-use crate::auth::{ApiActor, login};
+use crate::auth::{ApiActor, Credentials, login};
 use crate::error::ApiError;
 pub use body::JsonBody;
 
@@ -38,7 +39,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/openapi.json", get(openapi))
         .route("/api/v1/auth/login", post(login_handler))
         .route("/api/v1/auth/logout", post(logout))
-        .route("/api/v1/me", get(me))
+        .merge(account::routes())
         .route("/api/v1/events", post(events::create).get(events::list))
         .route("/api/v1/events/{id}", get(events::get))
         .route("/api/v1/events/{id}/actions", post(events::act))
@@ -82,10 +83,13 @@ async fn openapi() -> Response {
 struct LoginRequest {
     username: String,
     password: String,
+    /// The authenticator app's code, for accounts that have one bound.
+    #[serde(default)]
+    otp: Option<String>,
 }
 
 #[derive(Serialize)]
-struct UserView {
+pub(crate) struct UserView {
     id: i64,
     username: String,
     display_name: String,
@@ -117,10 +121,24 @@ async fn login_handler(
     if req.password.is_empty() || req.password.len() > 1024 {
         return Err(ApiError::invalid("password", "请输入密码"));
     }
-    let s = login(&state, req.username.trim(), &req.password).await?;
+    let s = login(
+        &state,
+        Credentials {
+            username: req.username.trim(),
+            password: &req.password,
+            otp: req.otp.as_deref(),
+        },
+    )
+    .await?;
+    // What the account must do first, so that a client can go straight to it.
+    let gate = state
+        .config
+        .password_policy
+        .gate(s.actor.role, &s.credentials, chrono::Utc::now());
     Ok(axum::Json(serde_json::json!({
         "token": s.token,
         "user": UserView::from(&s.actor),
+        "gate": gate.map(|g| g.code()),
     }))
     .into_response())
 }
@@ -139,10 +157,6 @@ async fn logout(
         .delete_session(&crate::auth::token_hash(token.trim()))
         .await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-async fn me(ApiActor(actor): ApiActor) -> axum::Json<UserView> {
-    axum::Json(UserView::from(&actor))
 }
 
 async fn categories(

@@ -33,6 +33,8 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/categories/{code}", post(edit_category))
         .route("/admin/users", get(users).post(create_user))
         .route("/admin/users/{id}", post(edit_user))
+        .route("/admin/users/{id}/password", post(reset_password))
+        .route("/admin/users/{id}/totp", post(reset_totp))
         .route("/admin/assessment", get(assessment).post(save_assessment))
 }
 
@@ -219,6 +221,8 @@ struct UserRow {
     active: bool,
     role_opts: Vec<Opt>,
     is_self: bool,
+    second_factor: bool,
+    must_change_password: bool,
 }
 
 #[derive(Template)]
@@ -288,6 +292,8 @@ async fn users_page(
             .map_or_else(|| "—".into(), |o| format!("{}（{}）", o.name, o.code)),
         org_code: u.org.map(|o| o.code).unwrap_or_default(),
         active: u.active,
+        second_factor: u.second_factor,
+        must_change_password: u.must_change_password,
     };
     render(
         status,
@@ -686,6 +692,86 @@ async fn save_assessment(
         }
         Err(e) => {
             tracing::error!(error = ?e, "save assessment scheme page");
+            internal(Some(user.header()))
+        }
+    }
+}
+
+/// A forgotten password: a new one-time password, shown once like a new account's.
+async fn reset_password(
+    State(state): State<AppState>,
+    user: PageUser,
+    Path(id): Path<String>,
+    form: FormData,
+) -> Response {
+    if let Some(r) = user.csrf_rejection(&form) {
+        return r;
+    }
+    if let Some(r) = forbidden(&user) {
+        return r;
+    }
+    let Ok(id) = id.parse::<i64>() else {
+        return error_page(Some(user.header()), StatusCode::NOT_FOUND, "该用户不存在。");
+    };
+    let target = match state.store.user_summary(id).await {
+        Ok(t) => t,
+        Err(StoreError::NotFound) => {
+            return error_page(Some(user.header()), StatusCode::NOT_FOUND, "该用户不存在。");
+        }
+        Err(e) => {
+            tracing::error!(error = ?e, "reset password page");
+            return internal(Some(user.header()));
+        }
+    };
+    match crate::account::reset_password(&state, &user.actor, zhili_domain::UserId(id)).await {
+        Ok(password) => {
+            let done = Some(Shown::of(
+                user.lang,
+                "密码已重置，该账号的登录均已退出。新的初始密码只显示这一次，本人登录后须立即修改。",
+            ));
+            let created = Some((target.username, password));
+            users_page(
+                &state,
+                &user,
+                StatusCode::OK,
+                done,
+                None,
+                created,
+                no_typing(),
+            )
+            .await
+        }
+        Err(e) => {
+            tracing::error!(error = ?e, "reset password page");
+            internal(Some(user.header()))
+        }
+    }
+}
+
+/// A lost phone: the authenticator is unbound and the account's sessions end; an
+/// admin account binds a new one at its next login.
+async fn reset_totp(
+    State(state): State<AppState>,
+    user: PageUser,
+    Path(id): Path<String>,
+    form: FormData,
+) -> Response {
+    if let Some(r) = user.csrf_rejection(&form) {
+        return r;
+    }
+    if let Some(r) = forbidden(&user) {
+        return r;
+    }
+    let Ok(id) = id.parse::<i64>() else {
+        return error_page(Some(user.header()), StatusCode::NOT_FOUND, "该用户不存在。");
+    };
+    match crate::account::reset_totp(&state, &user.actor, zhili_domain::UserId(id)).await {
+        Ok(()) => Redirect::to(&format!("/admin/users?done={id}")).into_response(),
+        Err(e) if e.status == StatusCode::NOT_FOUND => {
+            error_page(Some(user.header()), StatusCode::NOT_FOUND, "该用户不存在。")
+        }
+        Err(e) => {
+            tracing::error!(error = ?e, "reset second factor page");
             internal(Some(user.header()))
         }
     }

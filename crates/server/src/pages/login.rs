@@ -10,7 +10,7 @@ use super::forms::FormData;
 use super::session::{MaybeUser, PageUser};
 use super::view::{Header, internal, render};
 use crate::AppState;
-use crate::auth::{clear_cookie, login, session_cookie, token_hash};
+use crate::auth::{Credentials, clear_cookie, login, session_cookie, token_hash};
 
 /// The demo accounts the login page lists in demo mode, with what each is for.
 const DEMO_ACCOUNTS: &[(&str, &str)] = &[
@@ -122,7 +122,7 @@ pub async fn submit(
         )
         .await;
     }
-    let bad = || lang.t("用户名或密码错误").to_string();
+    let bad = || lang.t("用户名、密码或动态口令错误").to_string();
     if username.chars().count() > 64 || password.len() > 1024 {
         return login_page(
             &state,
@@ -133,7 +133,13 @@ pub async fn submit(
         )
         .await;
     }
-    match login(&state, &username, &password).await {
+    let otp = form.opt("otp");
+    let credentials = Credentials {
+        username: &username,
+        password: &password,
+        otp: otp.as_deref(),
+    };
+    match login(&state, credentials).await {
         Ok(s) => {
             // A fresh login replaces whatever session the browser had.
             if let Some(old) = previous
@@ -141,9 +147,15 @@ pub async fn submit(
             {
                 tracing::warn!(error = ?e, "could not end the previous session");
             }
+            let gated = state
+                .config
+                .password_policy
+                .gate(s.actor.role, &s.credentials, chrono::Utc::now())
+                .is_some();
+            let to = if gated { "/account" } else { "/events" };
             (
                 [(header::SET_COOKIE, session_cookie(&state, &s.token))],
-                Redirect::to("/events"),
+                Redirect::to(to),
             )
                 .into_response()
         }

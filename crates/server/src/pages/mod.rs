@@ -3,6 +3,7 @@
 //! POST except the login form carries the session's CSRF token. Errors are shown as
 //! HTML pages in Chinese, never as the API's JSON.
 
+mod account;
 mod admin;
 mod bulk;
 mod calendar;
@@ -72,6 +73,7 @@ pub fn routes() -> Router<AppState> {
         .merge(bulk::routes())
         .merge(patrol::routes())
         .merge(admin::routes())
+        .merge(account::routes())
 }
 
 /// The forms that may carry a photo, with the upload body limit; merged into the

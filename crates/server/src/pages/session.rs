@@ -22,6 +22,8 @@ pub struct PageUser {
     pub(super) token: String,
     /// The language the pages speak to this user.
     pub lang: Lang,
+    /// What the account must do before anything else (credentials.rs).
+    pub gate: Option<zhili_domain::Gate>,
 }
 
 impl PageUser {
@@ -62,6 +64,7 @@ pub(super) async fn current(parts: &Parts, state: &AppState) -> Result<Option<Pa
     };
     match session_for_token(state, &token).await {
         Ok(Some(s)) => Ok(Some(PageUser {
+            gate: crate::auth::gate(state, &s),
             actor: s.actor,
             csrf: s.csrf_token,
             token,
@@ -80,9 +83,15 @@ impl FromRequestParts<AppState> for PageUser {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
         let had_cookie = cookie_token(parts).is_some();
-        current(parts, state)
+        let user = current(parts, state)
             .await?
-            .ok_or_else(|| to_login(had_cookie))
+            .ok_or_else(|| to_login(had_cookie))?;
+        // A one-time or expired password, or an admin without a second factor: the
+        // account page first, and nothing else.
+        if user.gate.is_some() && !crate::auth::open_while_gated(parts.uri.path()) {
+            return Err(Redirect::to("/account").into_response());
+        }
+        Ok(user)
     }
 }
 
