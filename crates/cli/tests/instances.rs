@@ -15,7 +15,7 @@ mod common;
 
 use std::collections::{HashMap, HashSet};
 use std::process::Command;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -29,6 +29,9 @@ const CLIENTS: usize = 4;
 /// What a client waits between two events: the load must outlast both kills without
 /// burying a debug build on a small machine.
 const PACE: Duration = Duration::from_millis(100);
+/// Events the load makes at least, however slow the machine, so that the shares of
+/// the work mean something.
+const MIN_EVENTS: usize = 60;
 
 fn instance(url: &str, dir: &std::path::Path, fake: &str) -> Proc {
     common::zhili_serve(
@@ -99,6 +102,7 @@ async fn client(
     token: String,
     bases: Bases,
     stop: Arc<AtomicBool>,
+    count: Arc<AtomicUsize>,
 ) -> (Vec<Acked>, u64) {
     let home = c % 2;
     let mut acked = Vec::new();
@@ -160,6 +164,7 @@ async fn client(
             id,
             police,
         });
+        count.fetch_add(1, Ordering::Relaxed);
         tokio::time::sleep(PACE).await;
     }
     (acked, retries)
@@ -213,6 +218,7 @@ async fn two_instances_share_the_background_work_through_kills() {
     assert!(res.status().is_success(), "{}", res.status());
 
     let stop = Arc::new(AtomicBool::new(false));
+    let count = Arc::new(AtomicUsize::new(0));
     let clients: Vec<_> = (0..CLIENTS)
         .map(|c| {
             tokio::spawn(client(
@@ -221,6 +227,7 @@ async fn two_instances_share_the_background_work_through_kills() {
                 token.clone(),
                 bases.clone(),
                 stop.clone(),
+                count.clone(),
             ))
         })
         .collect();
@@ -237,6 +244,11 @@ async fn two_instances_share_the_background_work_through_kills() {
         procs[victim] = Some(p);
     }
     tokio::time::sleep(Duration::from_millis(1500)).await;
+    // On a slow machine the load goes on a little longer (within reason).
+    let bound = Instant::now() + Duration::from_secs(20);
+    while count.load(Ordering::Relaxed) < MIN_EVENTS && Instant::now() < bound {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     stop.store(true, Ordering::Relaxed);
     let mut acked = Vec::new();
     let mut retries = 0;
