@@ -18,6 +18,9 @@
 #                     (with BATCH: orders per second)
 #   BATCH=            12345 only: N orders per request (POST …/orders/batch); unset: one
 #   BACKENDS="sqlite postgres"
+#   INSTANCES=1       instance counts, e.g. "1 2" (issue #7, item 7): on PostgreSQL, N
+#                     `zhili serve` on one database and data directory, the loadgen's
+#                     requests spread over them in turn (--url A,B); SQLite runs 1 only
 #   PG_ADMIN="-h 127.0.0.1 -U postgres"       psql arguments to create/drop databases
 #   PG_BASE=postgres://postgres@127.0.0.1:5432 base URL of the PostgreSQL server
 #   KEEP=1            keep the databases and logs afterwards
@@ -37,6 +40,7 @@ RATE_ARGS=()
 if [ -n "$RATE" ]; then RATE_ARGS=(--rate "$RATE"); fi
 if [ -n "$BATCH" ]; then RATE_ARGS+=(--batch "$BATCH"); fi
 BACKENDS=${BACKENDS:-"sqlite postgres"}
+INSTANCES=${INSTANCES:-1}
 PG_ADMIN=${PG_ADMIN:-"-h 127.0.0.1 -U postgres"}
 PG_BASE=${PG_BASE:-"postgres://postgres@127.0.0.1:5432"}
 
@@ -53,14 +57,14 @@ fi
 WORK=$(mktemp -d -t zhili-bench-XXXXXX)
 RESULTS="$WORK/results.tsv"
 : > "$RESULTS"
-SERVER_PID=""
+SERVER_PIDS=()
 DATABASES=()
 
 cleanup() {
-    if [[ -n "$SERVER_PID" ]]; then
-        kill -TERM "$SERVER_PID" 2>/dev/null || true
-        wait "$SERVER_PID" 2>/dev/null || true
-    fi
+    for pid in "${SERVER_PIDS[@]}"; do
+        kill -TERM "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
     if [[ "${KEEP:-}" != 1 ]]; then
         for db in "${DATABASES[@]}"; do
             # shellcheck disable=SC2086
@@ -73,13 +77,15 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# start_server NAME ARGS... : starts zhili serve, waits for its address, sets ADDR.
+# start_server NAME ARGS... : starts zhili serve, waits for its address, sets ADDR;
+# another call starts one more instance (the demo is loaded by the first only).
 start_server() {
     local name=$1
     shift
     local out="$WORK/$name.out"
     RUST_LOG=warn "$BIN" serve --demo --bind 127.0.0.1:0 "$@" >"$out" 2>"$WORK/$name.err" &
     SERVER_PID=$!
+    SERVER_PIDS+=("$SERVER_PID")
     for _ in $(seq 1 600); do
         ADDR=$(sed -n 's/^listening on http:\/\///p' "$out")
         if [[ -n "$ADDR" ]]; then
@@ -97,45 +103,67 @@ start_server() {
     exit 1
 }
 
-stop_server() {
-    kill -TERM "$SERVER_PID"
-    wait "$SERVER_PID" || true
-    SERVER_PID=""
+stop_servers() {
+    for pid in "${SERVER_PIDS[@]}"; do
+        kill -TERM "$pid"
+        wait "$pid" || true
+    done
+    SERVER_PIDS=()
+}
+
+# run_one NAME BACKEND CLIENTS INSTANCES: a fresh database, the servers, the load.
+run_one() {
+    local name=$1 backend=$2 clients=$3 instances=$4 db=""
+    case $backend in
+        sqlite)
+            start_server "$name" --data-dir "$WORK/$name"
+            ;;
+        postgres)
+            db="zhili_bench_${name//-/_}_$$"
+            # shellcheck disable=SC2086
+            psql $PG_ADMIN -q -c "CREATE DATABASE $db" >/dev/null
+            DATABASES+=("$db")
+            start_server "$name" --data-dir "$WORK/$name" --database-url "$PG_BASE/$db"
+            ;;
+        *)
+            echo "unknown backend $backend" >&2
+            exit 1
+            ;;
+    esac
+    echo "== $name ($BIN): demo loaded in ${LOAD_SECS:-?} s, serving on $ADDR" >&2
+    local urls="http://$ADDR" load=$LOAD_SECS i
+    for i in $(seq 2 "$instances"); do
+        # The same database and data directory (the demo's model is trained once).
+        start_server "$name-$i" --data-dir "$WORK/$name" --database-url "$PG_BASE/$db"
+        urls="$urls,http://$ADDR"
+        echo "== $name: instance $i serving on $ADDR" >&2
+    done
+    "$BIN" loadgen --url "$urls" --username "$USERNAME" --password zhili-demo \
+        --channel "$CHANNEL" "${RATE_ARGS[@]}" \
+        --clients "$clients" --requests "$REQUESTS" --json >"$WORK/$name.loadgen"
+    sed '$d' "$WORK/$name.loadgen" >&2
+    local json label=$backend
+    json=$(tail -n 1 "$WORK/$name.loadgen")
+    if [ "${#BIN_LIST[@]}" -gt 1 ]; then label="$backend $(basename "$BIN")"; fi
+    printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$label" "$clients" "$instances" "$run" "${load:-}" "$json" >>"$RESULTS"
+    stop_servers
 }
 
 for backend in $BACKENDS; do
     for clients in $CLIENTS; do
         for run in $(seq 1 "$RUNS"); do
-          for b in "${!BIN_LIST[@]}"; do
-            BIN=${BIN_LIST[$b]}
-            name="${backend}-c${clients}-r${run}-b${b}"
-            case $backend in
-                sqlite)
-                    start_server "$name" --data-dir "$WORK/$name"
-                    ;;
-                postgres)
-                    db="zhili_bench_${clients}c_${run}_${b}_$$"
-                    # shellcheck disable=SC2086
-                    psql $PG_ADMIN -q -c "CREATE DATABASE $db" >/dev/null
-                    DATABASES+=("$db")
-                    start_server "$name" --data-dir "$WORK/$name" --database-url "$PG_BASE/$db"
-                    ;;
-                *)
-                    echo "unknown backend $backend" >&2
-                    exit 1
-                    ;;
-            esac
-            echo "== $name ($BIN): demo loaded in ${LOAD_SECS:-?} s, serving on $ADDR" >&2
-            "$BIN" loadgen --url "http://$ADDR" --username "$USERNAME" --password zhili-demo \
-                --channel "$CHANNEL" "${RATE_ARGS[@]}" \
-                --clients "$clients" --requests "$REQUESTS" --json >"$WORK/$name.loadgen"
-            sed '$d' "$WORK/$name.loadgen" >&2
-            json=$(tail -n 1 "$WORK/$name.loadgen")
-            label=$backend
-            if [ "${#BIN_LIST[@]}" -gt 1 ]; then label="$backend $(basename "$BIN")"; fi
-            printf '%s\t%s\t%s\t%s\t%s\n' "$label" "$clients" "$run" "${LOAD_SECS:-}" "$json" >>"$RESULTS"
-            stop_server
-          done
+            # Instance counts and binaries alternate within a run: all see one machine.
+            for instances in $INSTANCES; do
+                if [ "$backend" = sqlite ] && [ "$instances" != 1 ]; then
+                    echo "skipped: SQLite runs one instance, not $instances" >&2
+                    continue
+                fi
+                for b in "${!BIN_LIST[@]}"; do
+                    BIN=${BIN_LIST[$b]}
+                    run_one "${backend}-c${clients}-i${instances}-r${run}-b${b}" \
+                        "$backend" "$clients" "$instances"
+                done
+            done
         done
     done
 done
@@ -145,22 +173,23 @@ import json, statistics, sys
 rows = {}
 loads = {}
 for line in open(sys.argv[1], encoding="utf-8"):
-    backend, clients, run, load, js = line.rstrip("\n").split("\t", 4)
-    rows.setdefault((backend, int(clients)), []).append(json.loads(js))
+    backend, clients, instances, run, load, js = line.rstrip("\n").split("\t", 5)
+    rows.setdefault((backend, int(clients), int(instances)), []).append(json.loads(js))
     if load:
         loads.setdefault(backend, []).append(float(load))
 names = {"sqlite": "SQLite", "postgres": "PostgreSQL"}
 def name_of(label):
     backend, _, binary = label.partition(" ")
     return names.get(backend, backend) + (f" ({binary})" if binary else "")
-print(f"| Database | Clients | events/s | p50 (ms) | p99 (ms) | errors | runs | p99 per run |")
-print(f"|---|---:|---:|---:|---:|---:|---:|---|")
-for (backend, clients), rs in rows.items():
+print(f"| Database | Instances | Clients | events/s | p50 (ms) | p99 (ms) | errors | runs | events/s per run | p99 per run |")
+print(f"|---|---:|---:|---:|---:|---:|---:|---:|---|---|")
+for (backend, clients, instances), rs in rows.items():
     med = lambda k: statistics.median(r[k] for r in rs)
     errors = sum(r["errors"] for r in rs)
+    rates = " / ".join(f"{r['events_per_s']:.0f}" for r in rs)
     p99s = " / ".join(f"{r['p99_ms']:.1f}" for r in rs)
-    print(f"| {name_of(backend)} | {clients} | {med('events_per_s'):.0f} | "
-          f"{med('p50_ms'):.1f} | {med('p99_ms'):.1f} | {errors} | {len(rs)} × {sys.argv[2]} | {p99s} |")
+    print(f"| {name_of(backend)} | {instances} | {clients} | {med('events_per_s'):.0f} | "
+          f"{med('p50_ms'):.1f} | {med('p99_ms'):.1f} | {errors} | {len(rs)} × {sys.argv[2]} | {rates} | {p99s} |")
 print()
 for backend, ls in loads.items():
     print(f"Demo load ({name_of(backend)}): median {statistics.median(ls):.1f} s "

@@ -19,9 +19,11 @@ use serde_json::json;
 
 #[derive(Debug, Args)]
 pub struct LoadgenArgs {
-    /// Base URL of the server; only 127.0.0.1, localhost or [::1].
-    #[arg(long, default_value = "http://127.0.0.1:8080")]
-    url: String,
+    /// Base URL of the server; only 127.0.0.1, localhost or [::1]. Several instances
+    /// of one database: repeat the flag or separate by commas; request i goes to the
+    /// (i mod n)-th, the login and the setup queries to the first.
+    #[arg(long, default_value = "http://127.0.0.1:8080", value_delimiter = ',')]
+    url: Vec<String>,
     #[arg(long, default_value = "fengshan")]
     username: String,
     #[arg(long, default_value = "zhili-demo")]
@@ -115,7 +117,8 @@ const TEXTS: &[&str] = &[
 /// What every client shares: the session, the round-robin choices and the counters.
 struct Shared {
     client: reqwest::Client,
-    events_url: Url,
+    /// The intake URL on every instance, taken in turn.
+    events_urls: Vec<Url>,
     token: String,
     grids: Vec<String>,
     /// For 12345 orders: a GCJ-02 point inside each grid, as a phone map gives it.
@@ -178,7 +181,8 @@ async fn client_loop(shared: Arc<Shared>) -> ClientResult {
         };
         let res = shared
             .client
-            .post(shared.events_url.clone())
+            // By request, not by order: batches of an even size would all go to one.
+            .post(shared.events_urls[(i / take) % shared.events_urls.len()].clone())
             .bearer_auth(&shared.token)
             .json(&body)
             .send()
@@ -328,7 +332,14 @@ async fn get_json<T: for<'de> Deserialize<'de>>(
 }
 
 pub async fn run(args: LoadgenArgs) -> anyhow::Result<()> {
-    let base = loopback_url(&args.url)?;
+    let bases = args
+        .url
+        .iter()
+        .map(|u| loopback_url(u))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let Some(base) = bases.first().cloned() else {
+        bail!("--url 不能为空");
+    };
     if args.clients == 0 || args.requests == 0 {
         bail!("--clients 与 --requests 须大于 0");
     }
@@ -408,7 +419,12 @@ pub async fn run(args: LoadgenArgs) -> anyhow::Result<()> {
         std::process::id()
     );
     eprintln!(
-        "压测 {base}: {} 个客户端，共 {} 个请求，{} 个网格，{} 个小类",
+        "压测 {}: {} 个客户端，共 {} 个请求，{} 个网格，{} 个小类",
+        bases
+            .iter()
+            .map(Url::as_str)
+            .collect::<Vec<_>>()
+            .join(" + "),
         args.clients,
         args.requests,
         grids.len(),
@@ -423,7 +439,10 @@ pub async fn run(args: LoadgenArgs) -> anyhow::Result<()> {
     };
     let shared = Arc::new(Shared {
         client,
-        events_url: base.join(path)?,
+        events_urls: bases
+            .iter()
+            .map(|b| b.join(path))
+            .collect::<Result<_, _>>()?,
         token,
         grids,
         points,

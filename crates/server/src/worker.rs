@@ -187,7 +187,7 @@ pub async fn run(store: Store, cfg: WorkerConfig, shutdown: impl Future<Output =
             if let Err(e) = store.reload_calendar().await {
                 tracing::error!(error = ?e, "calendar reload failed");
             }
-            match store.sweep_deadlines(Utc::now(), 200).await {
+            match store.sweep_deadlines(&cfg.instance, Utc::now(), 200).await {
                 Ok(r) if r.yellow + r.red > 0 => {
                     tracing::info!(
                         yellow = r.yellow,

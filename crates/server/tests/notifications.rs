@@ -41,7 +41,7 @@ async fn overdue_acceptance_warns_the_township_and_escalates_to_the_city() {
 
         // Nobody accepted it for a month.
         let r = store
-            .sweep_deadlines(Utc::now() + Duration::days(30), 100)
+            .sweep_deadlines("test", Utc::now() + Duration::days(30), 100)
             .await
             .unwrap();
         assert_eq!(r.escalated, 1, "{r:?}");

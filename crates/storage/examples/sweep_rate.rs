@@ -39,10 +39,16 @@ async fn main() {
             repo.create(&new, then).await.unwrap();
         }
         let started = Instant::now();
-        let r = store.sweep_deadlines(Utc::now(), 200).await.unwrap();
+        let r = store
+            .sweep_deadlines("example", Utc::now(), 200)
+            .await
+            .unwrap();
         let s = started.elapsed().as_secs_f64();
         let again = Instant::now();
-        let r2 = store.sweep_deadlines(Utc::now(), 200).await.unwrap();
+        let r2 = store
+            .sweep_deadlines("example", Utc::now(), 200)
+            .await
+            .unwrap();
         let s2 = again.elapsed().as_secs_f64();
         let fired = r.yellow + r.red;
         println!(

@@ -471,6 +471,7 @@ pub(crate) trait Tx: Send + Sized {
 
     /// Records that a warning fired; `None` when it had fired already (by this or
     /// another instance): the unique key makes each warning fire once.
+    /// `by`: the instance whose sweep fired it.
     fn insert_alert(
         &mut self,
         event_id: i64,
@@ -478,6 +479,7 @@ pub(crate) trait Tx: Send + Sized {
         level: &str,
         due_at: DateTime<Utc>,
         now: DateTime<Utc>,
+        by: &str,
     ) -> impl Future<Output = Result<Option<i64>, sqlx::Error>> + Send;
     fn insert_notification(
         &mut self,
@@ -1002,7 +1004,7 @@ macro_rules! impl_tx {
             async fn outbox_done(&mut self, id: i64, owner: &str, receipt: &str, now: DateTime<Utc>) -> Result<u64, sqlx::Error> {
                 sqlx::query(
                     "UPDATE outbox SET status = 'delivered', delivered_at = $4, receipt = $3, attempts = attempts + 1, \
-                     lease_owner = NULL, lease_until = NULL, last_error = NULL \
+                     delivered_by = lease_owner, lease_owner = NULL, lease_until = NULL, last_error = NULL \
                      WHERE id = $1 AND lease_owner = $2 AND status = 'pending'",
                 )
                 .bind(id)
@@ -1132,16 +1134,18 @@ macro_rules! impl_tx {
                 level: &str,
                 due_at: DateTime<Utc>,
                 now: DateTime<Utc>,
+                by: &str,
             ) -> Result<Option<i64>, sqlx::Error> {
                 sqlx::query_scalar(
-                    "INSERT INTO deadline_alerts (event_id, clock, level, due_at, fired_at) \
-                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING id",
+                    "INSERT INTO deadline_alerts (event_id, clock, level, due_at, fired_at, fired_by) \
+                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING id",
                 )
                 .bind(event_id)
                 .bind(clock)
                 .bind(level)
                 .bind(due_at)
                 .bind(now)
+                .bind(by)
                 .fetch_optional(&mut **self)
                 .await
             }

@@ -47,7 +47,7 @@ use zhili_domain::LifecycleError;
 pub use events::{Acting, CreateOutcome, EventRepo, HistoricalEvent, HistoricalStep};
 pub use group_commit::{GroupCommit, Stored};
 pub use outbox::{
-    OutboxHealth, OutboxMessage, PendingOutbox, TOPIC_110, TOPIC_LAW_ENFORCEMENT,
+    InstanceWork, OutboxHealth, OutboxMessage, PendingOutbox, TOPIC_110, TOPIC_LAW_ENFORCEMENT,
     TOPIC_MARKET_SUPERVISION, TOPIC_SMS, backoff, province_topic, topic_label,
 };
 pub use records::*;

@@ -254,6 +254,39 @@ impl Store {
     }
 }
 
+/// The background work one instance has done, as the database records it: who
+/// delivered each outbox message and whose sweep fired each deadline warning.
+/// Instances are named by their worker (host and process id), so a restarted
+/// process counts apart from the one that died.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InstanceWork {
+    pub instance: String,
+    pub delivered: i64,
+    pub warnings: i64,
+}
+
+impl Store {
+    /// Every instance that has delivered a message or fired a warning, by name.
+    pub async fn work_by_instance(&self) -> Result<Vec<InstanceWork>, StoreError> {
+        let q = crate::sql::Sql::new(
+            "SELECT instance, SUM(delivered) AS delivered, SUM(warnings) AS warnings FROM (\
+             SELECT delivered_by AS instance, 1 AS delivered, 0 AS warnings FROM outbox \
+             WHERE status = 'delivered' AND delivered_by IS NOT NULL \
+             UNION ALL SELECT fired_by, 0, 1 FROM deadline_alerts WHERE fired_by IS NOT NULL\
+             ) w GROUP BY instance ORDER BY instance",
+        );
+        let rows = in_tx!(self, Read, |tx| tx.rows::<(String, i64, i64)>(q).await)?;
+        Ok(rows
+            .into_iter()
+            .map(|(instance, delivered, warnings)| InstanceWork {
+                instance,
+                delivered,
+                warnings,
+            })
+            .collect())
+    }
+}
+
 /// What a topic's messages go to, for people.
 pub fn topic_label(topic: &str) -> &'static str {
     match topic {

@@ -183,9 +183,12 @@ fn excerpt(text: &str) -> String {
 impl Store {
     /// One pass of the deadline sweep at `now`: fires every due warning, in batches of
     /// `batch` per clock and level, until none is left (so a sweep after downtime
-    /// catches up at once). Safe to run on several instances at the same time.
+    /// catches up at once). Safe to run on several instances at the same time: the
+    /// alert's unique key decides which of them fires a warning; `by` names the
+    /// instance in the alerts it fired ([`Store::work_by_instance`]).
     pub async fn sweep_deadlines(
         &self,
+        by: &str,
         now: DateTime<Utc>,
         batch: i64,
     ) -> Result<SweepReport, StoreError> {
@@ -201,9 +204,14 @@ impl Store {
                             .await
                     })?;
                     let rules = self.deadline_rules();
+                    let sweep = Sweep {
+                        rules: &rules,
+                        now,
+                        by,
+                    };
                     for (id, due) in &found {
                         let fired = in_tx!(self, Write, |tx| {
-                            fire(&mut tx, &rules, *id, clock, alarm, *due, now).await
+                            fire(&mut tx, &sweep, *id, clock, alarm, *due).await
                         })?;
                         if let Some(escalated) = fired {
                             match alarm {
@@ -374,17 +382,25 @@ fn audience(actor: &Actor) -> Sql {
     q
 }
 
+/// What one sweep fires its warnings with: the rules, its moment and its instance.
+#[derive(Clone, Copy)]
+struct Sweep<'a> {
+    rules: &'a Rules,
+    now: DateTime<Utc>,
+    by: &'a str,
+}
+
 /// Fires one warning if it is still due and has not fired: `Some(escalated)` when it
 /// fired, `None` when there was nothing (left) to do.
 async fn fire<T: crate::events::ActTx>(
     tx: &mut T,
-    rules: &Rules,
+    sweep: &Sweep<'_>,
     id: i64,
     clock: Clock,
     alarm: Alarm,
     due: DateTime<Utc>,
-    now: DateTime<Utc>,
 ) -> Result<Option<bool>, StoreError> {
+    let Sweep { rules, now, by } = *sweep;
     // Read again inside the write: the event may have moved on since the scan.
     let Some(row) = row_in_scope(tx, Scope::All, id).await? else {
         return Ok(None);
@@ -402,7 +418,7 @@ async fn fire<T: crate::events::ActTx>(
         return Ok(None);
     }
     if tx
-        .insert_alert(id, clock.code(), alarm.code(), due, now)
+        .insert_alert(id, clock.code(), alarm.code(), due, now, by)
         .await?
         .is_none()
     {

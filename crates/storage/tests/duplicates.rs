@@ -337,7 +337,7 @@ async fn the_sweep_leaves_duplicates_to_their_master() {
         .await;
         assert_eq!(master_of(&d), Some(m.id));
         let swept = store
-            .sweep_deadlines(t0() + Duration::days(30), 50)
+            .sweep_deadlines("test", t0() + Duration::days(30), 50)
             .await
             .unwrap();
         assert!(swept.red >= 1, "{swept:?}");
@@ -357,7 +357,7 @@ async fn the_sweep_leaves_duplicates_to_their_master() {
             .await
             .unwrap();
         store
-            .sweep_deadlines(t0() + Duration::days(31), 50)
+            .sweep_deadlines("test", t0() + Duration::days(31), 50)
             .await
             .unwrap();
         assert!(warned(&get(&store, d.id).await) > 0);

@@ -225,7 +225,7 @@ async fn a_grid_level_rule_leaves_the_event_to_its_grid_until_it_climbs() {
 
         // Nobody accepts it: at its red acceptance deadline it climbs to the township.
         let report = store
-            .sweep_deadlines(at(9) + chrono::Duration::days(7), 50)
+            .sweep_deadlines("test", at(9) + chrono::Duration::days(7), 50)
             .await
             .unwrap();
         assert!(report.escalated >= 1, "{report:?}");

@@ -640,6 +640,16 @@ async fn the_outbox_leases_each_message_to_one_worker_and_settles_once() {
                 .await
                 .unwrap()
         );
+        // The deliverer is on record, not the owner whose late success was refused.
+        let work = store.work_by_instance().await.unwrap();
+        assert_eq!(
+            work,
+            vec![zhili_storage::InstanceWork {
+                instance: "w8".into(),
+                delivered: 1,
+                warnings: 0
+            }]
+        );
         let event = fengshan.get(first.event_id.unwrap()).await.unwrap();
         let last = event.timeline.last().unwrap();
         assert_eq!(last.action.code, "ack_110");

@@ -168,21 +168,21 @@ async fn warnings_fire_once_through_restarts_and_downtime_and_escalate() {
 
         assert_eq!(
             store
-                .sweep_deadlines(at(2024, 3, 4, 13, 0), 50)
+                .sweep_deadlines("test", at(2024, 3, 4, 13, 0), 50)
                 .await
                 .unwrap(),
             sweep(0, 0, 0)
         );
         assert_eq!(
             store
-                .sweep_deadlines(at(2024, 3, 4, 13, 45), 50)
+                .sweep_deadlines("test", at(2024, 3, 4, 13, 45), 50)
                 .await
                 .unwrap(),
             sweep(1, 0, 0)
         );
         assert_eq!(
             store
-                .sweep_deadlines(at(2024, 3, 4, 13, 50), 50)
+                .sweep_deadlines("test", at(2024, 3, 4, 13, 50), 50)
                 .await
                 .unwrap(),
             sweep(0, 0, 0)
@@ -224,7 +224,7 @@ async fn warnings_fire_once_through_restarts_and_downtime_and_escalate() {
         // Past the acceptance deadline: red, and up to the city.
         assert_eq!(
             store
-                .sweep_deadlines(at(2024, 3, 4, 15, 0), 50)
+                .sweep_deadlines("test", at(2024, 3, 4, 15, 0), 50)
                 .await
                 .unwrap(),
             sweep(0, 1, 1)
@@ -262,10 +262,20 @@ async fn warnings_fire_once_through_restarts_and_downtime_and_escalate() {
         let other = open(&url).await;
         let later = at(2024, 3, 12, 9, 0);
         let (r1, r2) = tokio::join!(
-            store.sweep_deadlines(later, 2),
-            other.sweep_deadlines(later, 2)
+            store.sweep_deadlines("a", later, 2),
+            other.sweep_deadlines("b", later, 2)
         );
         let (r1, r2) = (r1.unwrap(), r2.unwrap());
+        // Each alert names the instance whose sweep fired it, and each instance's
+        // count is what its sweep reported: none fired twice or by both.
+        let work = store.work_by_instance().await.unwrap();
+        let fired_by = |name: &str| {
+            work.iter()
+                .find(|w| w.instance == name)
+                .map_or(0, |w| w.warnings)
+        };
+        assert_eq!(fired_by("a"), (r1.yellow + r1.red) as i64, "{work:?}");
+        assert_eq!(fired_by("b"), (r2.yellow + r2.red) as i64, "{work:?}");
         assert_eq!(
             sweep(
                 r1.yellow + r2.yellow,
@@ -276,7 +286,7 @@ async fn warnings_fire_once_through_restarts_and_downtime_and_escalate() {
             "{r1:?} {r2:?}"
         );
         assert_eq!(
-            store.sweep_deadlines(later, 50).await.unwrap(),
+            store.sweep_deadlines("test", later, 50).await.unwrap(),
             sweep(0, 0, 0)
         );
         let b_now = get(&store, "city", b.id).await;
@@ -351,7 +361,7 @@ async fn suspension_stops_the_clock_and_moves_the_deadline() {
         .await;
         // Suspended past its deadline: nothing fires for handling.
         let r = store
-            .sweep_deadlines(at(2024, 2, 19, 8, 0), 50)
+            .sweep_deadlines("test", at(2024, 2, 19, 8, 0), 50)
             .await
             .unwrap();
         let d = get(&store, "fengshan", e.id).await;

@@ -1,7 +1,10 @@
 //! A stand-in for the 110 system's side of the exchange (docs/exchange-110.md), for
 //! tests and demonstrations: it receives matters, deduplicates them by
 //! `Idempotency-Key` as the real receiver must, and can be switched down, up or slow
-//! to play an outage. Not part of the product's serving path.
+//! to play an outage. It also takes `POST /sms` the same way, as the SMS gateway of
+//! tests whose deadline notices go out too (every outbound message carries its
+//! `Idempotency-Key`; keys of the two kinds never collide). Not part of the
+//! product's serving path.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -99,6 +102,7 @@ async fn main() -> std::io::Result<()> {
     let fake = Arc::new(Fake::default());
     let app = Router::new()
         .route("/matters", post(receive))
+        .route("/sms", post(receive))
         .route("/received", get(received))
         .route("/control", post(control))
         .with_state(fake);

@@ -31,6 +31,13 @@ pub struct Proc {
     pub base: String,
 }
 
+impl Proc {
+    /// The child's process id (zhili names its background worker after it).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
 impl Drop for Proc {
     fn drop(&mut self) {
         let _ = self.child.kill();
