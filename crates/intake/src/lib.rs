@@ -138,6 +138,11 @@ fn read_excel(bytes: &[u8]) -> Result<Vec<(usize, Vec<String>)>, FileError> {
 /// year is some 10,000 rows of 30 columns), and low enough that the rows fit in memory.
 pub const EXCEL_MAX_CELLS: usize = 5_000_000;
 
+/// The most bytes of text the cells of one imported sheet may hold: an xlsx stores a
+/// text once and lets any number of cells point at it, so a small file can name a long
+/// text a million times.
+pub const EXCEL_MAX_TEXT_BYTES: usize = 100_000_000;
+
 /// The first worksheet of an Excel file as rows of cells: each row with its number as
 /// Excel shows it and its cells by column (empty ones where nothing is), rows without
 /// any value left out.
@@ -145,14 +150,16 @@ pub const EXCEL_MAX_CELLS: usize = 5_000_000;
 /// An xlsx is read cell by cell: a dense grid of the sheet's used range, which is
 /// what `Range` holds, lets a 6 KB file with one cell in A1 and one in XFD1048576 ask
 /// for half a terabyte and abort the process. Here memory follows the cells actually
-/// there, and a sheet whose rows would exceed [`EXCEL_MAX_CELLS`] is refused.
+/// there, and a sheet whose rows would exceed [`EXCEL_MAX_CELLS`] or whose texts
+/// [`EXCEL_MAX_TEXT_BYTES`] is refused.
 pub(crate) fn excel_rows(bytes: &[u8]) -> Result<Vec<(usize, Vec<calamine::Data>)>, FileError> {
-    use calamine::{Data, Reader, Xlsx, XlsxError, open_workbook_auto_from_rs};
+    use calamine::{Data, DataRef, Reader, Xlsx, XlsxError, open_workbook_auto_from_rs};
     use std::collections::BTreeMap;
 
     let too_large = || {
         FileError::Excel(format!(
-            "工作表过大（超过 {EXCEL_MAX_CELLS} 个单元格），请删去无关的行和列后重新导出"
+            "工作表过大（超过 {EXCEL_MAX_CELLS} 个单元格或 {} MB 文字），请删去无关的行和列后重新导出",
+            EXCEL_MAX_TEXT_BYTES / 1_000_000
         ))
     };
     let Ok(mut xlsx) = Xlsx::new(std::io::Cursor::new(bytes)) else {
@@ -193,12 +200,21 @@ pub(crate) fn excel_rows(bytes: &[u8]) -> Result<Vec<(usize, Vec<calamine::Data>
         Err(e) => return Err(FileError::Excel(e.to_string())),
     };
     let mut rows: BTreeMap<u32, BTreeMap<u32, Data>> = BTreeMap::new();
-    // Cells the rows hold so far, as their widths (last column + 1) add up.
-    let mut held = 0usize;
+    // Cells the rows hold so far, as their widths (last column + 1) add up, and the
+    // bytes of their texts, counted before a shared text is copied into a cell.
+    let (mut held, mut text) = (0usize, 0usize);
     while let Some(cell) = reader
         .next_cell()
         .map_err(|e| FileError::Excel(e.to_string()))?
     {
+        text += match cell.get_value() {
+            DataRef::SharedString(s) => s.len(),
+            DataRef::String(s) | DataRef::DateTimeIso(s) | DataRef::DurationIso(s) => s.len(),
+            _ => 0,
+        };
+        if text > EXCEL_MAX_TEXT_BYTES {
+            return Err(too_large());
+        }
         let value = Data::from(cell.get_value().clone());
         if value == Data::Empty {
             continue;
