@@ -2,10 +2,10 @@
 //! event query goes through a repository built for the caller.
 
 pub mod attachments;
-mod body;
+pub mod body;
 pub mod calendar;
-mod channels;
-mod chat;
+pub mod channels;
+pub mod chat;
 mod classification;
 pub(crate) mod command;
 mod duplicates;
