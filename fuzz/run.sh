@@ -51,8 +51,8 @@ group() { sed -E ':a;s/^([0-9]+)([0-9]{3})/\1,\2/;ta' <<<"$1"; }
 [ "$runs" -eq 0 ] && runs=-1 # libFuzzer: -1 is no limit
 table="$results/table.md"
 {
-  echo "| target | inputs tried | execs/s | crashes | time (s) | corpus |"
-  echo "|---|---:|---:|---:|---:|---:|"
+  echo "| target | inputs tried | execs/s | crashes | time (s) | edges covered | corpus |"
+  echo "|---|---:|---:|---:|---:|---:|---:|"
 } >"$table"
 status=0
 for t in "${targets[@]}"; do
@@ -83,6 +83,7 @@ for t in "${targets[@]}"; do
   # under a second; this one includes loading the corpus.
   rate=$(echo "${execs:-0} / ($secs_taken + 0.001)" | bc)
   corpus=$(find "corpus/$t" -type f | wc -l)
+  cov=$(grep -oE 'cov: [0-9]+' "$log" | tail -1 | cut -d' ' -f2)
   crashes=$((after - before))
   if [ "$rc" -ne 0 ]; then
     status=1
@@ -92,8 +93,8 @@ for t in "${targets[@]}"; do
     grep -m1 -E "panicked at|ERROR: libFuzzer|==ERROR" "$log" >&2 || tail -5 "$log" >&2
     grep -E "Test unit written to" "$log" >&2 || true
   fi
-  printf '| %s | %s | %s | %d | %.0f | %d |\n' "$t" "$(group "${execs:-0}")" "$(group "${rate:-0}")" \
-    "$crashes" "$secs_taken" "$corpus" >>"$table"
+  printf '| %s | %s | %s | %d | %.0f | %s | %d |\n' "$t" "$(group "${execs:-0}")" "$(group "${rate:-0}")" \
+    "$crashes" "$secs_taken" "$(group "${cov:-0}")" "$corpus" >>"$table"
 done
 cat "$table"
 exit "$status"
