@@ -109,34 +109,138 @@ fn read_csv(text: &str) -> Result<Vec<(usize, Vec<String>)>, FileError> {
 }
 
 fn read_excel(bytes: &[u8]) -> Result<Vec<(usize, Vec<String>)>, FileError> {
-    use calamine::{Data, Reader, open_workbook_auto_from_rs};
-    let mut wb = open_workbook_auto_from_rs(std::io::Cursor::new(bytes))
-        .map_err(|e| FileError::Excel(e.to_string()))?;
-    let range = wb
-        .worksheet_range_at(0)
-        .ok_or_else(|| FileError::Excel("文件中没有工作表".into()))?
-        .map_err(|e| FileError::Excel(e.to_string()))?;
-    let (first_row, first_col) = range
-        .start()
-        .map_or((0, 0), |(r, c)| (r as usize, c as usize));
-    Ok(range
-        .rows()
-        .enumerate()
-        .map(|(i, cells)| {
-            let mut out = vec![String::new(); first_col];
-            out.extend(cells.iter().map(|c| match c {
-                Data::Empty => String::new(),
-                Data::String(s) => s.clone(),
-                Data::Int(n) => n.to_string(),
-                // A code typed as a number: 330281002.0 shows as 330281002.
-                Data::Float(f) => f.to_string(),
-                Data::DateTime(d) => d.as_datetime().map_or_else(
-                    || d.as_f64().to_string(),
-                    |t| t.format("%Y-%m-%d").to_string(),
-                ),
-                other => other.to_string(),
-            }));
-            (first_row + i + 1, out)
+    use calamine::Data;
+    Ok(excel_rows(bytes)?
+        .into_iter()
+        .map(|(row, cells)| {
+            let text = cells
+                .into_iter()
+                .map(|c| match c {
+                    Data::Empty => String::new(),
+                    Data::String(s) => s,
+                    Data::Int(n) => n.to_string(),
+                    // A code typed as a number: 330281002.0 shows as 330281002.
+                    Data::Float(f) => f.to_string(),
+                    Data::DateTime(d) => d.as_datetime().map_or_else(
+                        || d.as_f64().to_string(),
+                        |t| t.format("%Y-%m-%d").to_string(),
+                    ),
+                    other => other.to_string(),
+                })
+                .collect();
+            (row, text)
+        })
+        .collect())
+}
+
+/// The most cells the rows of one imported sheet may hold, counting the empty cells
+/// left of each row's last one. Far above any real import (a petition export of a
+/// year is some 10,000 rows of 30 columns), and low enough that the rows fit in memory.
+pub const EXCEL_MAX_CELLS: usize = 5_000_000;
+
+/// The most bytes of text the cells of one imported sheet may hold: an xlsx stores a
+/// text once and lets any number of cells point at it, so a small file can name a long
+/// text a million times.
+pub const EXCEL_MAX_TEXT_BYTES: usize = 100_000_000;
+
+/// The first worksheet of an Excel file as rows of cells: each row with its number as
+/// Excel shows it and its cells by column (empty ones where nothing is), rows without
+/// any value left out.
+///
+/// An xlsx is read cell by cell: a dense grid of the sheet's used range, which is
+/// what `Range` holds, lets a 6 KB file with one cell in A1 and one in XFD1048576 ask
+/// for half a terabyte and abort the process. Here memory follows the cells actually
+/// there, and a sheet whose rows would exceed [`EXCEL_MAX_CELLS`] or whose texts
+/// [`EXCEL_MAX_TEXT_BYTES`] is refused.
+pub(crate) fn excel_rows(bytes: &[u8]) -> Result<Vec<(usize, Vec<calamine::Data>)>, FileError> {
+    use calamine::{Data, DataRef, Reader, Xlsx, XlsxError, open_workbook_auto_from_rs};
+    use std::collections::BTreeMap;
+
+    let too_large = || {
+        FileError::Excel(format!(
+            "工作表过大（超过 {EXCEL_MAX_CELLS} 个单元格或 {} MB 文字），请删去无关的行和列后重新导出",
+            EXCEL_MAX_TEXT_BYTES / 1_000_000
+        ))
+    };
+    let Ok(mut xlsx) = Xlsx::new(std::io::Cursor::new(bytes)) else {
+        // xls, xlsb, ods: calamine reads those into a `Range` itself.
+        let mut wb = open_workbook_auto_from_rs(std::io::Cursor::new(bytes))
+            .map_err(|e| FileError::Excel(e.to_string()))?;
+        let range = wb
+            .worksheet_range_at(0)
+            .ok_or_else(|| FileError::Excel("文件中没有工作表".into()))?
+            .map_err(|e| FileError::Excel(e.to_string()))?;
+        let (first_row, first_col) = range
+            .start()
+            .map_or((0, 0), |(r, c)| (r as usize, c as usize));
+        if range.height().saturating_mul(first_col + range.width()) > EXCEL_MAX_CELLS {
+            return Err(too_large());
+        }
+        return Ok(range
+            .rows()
+            .enumerate()
+            .filter(|(_, cells)| cells.iter().any(|c| *c != Data::Empty))
+            .map(|(i, cells)| {
+                // Cells left of the used range are empty: keep positions as in Excel.
+                let mut out = vec![Data::Empty; first_col];
+                out.extend(cells.iter().cloned());
+                (first_row + i + 1, out)
+            })
+            .collect());
+    };
+    let first = xlsx
+        .sheet_names()
+        .first()
+        .cloned()
+        .ok_or_else(|| FileError::Excel("文件中没有工作表".into()))?;
+    let mut reader = match xlsx.worksheet_cells_reader(&first) {
+        Ok(r) => r,
+        // A chart sheet first: no cells, as calamine's own range has none.
+        Err(XlsxError::NotAWorksheet(_)) => return Ok(Vec::new()),
+        Err(e) => return Err(FileError::Excel(e.to_string())),
+    };
+    let mut rows: BTreeMap<u32, BTreeMap<u32, Data>> = BTreeMap::new();
+    // Cells the rows hold so far, as their widths (last column + 1) add up, and the
+    // bytes of their texts, counted before a shared text is copied into a cell.
+    let (mut held, mut text) = (0usize, 0usize);
+    while let Some(cell) = reader
+        .next_cell()
+        .map_err(|e| FileError::Excel(e.to_string()))?
+    {
+        text += match cell.get_value() {
+            DataRef::SharedString(s) => s.len(),
+            DataRef::String(s) | DataRef::DateTimeIso(s) | DataRef::DurationIso(s) => s.len(),
+            _ => 0,
+        };
+        if text > EXCEL_MAX_TEXT_BYTES {
+            return Err(too_large());
+        }
+        let value = Data::from(cell.get_value().clone());
+        if value == Data::Empty {
+            continue;
+        }
+        let (r, c) = cell.get_position();
+        let row = rows.entry(r).or_default();
+        let width = row
+            .last_key_value()
+            .map_or(0, |(last, _)| *last as usize + 1);
+        held = held - width + width.max(c as usize + 1);
+        if held > EXCEL_MAX_CELLS {
+            return Err(too_large());
+        }
+        row.insert(c, value);
+    }
+    Ok(rows
+        .into_iter()
+        .map(|(r, cells)| {
+            let width = cells
+                .last_key_value()
+                .map_or(0, |(last, _)| *last as usize + 1);
+            let mut out = vec![Data::Empty; width];
+            for (c, v) in cells {
+                out[c as usize] = v;
+            }
+            (r as usize + 1, out)
         })
         .collect())
 }
@@ -152,5 +256,65 @@ mod tests {
         let (gbk, _, _) = encoding_rs::GBK.encode("信访内容");
         assert_eq!(decode_text(&gbk).unwrap(), "信访内容");
         assert_eq!(decode_text(&[0x81, 0x20]), Err(FileError::Encoding));
+    }
+
+    fn xlsx(cells: &[(u32, u16, &str)]) -> Vec<u8> {
+        let mut wb = rust_xlsxwriter::Workbook::new();
+        let ws = wb.add_worksheet();
+        for (r, c, v) in cells {
+            ws.write_string(*r, *c, *v).unwrap();
+        }
+        wb.save_to_buffer().unwrap()
+    }
+
+    /// A 6 KB file with cells in A1 and XFD1048576 made calamine's dense `Range` ask
+    /// for 512 GiB, and the failed allocation aborted the whole process (the server's
+    /// routing import, `zhili import petitions|survey`). Found while seeding the
+    /// spreadsheet fuzz targets (docs/fuzzing.md); the petition_sheet target's binary
+    /// crashed on it.
+    #[test]
+    fn a_sheet_spanning_all_of_excel_is_read_by_its_cells() {
+        let huge = xlsx(&[
+            (0, 0, "信访件编号"),
+            (0, 1, "信访内容"),
+            (1, 0, "XF-1"),
+            (1, 1, "噪音"),
+            (1_048_575, 16_383, "x"),
+        ]);
+        assert!(huge.len() < 10_000);
+        let sheet = petition::Sheet::read(&huge).unwrap();
+        let now = chrono::Utc::now();
+        let rows: Vec<_> = sheet.rows(now).collect();
+        assert_eq!(rows.len(), 2);
+        assert!(rows[0].is_ok());
+        assert_eq!(rows[1].as_ref().unwrap_err().row, 1_048_576);
+        assert!(matches!(
+            routing::read(&huge),
+            Err(FileError::MissingColumn { .. })
+        ));
+        // Many rows, each with one far cell: refused as the rows grow, not after.
+        let tall: Vec<(u32, u16, &str)> = (0..400).map(|r| (r, 16_383, "x")).collect();
+        let e = excel_rows(&xlsx(&tall)).unwrap_err();
+        assert!(
+            matches!(&e, FileError::Excel(m) if m.contains("过大")),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn excel_rows_keep_columns_and_excel_row_numbers() {
+        let rows = excel_rows(&xlsx(&[(2, 3, "d3"), (2, 1, "b3"), (5, 0, "a6")])).unwrap();
+        assert_eq!(rows.len(), 2, "blank rows are left out");
+        assert_eq!(rows[0].0, 3);
+        assert_eq!(
+            rows[0].1,
+            [
+                calamine::Data::Empty,
+                calamine::Data::String("b3".into()),
+                calamine::Data::Empty,
+                calamine::Data::String("d3".into()),
+            ]
+        );
+        assert_eq!(rows[1], (6, vec![calamine::Data::String("a6".into())]));
     }
 }

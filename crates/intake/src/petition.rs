@@ -578,37 +578,26 @@ fn read_csv(text: &str) -> Result<Vec<(usize, Vec<Cell>)>, FileError> {
 
 /// The first worksheet, with rows numbered as Excel numbers them.
 fn read_excel(bytes: &[u8]) -> Result<Vec<(usize, Vec<Cell>)>, FileError> {
-    use calamine::{Data, Reader, open_workbook_auto_from_rs};
-    let mut wb = open_workbook_auto_from_rs(std::io::Cursor::new(bytes))
-        .map_err(|e| FileError::Excel(e.to_string()))?;
-    let range = wb
-        .worksheet_range_at(0)
-        .ok_or_else(|| FileError::Excel("文件中没有工作表".into()))?
-        .map_err(|e| FileError::Excel(e.to_string()))?;
-    let (first_row, first_col) = range
-        .start()
-        .map_or((0, 0), |(r, c)| (r as usize, c as usize));
-    Ok(range
-        .rows()
-        .enumerate()
-        .map(|(i, cells)| {
-            // Cells left of the used range are empty: keep positions as in Excel.
-            let mut out = vec![Cell::Empty; first_col];
-            out.extend(cells.iter().map(|c| {
-                match c {
+    use calamine::Data;
+    Ok(crate::excel_rows(bytes)?
+        .into_iter()
+        .map(|(row, cells)| {
+            let cells = cells
+                .into_iter()
+                .map(|c| match c {
                     Data::Empty => Cell::Empty,
-                    Data::String(s) => Cell::Text(s.clone()),
+                    Data::String(s) => Cell::Text(s),
                     Data::Int(n) => Cell::Text(n.to_string()),
-                    Data::Float(f) => Cell::Number(*f),
-                    Data::Bool(b) => Cell::Text(if *b { "是" } else { "否" }.into()),
+                    Data::Float(f) => Cell::Number(f),
+                    Data::Bool(b) => Cell::Text(if b { "是" } else { "否" }.into()),
                     Data::DateTime(d) => d
                         .as_datetime()
                         .map_or_else(|| Cell::Number(d.as_f64()), Cell::Date),
-                    Data::DateTimeIso(s) | Data::DurationIso(s) => Cell::Text(s.clone()),
+                    Data::DateTimeIso(s) | Data::DurationIso(s) => Cell::Text(s),
                     Data::Error(e) => Cell::Text(format!("#{e}")),
-                }
-            }));
-            (first_row + i + 1, out)
+                })
+                .collect();
+            (row, cells)
         })
         .collect())
 }

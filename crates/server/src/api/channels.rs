@@ -45,37 +45,46 @@ pub struct Caller {
     pub phone: Option<String>,
 }
 
+impl Matter110 {
+    /// The matter as a checked event of the 110 channel, every error named by 110's
+    /// own field names.
+    pub fn parse(self) -> Result<NewEvent, ApiError> {
+        if self.matter_id.trim().is_empty() {
+            return Err(ApiError::invalid("matter_id", "不能为空"));
+        }
+        let raw = RawNewEvent {
+            channel: "exchange_110".into(),
+            external_id: Some(self.matter_id),
+            reporter: self.caller.map(|c| RawReporter {
+                kind: "citizen".into(),
+                name: c.name,
+                phone: c.phone,
+            }),
+            text: self.text,
+            address: self.address,
+            location: self.location,
+            township: self.township,
+            ..Default::default()
+        };
+        NewEvent::parse(raw).map_err(|e| {
+            // The sender's field names, not the intake's.
+            let field = if e.field == "external_id" {
+                "matter_id".to_string()
+            } else {
+                e.field.replace("reporter.", "caller.")
+            };
+            ApiError::invalid(field, e.message)
+        })
+    }
+}
+
 pub async fn matter_from_110(
     State(state): State<AppState>,
     ApiActor(actor): ApiActor,
     JsonBody(m): JsonBody<Matter110>,
 ) -> Result<Response, ApiError> {
-    if m.matter_id.trim().is_empty() {
-        return Err(ApiError::invalid("matter_id", "不能为空"));
-    }
-    let raw = RawNewEvent {
-        channel: "exchange_110".into(),
-        external_id: Some(m.matter_id.clone()),
-        reporter: m.caller.map(|c| RawReporter {
-            kind: "citizen".into(),
-            name: c.name,
-            phone: c.phone,
-        }),
-        text: m.text,
-        address: m.address,
-        location: m.location,
-        township: m.township,
-        ..Default::default()
-    };
-    let mut new = NewEvent::parse(raw).map_err(|e| {
-        // The sender's field names, not the intake's.
-        let field = if e.field == "external_id" {
-            "matter_id".to_string()
-        } else {
-            e.field.replace("reporter.", "caller.")
-        };
-        ApiError::invalid(field, e.message)
-    })?;
+    let matter_id = m.matter_id.clone();
+    let mut new = m.parse()?;
     crate::intake::complete(&state, &mut new);
     let (status, d) = match state
         .store
@@ -88,7 +97,7 @@ pub async fn matter_from_110(
     };
     let ack = serde_json::json!({
         "ack": true,
-        "matter_id": m.matter_id,
+        "matter_id": matter_id,
         "event_id": d.id,
         "event_number": d.number,
     });

@@ -3,10 +3,10 @@
 
 mod account;
 pub mod attachments;
-mod body;
+pub mod body;
 pub mod calendar;
-mod channels;
-mod chat;
+pub mod channels;
+pub mod chat;
 mod classification;
 pub(crate) mod command;
 mod duplicates;

@@ -4,7 +4,7 @@
 //! goes through the one intake like every channel; the GET side is public and shows
 //! only public data, with personal numbers in the text masked.
 
-mod form;
+pub mod form;
 pub mod format;
 
 use std::sync::Arc;
@@ -549,7 +549,7 @@ fn requests_doc(items: &[PublicRequest]) -> Doc {
 
 /// A w3 date-time with its time zone; a bare date is midnight in China. A `+`
 /// that arrived unencoded in a query string has become a space: it is put back.
-fn parse_date(field: &str, v: &str) -> Result<DateTime<Utc>, Open311Error> {
+pub fn parse_date(field: &str, v: &str) -> Result<DateTime<Utc>, Open311Error> {
     let fixed = match v.rsplit_once(' ') {
         Some((a, b)) if b.len() == 5 && b.contains(':') => format!("{a}+{b}"),
         _ => v.to_string(),

@@ -465,6 +465,16 @@ impl NewInput {
     }
 }
 
+/// The report form's fields (the pairs of an urlencoded or multipart body) as the one
+/// intake's wire form, or the field and message of what cannot become one: what
+/// [`create`] does before it stores, as a function of the pairs alone, so that the
+/// form's parsing can be tested and fuzzed without a session.
+pub fn report_form_raw(
+    pairs: Vec<(String, String)>,
+) -> Result<RawNewEvent, (&'static str, String)> {
+    NewInput::from_form(&FormData(pairs)).to_raw()
+}
+
 #[derive(Template)]
 #[template(path = "event_new.html")]
 struct NewPage {

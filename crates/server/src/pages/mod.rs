@@ -35,6 +35,7 @@ use axum::routing::{get, post};
 
 use crate::AppState;
 
+pub use events::report_form_raw;
 pub use session::PageUser;
 
 const APP_CSS: &str = include_str!("../../static/app.css");
