@@ -21,6 +21,13 @@ fi
 
 cargo fmt --all --check
 cargo clippy --workspace --all-targets -- -D warnings
+# Dependencies: permissive licences, crates.io only, no wildcards (deny.toml). The
+# advisories check needs GitHub, which this network cannot reach (SECURITY.md IP-06).
+if command -v cargo-deny >/dev/null; then
+  cargo deny --log-level error check licenses bans sources
+else
+  echo "cargo deny: off (not installed; .ci/run installs it)"
+fi
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 set +e

@@ -21,23 +21,7 @@ fn pw<'a>(username: &'a str, password: &'a str) -> zhili_server::auth::Credentia
 }
 
 async fn try_login(app: &Router, username: &str, password: &str) -> (StatusCode, Value) {
-    let req = Request::builder()
-        .method("POST")
-        .uri("/api/v1/auth/login")
-        .header("content-type", "application/json")
-        .body(Body::from(
-            json!({ "username": username, "password": password }).to_string(),
-        ))
-        .unwrap();
-    let res = app.clone().oneshot(req).await.unwrap();
-    let status = res.status();
-    let bytes = axum::body::to_bytes(res.into_body(), 1 << 20)
-        .await
-        .unwrap();
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
+    login_with(app, json!({ "username": username, "password": password })).await
 }
 
 /// IA-06: five wrong passwords within fifteen minutes lock the account for thirty,
@@ -208,17 +192,18 @@ async fn public_doors_answer_429_past_their_limit_per_address() {
     }
 }
 
+/// One JSON request, with a bearer token when there is one; the answer as JSON.
 async fn call(
     app: &Router,
     method: &str,
     uri: &str,
-    token: &str,
+    token: Option<&str>,
     body: Option<Value>,
 ) -> (StatusCode, Value) {
-    let mut req = Request::builder()
-        .method(method)
-        .uri(uri)
-        .header("authorization", format!("Bearer {token}"));
+    let mut req = Request::builder().method(method).uri(uri);
+    if let Some(t) = token {
+        req = req.header("authorization", format!("Bearer {t}"));
+    }
     if body.is_some() {
         req = req.header("content-type", "application/json");
     }
@@ -237,21 +222,7 @@ async fn call(
 }
 
 async fn login_with(app: &Router, body: Value) -> (StatusCode, Value) {
-    let req = Request::builder()
-        .method("POST")
-        .uri("/api/v1/auth/login")
-        .header("content-type", "application/json")
-        .body(Body::from(body.to_string()))
-        .unwrap();
-    let res = app.clone().oneshot(req).await.unwrap();
-    let status = res.status();
-    let bytes = axum::body::to_bytes(res.into_body(), 1 << 20)
-        .await
-        .unwrap();
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
+    call(app, "POST", "/api/v1/auth/login", None, Some(body)).await
 }
 
 /// IA-02, IA-03, IA-12: an account made by an admin starts with a one-time password
@@ -289,10 +260,10 @@ async fn a_one_time_password_opens_only_the_password_change() {
         let (_, other) = try_login(&app, "wangwu", first).await;
         let other = other["token"].as_str().unwrap().to_string();
 
-        let (s, v) = call(&app, "GET", "/api/v1/events", &token, None).await;
+        let (s, v) = call(&app, "GET", "/api/v1/events", Some(token.as_str()), None).await;
         assert_eq!(s, StatusCode::FORBIDDEN);
         assert_eq!(v["error"]["code"], "password_change_required");
-        let (s, v) = call(&app, "GET", "/api/v1/me", &token, None).await;
+        let (s, v) = call(&app, "GET", "/api/v1/me", Some(token.as_str()), None).await;
         assert_eq!(s, StatusCode::OK);
         assert_eq!(v["gate"], "password_change_required");
 
@@ -309,7 +280,7 @@ async fn a_one_time_password_opens_only_the_password_change() {
                 &app,
                 "POST",
                 "/api/v1/me/password",
-                &token,
+                Some(token.as_str()),
                 Some(change(current, new)),
             )
             .await;
@@ -323,15 +294,15 @@ async fn a_one_time_password_opens_only_the_password_change() {
             &app,
             "POST",
             "/api/v1/me/password",
-            &token,
+            Some(token.as_str()),
             Some(change(first, "river-stone-7-lamp")),
         )
         .await;
         assert_eq!(s, StatusCode::NO_CONTENT);
         assert_eq!(audit_count(&store, "auth.password_changed").await, 1);
-        let (s, _) = call(&app, "GET", "/api/v1/events", &token, None).await;
+        let (s, _) = call(&app, "GET", "/api/v1/events", Some(token.as_str()), None).await;
         assert_eq!(s, StatusCode::OK, "the session that changed it works on");
-        let (s, _) = call(&app, "GET", "/api/v1/me", &other, None).await;
+        let (s, _) = call(&app, "GET", "/api/v1/me", Some(other.as_str()), None).await;
         assert_eq!(s, StatusCode::UNAUTHORIZED, "the other session ended");
         assert_eq!(
             try_login(&app, "wangwu", first).await.0,
@@ -373,7 +344,7 @@ async fn a_one_time_password_opens_only_the_password_change() {
             &admin_app,
             "POST",
             &format!("/api/v1/admin/users/{id}/password"),
-            &city,
+            Some(city.as_str()),
             None,
         )
         .await;
@@ -383,14 +354,14 @@ async fn a_one_time_password_opens_only_the_password_change() {
             &app2,
             "POST",
             &format!("/api/v1/admin/users/{id}/password"),
-            &admin_token,
+            Some(admin_token.as_str()),
             None,
         )
         .await;
         assert_eq!(s, StatusCode::OK);
         let one_time = reset["one_time_password"].as_str().unwrap();
         assert_eq!(one_time.chars().count(), 16);
-        let (s, _) = call(&app, "GET", "/api/v1/me", &token, None).await;
+        let (s, _) = call(&app, "GET", "/api/v1/me", Some(token.as_str()), None).await;
         assert_eq!(s, StatusCode::UNAUTHORIZED, "a reset ends every session");
         let (_, v) = try_login(&app, "wangwu", one_time).await;
         assert_eq!(v["gate"], "password_change_required");
@@ -415,13 +386,20 @@ async fn admins_bind_an_authenticator_and_need_its_code_at_every_login() {
         assert_eq!(s, StatusCode::OK);
         assert_eq!(v["gate"], "second_factor_required");
         let token = v["token"].as_str().unwrap().to_string();
-        let (s, v) = call(&app, "GET", "/api/v1/routing/rules", &token, None).await;
+        let (s, v) = call(
+            &app,
+            "GET",
+            "/api/v1/routing/rules",
+            Some(token.as_str()),
+            None,
+        )
+        .await;
         assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
         assert_eq!(v["error"]["code"], "second_factor_required");
         // Other staff may bind one but need not.
         assert_eq!(try_login(&app, "city", PW).await.1["gate"], Value::Null);
 
-        let (s, v) = call(&app, "POST", "/api/v1/me/totp", &token, None).await;
+        let (s, v) = call(&app, "POST", "/api/v1/me/totp", Some(token.as_str()), None).await;
         assert_eq!(s, StatusCode::OK);
         let secret = v["secret"].as_str().unwrap().to_string();
         assert!(
@@ -434,7 +412,7 @@ async fn admins_bind_an_authenticator_and_need_its_code_at_every_login() {
             &app,
             "POST",
             "/api/v1/me/totp/confirm",
-            &token,
+            Some(token.as_str()),
             Some(json!({ "code": "000000" })),
         )
         .await;
@@ -450,13 +428,20 @@ async fn admins_bind_an_authenticator_and_need_its_code_at_every_login() {
             &app,
             "POST",
             "/api/v1/me/totp/confirm",
-            &token,
+            Some(token.as_str()),
             Some(json!({ "code": code })),
         )
         .await;
         assert_eq!(s, StatusCode::NO_CONTENT);
         assert_eq!(audit_count(&store, "auth.totp_bound").await, 1);
-        let (s, _) = call(&app, "GET", "/api/v1/routing/rules", &token, None).await;
+        let (s, _) = call(
+            &app,
+            "GET",
+            "/api/v1/routing/rules",
+            Some(token.as_str()),
+            None,
+        )
+        .await;
         assert_eq!(s, StatusCode::OK, "bound: the session works");
 
         // From now on the password alone is a wrong login, answered as one.
@@ -567,8 +552,8 @@ async fn every_route_but_the_public_doors_needs_a_login() {
         .unwrap());
     let mut open = Vec::new();
     for route in &routes {
-        let public = PUBLIC.contains(&route.as_str())
-            || PUBLIC_UNDER.iter().any(|p| route.starts_with(p));
+        let public =
+            PUBLIC.contains(&route.as_str()) || PUBLIC_UNDER.iter().any(|p| route.starts_with(p));
         if public {
             continue;
         }

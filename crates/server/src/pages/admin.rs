@@ -430,20 +430,27 @@ async fn create_user(State(state): State<AppState>, user: PageUser, form: FormDa
     }
 }
 
+/// The CSRF and admin checks of a form on `/admin/users/{id}…`, and the user's id.
+fn user_form(user: &PageUser, form: &FormData, id: &str) -> Result<i64, Response> {
+    if let Some(r) = user.csrf_rejection(form) {
+        return Err(r);
+    }
+    if let Some(r) = forbidden(user) {
+        return Err(r);
+    }
+    id.parse::<i64>()
+        .map_err(|_| error_page(Some(user.header()), StatusCode::NOT_FOUND, "该用户不存在。"))
+}
+
 async fn edit_user(
     State(state): State<AppState>,
     user: PageUser,
     Path(id): Path<String>,
     form: FormData,
 ) -> Response {
-    if let Some(r) = user.csrf_rejection(&form) {
-        return r;
-    }
-    if let Some(r) = forbidden(&user) {
-        return r;
-    }
-    let Ok(id) = id.parse::<i64>() else {
-        return error_page(Some(user.header()), StatusCode::NOT_FOUND, "该用户不存在。");
+    let id = match user_form(&user, &form, &id) {
+        Ok(id) => id,
+        Err(r) => return r,
     };
     let bad = StatusCode::UNPROCESSABLE_ENTITY;
     let role = match form.opt("role") {
@@ -704,14 +711,9 @@ async fn reset_password(
     Path(id): Path<String>,
     form: FormData,
 ) -> Response {
-    if let Some(r) = user.csrf_rejection(&form) {
-        return r;
-    }
-    if let Some(r) = forbidden(&user) {
-        return r;
-    }
-    let Ok(id) = id.parse::<i64>() else {
-        return error_page(Some(user.header()), StatusCode::NOT_FOUND, "该用户不存在。");
+    let id = match user_form(&user, &form, &id) {
+        Ok(id) => id,
+        Err(r) => return r,
     };
     let target = match state.store.user_summary(id).await {
         Ok(t) => t,
@@ -756,14 +758,9 @@ async fn reset_totp(
     Path(id): Path<String>,
     form: FormData,
 ) -> Response {
-    if let Some(r) = user.csrf_rejection(&form) {
-        return r;
-    }
-    if let Some(r) = forbidden(&user) {
-        return r;
-    }
-    let Ok(id) = id.parse::<i64>() else {
-        return error_page(Some(user.header()), StatusCode::NOT_FOUND, "该用户不存在。");
+    let id = match user_form(&user, &form, &id) {
+        Ok(id) => id,
+        Err(r) => return r,
     };
     match crate::account::reset_totp(&state, &user.actor, zhili_domain::UserId(id)).await {
         Ok(()) => Redirect::to(&format!("/admin/users?done={id}")).into_response(),
