@@ -431,15 +431,17 @@ async fn create_user(State(state): State<AppState>, user: PageUser, form: FormDa
 }
 
 /// The CSRF and admin checks of a form on `/admin/users/{id}…`, and the user's id.
-fn user_form(user: &PageUser, form: &FormData, id: &str) -> Result<i64, Response> {
-    if let Some(r) = user.csrf_rejection(form) {
-        return Err(r);
+fn user_form(user: &PageUser, form: &FormData, id: &str) -> Result<i64, Box<Response>> {
+    if let Some(r) = user.csrf_rejection(form).or_else(|| forbidden(user)) {
+        return Err(Box::new(r));
     }
-    if let Some(r) = forbidden(user) {
-        return Err(r);
-    }
-    id.parse::<i64>()
-        .map_err(|_| error_page(Some(user.header()), StatusCode::NOT_FOUND, "该用户不存在。"))
+    id.parse::<i64>().map_err(|_| {
+        Box::new(error_page(
+            Some(user.header()),
+            StatusCode::NOT_FOUND,
+            "该用户不存在。",
+        ))
+    })
 }
 
 async fn edit_user(
@@ -450,7 +452,7 @@ async fn edit_user(
 ) -> Response {
     let id = match user_form(&user, &form, &id) {
         Ok(id) => id,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let bad = StatusCode::UNPROCESSABLE_ENTITY;
     let role = match form.opt("role") {
@@ -713,7 +715,7 @@ async fn reset_password(
 ) -> Response {
     let id = match user_form(&user, &form, &id) {
         Ok(id) => id,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let target = match state.store.user_summary(id).await {
         Ok(t) => t,
@@ -760,7 +762,7 @@ async fn reset_totp(
 ) -> Response {
     let id = match user_form(&user, &form, &id) {
         Ok(id) => id,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     match crate::account::reset_totp(&state, &user.actor, zhili_domain::UserId(id)).await {
         Ok(()) => Redirect::to(&format!("/admin/users?done={id}")).into_response(),
