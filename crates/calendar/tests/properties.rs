@@ -65,6 +65,9 @@ proptest! {
 
     #[test]
     fn next_and_previous_working_day(d in date()) {
+        // 2004-01-01 is a holiday: the working day before the next one lies in 2003,
+        // which the calendar does not cover (and says so, as an error).
+        prop_assume!(d > first());
         let next = cal().next_working_day(d)?;
         prop_assert_eq!(next, cal().add_working_days(d, 1)?);
         let back = cal().previous_working_day(next)?;
