@@ -7,6 +7,7 @@ mod demo;
 mod import_cmd;
 mod loadgen;
 mod open311_cmd;
+mod pii_cmd;
 mod settings;
 mod train;
 mod user_cmd;
@@ -69,6 +70,8 @@ enum Command {
     Backup(backup_cmd::BackupArgs),
     /// Restore a backup into a new, empty database and check every table against its manifest.
     Restore(backup_cmd::RestoreArgs),
+    /// Personal data keys: `zhili pii new-key` prints a master key, `rewrap` changes it.
+    Pii(pii_cmd::PiiArgs),
 }
 
 #[derive(Debug, Args)]
@@ -147,6 +150,7 @@ fn main() -> std::process::ExitCode {
             Command::Audit(args) => audit_cmd::run(args).await,
             Command::Backup(args) => backup_cmd::backup(args).await,
             Command::Restore(args) => backup_cmd::restore(args).await,
+            Command::Pii(args) => pii_cmd::run(args).await,
         }
     });
     match result {
@@ -187,6 +191,11 @@ async fn open_store(s: &Settings) -> anyhow::Result<Store> {
         .migrate()
         .await
         .with_context(|| format!("数据库迁移失败 {shown}"))?;
+    let master = pii_cmd::master_key(s)?;
+    let store = store
+        .unlock_pii(&master, chrono::Utc::now())
+        .await
+        .with_context(|| format!("无法读取个人信息密钥 {shown}"))?;
     let store = store
         .load_calendar()
         .await

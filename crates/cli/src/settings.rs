@@ -53,6 +53,8 @@ pub const KEYS: &[&str] = &[
     "classifier_fallback",
     "triage_confidence",
     "map_tile_url",
+    "pii_key_file",
+    "pii_retention_days",
 ];
 
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
@@ -146,6 +148,12 @@ pub struct Settings {
     /// tile server on the city's own network). Unset: no tiles, the map shows the
     /// grids on a plain background and the browser asks no other host.
     pub map_tile_url: Option<String>,
+    /// The file holding the master key of personal data (base64, mode 600). Unset:
+    /// `ZHILI_PII_KEY` if given, else `DATA_DIR/pii.key`, made on first start. The
+    /// key itself is never a setting: a config file is no place for it.
+    pub pii_key_file: Option<PathBuf>,
+    /// Reporters' personal data of events closed this many days ago is erased (PI-07).
+    pub pii_retention_days: u32,
 }
 
 /// What the command line said; `None` (or `false` for `demo`) leaves the lower layers be.
@@ -207,6 +215,7 @@ pub fn load(
             zhili_domain::duplicates::DEFAULT_MIN_SIMILARITY,
         )?
         .set_default("classifier_fallback", "refuse")?
+        .set_default("pii_retention_days", 730)?
         .set_default(
             "triage_confidence",
             f64::from(zhili_server::classify::DEFAULT_THRESHOLD),
@@ -369,6 +378,7 @@ impl Settings {
         ));
         cfg.lease = chrono::Duration::seconds(i64::from(self.outbox_lease_secs.max(1)));
         cfg.sweep_every = std::time::Duration::from_secs(u64::from(self.deadline_sweep_secs));
+        cfg.keep_personal_data = chrono::Duration::days(i64::from(self.pii_retention_days.max(1)));
         let receivers = [
             (
                 zhili_storage::TOPIC_110,

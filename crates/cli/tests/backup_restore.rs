@@ -11,7 +11,7 @@ use std::path::Path;
 
 use chrono::Utc;
 use zhili_storage::Store;
-use zhili_storage::testing::{fresh_postgres_url, with_small_city};
+use zhili_storage::testing::{fresh_postgres_url, unlocked, with_small_city};
 
 fn zhili(args: &[&str]) -> (bool, String) {
     common::run_zhili(args)
@@ -20,6 +20,7 @@ fn zhili(args: &[&str]) -> (bool, String) {
 async fn city_with_events(url: &str) -> Store {
     let store = Store::connect(url).await.unwrap();
     store.migrate().await.unwrap();
+    let store = unlocked(store).await;
     with_small_city(&store, "x").await;
     let op = store
         .user_by_username("fengshan")

@@ -104,6 +104,7 @@ impl From<StoreError> for ApiError {
                 format!("{field} 已被使用"),
             )
             .field(field),
+            StoreError::Forbidden(message) => ApiError::forbidden(message),
             StoreError::Unavailable => ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "unavailable",

@@ -94,6 +94,8 @@ pub struct WorkerConfig {
     pub connectors: HashMap<String, Arc<dyn Connector>>,
     /// How often the deadline sweep runs (warnings, escalation).
     pub sweep_every: Duration,
+    /// Reporters' personal data is erased this long after an event closed (PI-07).
+    pub keep_personal_data: chrono::Duration,
 }
 
 impl WorkerConfig {
@@ -105,6 +107,7 @@ impl WorkerConfig {
             batch: 20,
             connectors: HashMap::new(),
             sweep_every: Duration::from_secs(30),
+            keep_personal_data: chrono::Duration::days(730),
         }
     }
 }
@@ -208,6 +211,16 @@ pub async fn run(store: Store, cfg: WorkerConfig, shutdown: impl Future<Output =
                 Ok(n) if n > 0 => tracing::info!(alerts = n, "recurring problems found"),
                 Ok(_) => {}
                 Err(e) => tracing::error!(error = ?e, "recurring-problem detection failed"),
+            }
+            match store
+                .anonymise_closed(cfg.keep_personal_data, Utc::now(), &cfg.instance, 200)
+                .await
+            {
+                Ok(n) if n > 0 => tracing::info!(events = n, "personal data past retention erased"),
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::error!(error = ?e, "erasing personal data past retention failed")
+                }
             }
             next_sweep = tokio::time::Instant::now() + cfg.sweep_every;
         }

@@ -371,6 +371,8 @@ async fn scope_and_masking_hold_over_http() {
             .await;
         assert_eq!(seen["reporter"]["phone"], "139****5678");
         assert_eq!(seen["reporter"]["name"], "李*");
+        // The operator running it sees the mask too, and may reveal the contact
+        // with a reason; oversight may not.
         let (_, seen) = api
             .call(
                 "GET",
@@ -379,7 +381,34 @@ async fn scope_and_masking_hold_over_http() {
                 None,
             )
             .await;
-        assert_eq!(seen["reporter"]["phone"], "13912345678");
+        assert_eq!(seen["reporter"]["phone"], "139****5678");
+        assert_eq!(seen["reporter"]["revealable"], true);
+        let reveal = format!("/api/v1/events/{}/reporter/reveal", fs["id"]);
+        let (s, body) = api
+            .call("POST", &reveal, Some(&fengshan), Some(r#"{"reason": ""}"#))
+            .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        assert_eq!(body["error"]["field"], "reason", "{body}");
+        let (s, body) = api
+            .call(
+                "POST",
+                &reveal,
+                Some(&fengshan),
+                Some(r#"{"reason": "回访联系"}"#),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{body}");
+        assert_eq!(body["phone"], "13912345678");
+        assert_eq!(body["name"], "李四");
+        let (s, _) = api
+            .call(
+                "POST",
+                &reveal,
+                Some(&oversight),
+                Some(r#"{"reason": "抽查"}"#),
+            )
+            .await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
 
         let (_, list) = api
             .call("GET", "/api/v1/events", Some(&citizen1), None)

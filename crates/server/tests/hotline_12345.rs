@@ -103,7 +103,9 @@ async fn a_work_order_becomes_an_event_in_its_grid_once() {
             ev["location"]
         );
         assert!(ev["text"].as_str().unwrap().starts_with("【夜市噪音】"));
-        assert_eq!(ev["reporter"]["phone"], "13812345678");
+        assert_eq!(ev["reporter"]["phone"], "138****5678");
+        let contact = common::reveal(&app, &op, id).await;
+        assert_eq!(contact["phone"], "13812345678");
         // Another township's operator does not find it.
         let other = login(&app, "lizhou").await;
         let (s, _) = call(

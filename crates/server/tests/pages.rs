@@ -230,9 +230,37 @@ async fn an_event_lives_its_whole_life_in_the_browser() {
         assert_eq!(page.status, StatusCode::OK);
         assert!(page.body.contains("小区门口夜间施工噪音扰民"));
         assert!(page.body.contains("status-reported"));
+        // The caller's phone is masked even for the operator, who reveals it
+        // with a reason when calling back; the reveal shows it in that answer only.
+        assert!(page.body.contains("138****5678"), "masked by default");
+        assert!(!page.body.contains("13812345678"));
+        let shown = post(
+            &app,
+            &format!("/events/{id}/reveal"),
+            Some(&fengshan.cookie),
+            &[("csrf", &fengshan.csrf), ("reason", "x")],
+        )
+        .await;
+        assert_eq!(shown.status, StatusCode::UNPROCESSABLE_ENTITY);
         assert!(
-            page.body.contains("13812345678"),
-            "the operator sees the caller's phone"
+            shown.body.contains("请说明查看联系方式的原因"),
+            "{}",
+            shown.body
+        );
+        let shown = post(
+            &app,
+            &format!("/events/{id}/reveal"),
+            Some(&fengshan.cookie),
+            &[("csrf", &fengshan.csrf), ("reason", "回访联系")],
+        )
+        .await;
+        assert_eq!(shown.status, StatusCode::OK);
+        assert!(shown.body.contains("tel:13812345678"), "{}", shown.body);
+        assert!(shown.body.contains("回访联系"));
+        let again = get(&app, &format!("/events/{id}"), Some(&fengshan.cookie)).await;
+        assert!(
+            !again.body.contains("13812345678"),
+            "masked again on the next look"
         );
         assert!(page.body.contains("name=\"action\" value=\"accept\""));
         assert!(page.body.contains("name=\"action\" value=\"reject\""));

@@ -196,6 +196,8 @@ pub(crate) struct EventInsert {
     pub reporter_kind: String,
     pub reporter_name: Option<String>,
     pub reporter_phone: Option<String>,
+    /// The keyed hash of the phone (see `pii`).
+    pub reporter_phone_index: Option<String>,
     pub reporter_user_id: Option<i64>,
     pub text: String,
     pub address: Option<String>,
@@ -723,12 +725,12 @@ macro_rules! impl_tx {
 
             async fn insert_events(&mut self, events: &[&EventInsert]) -> Result<Vec<(i64, String)>, sqlx::Error> {
                 let mut out = Vec::with_capacity(events.len());
-                // 36 values a row, 64 rows: far below either backend's limit on
+                // 37 values a row, 64 rows: far below either backend's limit on
                 // parameters. Runs of powers of two keep the statements prepared.
                 for chunk in pow2_chunks(events, 64) {
                     let mut q = Sql::new(
                         "INSERT INTO events (number, channel, external_id, reporter_kind, reporter_name, reporter_phone, \
-                         reporter_user_id, text, address, lon, lat, category_id, township_id, village_id, grid_id, \
+                         reporter_phone_index, reporter_user_id, text, address, lon, lat, category_id, township_id, village_id, grid_id, \
                          priority, status, lead_unit_id, state, reported_at, updated_at, closed_at, created_by, version, \
                          handle_due_at, feedback_due_at, deadline_estimated, accept_due_at, accept_warn_at, \
                          handle_warn_at, feedback_warn_at, classification, needs_triage, routing_rule_id, \
@@ -742,6 +744,7 @@ macro_rules! impl_tx {
                             Arg::Text(e.reporter_kind.clone()),
                             Arg::OptText(e.reporter_name.clone()),
                             Arg::OptText(e.reporter_phone.clone()),
+                            Arg::OptText(e.reporter_phone_index.clone()),
                             Arg::OptI64(e.reporter_user_id),
                             Arg::Text(e.text.clone()),
                             Arg::OptText(e.address.clone()),

@@ -13,6 +13,7 @@ use zhili_domain::{
 
 use crate::backend::Tx;
 use crate::events::{Acting, CreateOutcome};
+use crate::pii::Field;
 use crate::records::{AuditRecord, Coded, Named, Page};
 use crate::reference::{org_by_code, org_by_id};
 use crate::sql::{Arg, Sql, bind_all};
@@ -252,7 +253,7 @@ fn named(id: Option<i64>, code: Option<String>, name: Option<String>) -> Option<
     })
 }
 
-fn view(row: ChatRow) -> Result<ChatMessageView, StoreError> {
+fn view(pii: &crate::pii::Pii, row: ChatRow) -> Result<ChatMessageView, StoreError> {
     let status = ChatStatus::parse(&row.status)
         .ok_or_else(|| StoreError::Corrupt(format!("chat message status {}", row.status)))?;
     let images: Vec<String> = serde_json::from_str(&row.images)
@@ -262,8 +263,11 @@ fn view(row: ChatRow) -> Result<ChatMessageView, StoreError> {
         township: named(row.township_id, row.township_code, row.township_name),
         grid: named(row.grid_id, row.grid_code, row.grid_name),
         sender: ChatSender {
-            name: row.sender_name,
-            phone: row.sender_phone.as_deref().map(mask_phone),
+            name: pii.open(Field::SenderName, &row.sender_name)?,
+            phone: pii
+                .open_opt(Field::SenderPhone, row.sender_phone.as_deref())?
+                .as_deref()
+                .map(mask_phone),
         },
         images,
         status: Coded {
@@ -345,6 +349,7 @@ impl ChatIntake<'_> {
         let acting = Acting::from(&self.actor);
         let images =
             serde_json::to_string(&m.images).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let pii = self.store.pii()?;
         in_tx!(self.store, Write, |tx| {
             let area: Option<(i64, Option<i64>)> =
                 sqlx::query_as("SELECT township_id, grid_id FROM chat_groups WHERE group_id = $1")
@@ -364,8 +369,11 @@ impl ChatIntake<'_> {
             .bind(&m.group_name)
             .bind(area.map(|a| a.0))
             .bind(area.and_then(|a| a.1))
-            .bind(m.sender_name.as_str())
-            .bind(m.sender_phone.as_ref().map(Phone::as_str))
+            .bind(pii.seal(Field::SenderName, m.sender_name.as_str()))
+            .bind(pii.seal_opt(
+                Field::SenderPhone,
+                m.sender_phone.as_ref().map(Phone::as_str),
+            ))
             .bind(&m.text)
             .bind(&images)
             .bind(m.sent_at)
@@ -456,7 +464,10 @@ impl ChatRepo<'_> {
             Ok::<_, StoreError>((total, found))
         })?;
         Ok(Page {
-            items: found.into_iter().map(view).collect::<Result<_, _>>()?,
+            items: found
+                .into_iter()
+                .map(|r| view(self.store.pii()?, r))
+                .collect::<Result<_, _>>()?,
             total,
             page,
             per_page,
@@ -471,7 +482,7 @@ impl ChatRepo<'_> {
         .into_iter()
         .next()
         .ok_or(StoreError::NotFound)?;
-        view(row)
+        view(self.store.pii()?, row)
     }
 
     /// Makes the message an event through the one event intake, keyed by the
@@ -499,7 +510,11 @@ impl ChatRepo<'_> {
                     )
                     .bind(Role::GridWorker.code())
                     .bind(grid)
-                    .bind(&row.sender_name)
+                    .bind(
+                        self.store
+                            .pii()?
+                            .open(Field::SenderName, &row.sender_name)?,
+                    )
                     .bind(true)
                     .fetch_one(&mut *tx)
                     .await?
@@ -515,7 +530,7 @@ impl ChatRepo<'_> {
         ) {
             let event = events.get(event_id).await?;
             return Ok(Promoted {
-                message: view(row)?,
+                message: view(self.store.pii()?, row)?,
                 outcome: CreateOutcome::Existing(Box::new(event)),
             });
         }
@@ -545,8 +560,15 @@ impl ChatRepo<'_> {
                 }
                 .code()
                 .into(),
-                name: Some(row.sender_name.clone()),
-                phone: row.sender_phone.clone(),
+                name: Some(
+                    self.store
+                        .pii()?
+                        .open(Field::SenderName, &row.sender_name)?,
+                ),
+                phone: self
+                    .store
+                    .pii()?
+                    .open_opt(Field::SenderPhone, row.sender_phone.as_deref())?,
             }),
             text: event_text(&row.text, &images),
             township: if grid.is_none() {
@@ -605,7 +627,7 @@ impl ChatRepo<'_> {
                 .into_iter()
                 .next()
                 .ok_or(StoreError::NotFound)?;
-            view(row)
+            view(self.store.pii()?, row)
         })?;
         Ok(Promoted { message, outcome })
     }
@@ -627,7 +649,7 @@ impl ChatRepo<'_> {
                 .next()
                 .ok_or(StoreError::NotFound)?;
             match ChatStatus::parse(&row.status) {
-                Some(ChatStatus::Dismissed) => return view(row),
+                Some(ChatStatus::Dismissed) => return view(self.store.pii()?, row),
                 Some(ChatStatus::Promoted) => {
                     return Err(StoreError::invalid(
                         "status",
@@ -668,7 +690,7 @@ impl ChatRepo<'_> {
                 .into_iter()
                 .next()
                 .ok_or(StoreError::NotFound)?;
-            view(row)
+            view(self.store.pii()?, row)
         })
     }
 

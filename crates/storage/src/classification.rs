@@ -591,7 +591,7 @@ impl EventRepo<'_> {
                 detail: Some(serde_json::json!({ "category": category, "suggested": suggested })),
             })
             .await?;
-            detail(&mut tx, actor, id)
+            detail(&mut tx, store.pii()?, actor, id)
                 .await?
                 .ok_or(StoreError::NotFound)
         })

@@ -20,6 +20,7 @@ use zhili_domain::{Action, Actor, DuplicateRule, GeoPoint, Role, Status, mask_in
 use crate::backend::{EventInsert, EventRow, TimelineInsert, Tx};
 use crate::chat::EventRef;
 use crate::events::{ActContext, Acting, row_in_scope};
+use crate::pii::Field;
 use crate::records::{AuditRecord, Coded};
 use crate::sql::{Arg, Sql};
 use crate::{Store, StoreError, in_tx};
@@ -404,7 +405,7 @@ pub(crate) async fn after_action<T: Tx>(
     }
     match action {
         Action::Inform { note, .. } => {
-            inform_duplicates(tx, row, acting, note.as_deref(), now).await
+            inform_duplicates(tx, ctx.pii, row, acting, note.as_deref(), now).await
         }
         Action::Reject { .. } | Action::TransferTo110 { .. } => {
             let why = format!(
@@ -435,6 +436,7 @@ pub(crate) async fn after_action<T: Tx>(
 /// The timeline and audit name whoever informed the master: the feedback is theirs.
 async fn inform_duplicates<T: Tx>(
     tx: &mut T,
+    pii: &crate::pii::Pii,
     master: &EventRow,
     acting: &Acting,
     note: Option<&str>,
@@ -464,7 +466,7 @@ async fn inform_duplicates<T: Tx>(
             now,
         )
         .await?;
-        let Some(phone) = &d.reporter_phone else {
+        let Some(phone) = pii.open_opt(Field::ReporterPhone, d.reporter_phone.as_deref())? else {
             continue;
         };
         let message_id = format!(
@@ -486,6 +488,7 @@ async fn inform_duplicates<T: Tx>(
         });
         crate::outbox::enqueue(
             tx,
+            pii,
             crate::outbox::TOPIC_SMS,
             &message_id,
             Some(d.id),
@@ -959,7 +962,8 @@ mod tests {
                     let row = row_in_scope(&mut tx, zhili_domain::Scope::All, m.id)
                         .await?
                         .ok_or(StoreError::NotFound)?;
-                    inform_duplicates(&mut tx, &row, &acting, Some("已处理"), now).await
+                    inform_duplicates(&mut tx, store.pii()?, &row, &acting, Some("已处理"), now)
+                        .await
                 })
             };
             // Twice for the same inform of the master (a retry): one SMS, as the

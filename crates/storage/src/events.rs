@@ -13,6 +13,7 @@ use zhili_domain::{
 
 use crate::backend::{EventInsert, EventRow, StateUpdate, TimelineInsert, Tx};
 use crate::group_commit::{Job, Stored};
+use crate::pii::Field;
 use crate::records::*;
 use crate::reference::{category_by_code, org_by_code, org_by_id, user_by_username};
 use crate::sql::{Arg, Sql, like_contains};
@@ -81,10 +82,11 @@ impl Store {
     ) -> Result<usize, StoreError> {
         let prefix = self.number_prefix.clone();
         let rules = self.deadline_rules();
+        let pii = self.pii()?;
         // An error leaves through `?`, dropping the transaction: nothing is stored.
         in_tx!(self, Write, |tx| {
             for h in events {
-                import_one(&mut tx, &rules, &prefix, h, importer).await?;
+                import_one(&mut tx, &rules, pii, &prefix, h, importer).await?;
             }
             Ok::<_, StoreError>(events.len())
         })
@@ -208,6 +210,7 @@ pub(crate) fn summary(row: EventRow) -> Result<EventSummary, StoreError> {
 /// Loads one event as `actor` may see it, or `None` when it is not in their scope.
 pub(crate) async fn detail<T: Tx>(
     tx: &mut T,
+    pii: &crate::pii::Pii,
     actor: &Actor,
     id: i64,
 ) -> Result<Option<EventDetail>, StoreError> {
@@ -285,21 +288,7 @@ pub(crate) async fn detail<T: Tx>(
             })
         })
         .collect::<Result<Vec<_>, StoreError>>()?;
-    let sees = caps.sees_personal_data();
-    let reporter_kind = ReporterKind::parse(&row.reporter_kind)
-        .ok_or_else(|| corrupt("reporter kind", &row.reporter_kind))?;
-    let reporter = ReporterView {
-        kind: coded_reporter(reporter_kind),
-        masked: !sees && (row.reporter_name.is_some() || row.reporter_phone.is_some()),
-        name: row
-            .reporter_name
-            .as_deref()
-            .map(|n| if sees { n.to_string() } else { mask_name(n) }),
-        phone: row
-            .reporter_phone
-            .as_deref()
-            .map(|p| if sees { p.to_string() } else { mask_phone(p) }),
-    };
+    let reporter = reporter_view(pii, &row, &caps)?;
     let allowed_actions = state
         .allowed_actions(&caps)
         .into_iter()
@@ -373,6 +362,29 @@ pub(crate) async fn detail<T: Tx>(
         duplicates,
         routing,
     }))
+}
+
+/// The reporter as the viewer sees them: masked for everyone but the reporter
+/// themselves. Those handling the event may reveal the contact (with a reason,
+/// audited: [`EventRepo::reveal_reporter`]); nobody else sees more than the mask.
+fn reporter_view(
+    pii: &crate::pii::Pii,
+    row: &EventRow,
+    caps: &Capacities,
+) -> Result<ReporterView, StoreError> {
+    let kind = ReporterKind::parse(&row.reporter_kind)
+        .ok_or_else(|| corrupt("reporter kind", &row.reporter_kind))?;
+    let name = pii.open_opt(Field::ReporterName, row.reporter_name.as_deref())?;
+    let phone = pii.open_opt(Field::ReporterPhone, row.reporter_phone.as_deref())?;
+    let own = caps.reporter;
+    let has_contact = name.is_some() || phone.is_some();
+    Ok(ReporterView {
+        kind: coded_reporter(kind),
+        masked: !own && has_contact,
+        revealable: !own && has_contact && caps.sees_personal_data(),
+        name: name.map(|n| if own { n } else { mask_name(&n) }),
+        phone: phone.map(|p| if own { p } else { mask_phone(&p) }),
+    })
 }
 
 fn deadline_views(row: &EventRow, state: &EventState) -> Vec<DeadlineView> {
@@ -496,6 +508,8 @@ pub(crate) struct Intake<'a> {
     lookups: std::sync::Mutex<Lookups>,
     /// Set for live intake: new events are linked to the open events they duplicate.
     duplicates: Option<crate::duplicates::IntakeRules>,
+    /// Seals the reporter's name and phone.
+    pub pii: &'a crate::pii::Pii,
 }
 
 #[derive(Default)]
@@ -535,12 +549,13 @@ struct GridLookupRow {
 type Area = (i64, Option<i64>, Option<i64>);
 
 impl<'a> Intake<'a> {
-    pub fn new(rules: crate::deadlines::Rules, prefix: &'a str) -> Self {
+    pub fn new(rules: crate::deadlines::Rules, prefix: &'a str, pii: &'a crate::pii::Pii) -> Self {
         Intake {
             rules,
             prefix,
             lookups: Default::default(),
             duplicates: None,
+            pii,
         }
     }
 
@@ -814,8 +829,18 @@ pub(crate) async fn prepare<T: Tx>(
         channel: new.channel.code().into(),
         external_id: new.external_id.clone(),
         reporter_kind: new.reporter_kind.code().into(),
-        reporter_name: new.reporter_name.as_ref().map(|n| n.as_str().to_string()),
-        reporter_phone: new.reporter_phone.as_ref().map(|p| p.as_str().to_string()),
+        reporter_name: new
+            .reporter_name
+            .as_ref()
+            .map(|n| intake.pii.seal(Field::ReporterName, n.as_str())),
+        reporter_phone: new
+            .reporter_phone
+            .as_ref()
+            .map(|p| intake.pii.seal(Field::ReporterPhone, p.as_str())),
+        reporter_phone_index: new
+            .reporter_phone
+            .as_ref()
+            .map(|p| intake.pii.phone_index(p.as_str())),
         reporter_user_id,
         text: new.text.as_str().to_string(),
         address: new.address.clone(),
@@ -966,6 +991,9 @@ pub(crate) struct ActContext<'a> {
     pub(crate) replay: bool,
     /// Rating links (see `feedback`); `None` when replaying.
     pub(crate) feedback: Option<&'a crate::feedback::FeedbackSettings>,
+    /// Opens the reporter's contact for what goes out (the 110 transfer) and seals
+    /// what is queued.
+    pub(crate) pii: &'a crate::pii::Pii,
 }
 
 /// What a transaction must offer for a lifecycle action: the statements of the
@@ -1024,7 +1052,10 @@ pub(crate) async fn act_on<T: ActTx>(
                 (Some(lon), Some(lat)) => serde_json::json!({ "lon": lon, "lat": lat, "crs": "wgs84" }),
                 _ => serde_json::Value::Null,
             },
-            "reporter": { "name": row.reporter_name, "phone": row.reporter_phone },
+            "reporter": {
+                "name": ctx.pii.open_opt(Field::ReporterName, row.reporter_name.as_deref())?,
+                "phone": ctx.pii.open_opt(Field::ReporterPhone, row.reporter_phone.as_deref())?,
+            },
             "reported_at": row.reported_at,
             "transferred_at": now,
             "reason": reason,
@@ -1032,6 +1063,7 @@ pub(crate) async fn act_on<T: ActTx>(
         });
         crate::outbox::enqueue(
             tx,
+            ctx.pii,
             crate::outbox::TOPIC_110,
             &format!("zhili-110-{}", row.number),
             Some(row.id),
@@ -1049,7 +1081,8 @@ pub(crate) async fn act_on<T: ActTx>(
             let assisting: Vec<i64> = assisting_units.iter().map(|u| u.0).collect();
             tx.link_units(row.id, lead_unit.0, &assisting, now).await?;
             if !ctx.replay {
-                crate::outbox::to_province(tx, row, *lead_unit, handle_due_at, now).await?;
+                crate::outbox::to_province(tx, ctx.pii, row, *lead_unit, handle_due_at, now)
+                    .await?;
             }
             crate::routing::record_dispatch(tx, row, lead_unit.0, now).await?;
         }
@@ -1059,7 +1092,7 @@ pub(crate) async fn act_on<T: ActTx>(
         }
         _ => {}
     }
-    crate::feedback::after_action(tx, ctx.feedback, row, action, out.to, now).await?;
+    crate::feedback::after_action(tx, ctx.pii, ctx.feedback, row, action, out.to, now).await?;
     crate::duplicates::after_action(tx, ctx, row, acting, action, out.to, now).await?;
     let data = serde_json::to_string(action).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     tx.insert_timeline(&TimelineInsert {
@@ -1229,6 +1262,7 @@ pub(crate) async fn row_in_scope<T: Tx>(
 async fn import_one<T: ActTx>(
     tx: &mut T,
     rules: &crate::deadlines::Rules,
+    pii: &crate::pii::Pii,
     prefix: &str,
     h: &HistoricalEvent,
     importer: &Acting,
@@ -1243,7 +1277,7 @@ async fn import_one<T: ActTx>(
     let reporter_id = reporter.as_ref().map(|r| r.actor.user_id.0);
     let id = match create(
         tx,
-        &Intake::new(rules.clone(), prefix),
+        &Intake::new(rules.clone(), prefix, pii),
         None,
         importer,
         reporter_id,
@@ -1276,6 +1310,7 @@ async fn import_one<T: ActTx>(
             rules,
             replay: true,
             feedback: None,
+            pii,
         };
         act_on(tx, &ctx, &row, &all, &acting, &step.action, step.at).await?;
     }
@@ -1314,12 +1349,12 @@ impl EventRepo<'_> {
         let actor = &self.actor;
         in_tx!(self.store, Read, |tx| {
             if stored.created {
-                detail(&mut tx, actor, stored.id)
+                detail(&mut tx, self.store.pii()?, actor, stored.id)
                     .await?
                     .map(|d| CreateOutcome::Created(Box::new(d)))
                     .ok_or(StoreError::NotFound)
             } else {
-                existing_outcome(&mut tx, actor, stored.id).await
+                existing_outcome(&mut tx, self.store.pii()?, actor, stored.id).await
             }
         })
     }
@@ -1379,7 +1414,75 @@ impl EventRepo<'_> {
 
     pub async fn get(&self, id: i64) -> Result<EventDetail, StoreError> {
         let actor = &self.actor;
-        in_tx!(self.store, Read, |tx| detail(&mut tx, actor, id).await)?.ok_or(StoreError::NotFound)
+        in_tx!(self.store, Read, |tx| detail(
+            &mut tx,
+            self.store.pii()?,
+            actor,
+            id
+        )
+        .await)?
+        .ok_or(StoreError::NotFound)
+    }
+
+    /// The reporter's full name and phone, for one who handles the event (the
+    /// command room running it, the lead or an assisting unit) and gives a reason.
+    /// The reveal and its reason are audited in the same transaction, so there is
+    /// no way to read the contact that leaves no trace (PI-03, PI-06).
+    pub async fn reveal_reporter(
+        &self,
+        id: i64,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<RevealedContact, StoreError> {
+        let reason = reason.trim();
+        if reason.chars().count() < 2 {
+            return Err(StoreError::invalid("reason", "请说明查看联系方式的原因"));
+        }
+        if reason.chars().count() > 200 {
+            return Err(StoreError::invalid("reason", "原因不超过 200 字"));
+        }
+        let actor = &self.actor;
+        let acting = Acting::from(actor);
+        let pii = self.store.pii()?;
+        in_tx!(self.store, Write, |tx| {
+            let row = row_in_scope(&mut tx, actor.scope(), id)
+                .await?
+                .ok_or(StoreError::NotFound)?;
+            let caps = capacities(actor, &row, &parse_state(&row)?);
+            if !caps.sees_personal_data() {
+                return Err(StoreError::Forbidden(
+                    "只有办理该事件的指挥室或承办、协办单位可以查看上报人联系方式".into(),
+                ));
+            }
+            let name = pii.open_opt(Field::ReporterName, row.reporter_name.as_deref())?;
+            let phone = pii.open_opt(Field::ReporterPhone, row.reporter_phone.as_deref())?;
+            let fields: Vec<&str> = [
+                name.as_ref().map(|_| "name"),
+                phone.as_ref().map(|_| "phone"),
+            ]
+            .into_iter()
+            .flatten()
+            .collect();
+            tx.insert_audit(&AuditRecord {
+                at: now,
+                actor_id: acting.user_id,
+                actor_name: acting.name.clone(),
+                action: "pii.reveal".into(),
+                object_type: "event",
+                object_id: Some(id.to_string()),
+                detail: Some(serde_json::json!({
+                    "number": row.number,
+                    "fields": fields,
+                    "reason": reason,
+                })),
+            })
+            .await?;
+            Ok(RevealedContact {
+                name,
+                phone,
+                reason: reason.to_string(),
+            })
+        })
     }
 
     /// Performs one lifecycle action and returns the event as it is afterwards.
@@ -1401,9 +1504,10 @@ impl EventRepo<'_> {
                 rules: &rules,
                 replay: false,
                 feedback: Some(&self.store.feedback.settings),
+                pii: self.store.pii()?,
             };
             act_on(&mut tx, &ctx, &row, &caps, &acting, action, now).await?;
-            detail(&mut tx, actor, id)
+            detail(&mut tx, ctx.pii, actor, id)
                 .await?
                 .ok_or(StoreError::NotFound)
         })
@@ -1518,10 +1622,11 @@ impl EventRepo<'_> {
 
 async fn existing_outcome<T: Tx>(
     tx: &mut T,
+    pii: &crate::pii::Pii,
     actor: &Actor,
     id: i64,
 ) -> Result<CreateOutcome, StoreError> {
-    match detail(tx, actor, id).await? {
+    match detail(tx, pii, actor, id).await? {
         Some(d) => Ok(CreateOutcome::Existing(Box::new(d))),
         // Someone else's event holds this key: say so without showing it.
         None => Err(StoreError::Duplicate {

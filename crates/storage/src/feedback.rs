@@ -15,6 +15,7 @@ use zhili_domain::{Action, ActionKind, Capacities, Satisfaction, Status, mask_in
 
 use crate::backend::{EventRow, Tx};
 use crate::events::{ActContext, Acting, act_on, row_in_scope};
+use crate::pii::Field;
 use crate::records::Coded;
 use crate::{Store, StoreError, in_tx};
 
@@ -198,6 +199,7 @@ fn token_hash(token: &str) -> String {
 /// `settings` is `None` when history is replayed: nothing is sent again.
 pub(crate) async fn after_action<T: FeedbackTx>(
     tx: &mut T,
+    pii: &crate::pii::Pii,
     settings: Option<&FeedbackSettings>,
     row: &EventRow,
     action: &Action,
@@ -214,7 +216,7 @@ pub(crate) async fn after_action<T: FeedbackTx>(
     tx.spend_open_tokens(row.id, "replaced", now).await?;
     // A reporter we cannot text gets no link: those with an account rate in the
     // app, the others by phone through the operator.
-    let Some(phone) = &row.reporter_phone else {
+    let Some(phone) = pii.open_opt(Field::ReporterPhone, row.reporter_phone.as_deref())? else {
         return Ok(());
     };
     let token = hex::encode(rand::random::<[u8; 16]>());
@@ -238,6 +240,7 @@ pub(crate) async fn after_action<T: FeedbackTx>(
     });
     crate::outbox::enqueue(
         tx,
+        pii,
         crate::outbox::TOPIC_SMS,
         &message_id,
         Some(row.id),
@@ -261,29 +264,9 @@ pub fn mask_for_public(text: &str, reporter_name: Option<&str>) -> String {
     out
 }
 
-/// HMAC-SHA256 (RFC 2104), written out: it is ten lines over `sha2`.
-fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
-    let mut block = [0u8; 64];
-    if key.len() > 64 {
-        block[..32].copy_from_slice(&Sha256::digest(key));
-    } else {
-        block[..key.len()].copy_from_slice(key);
-    }
-    let pad = |b: u8| block.map(|k| k ^ b);
-    let inner = Sha256::new()
-        .chain_update(pad(0x36))
-        .chain_update(message)
-        .finalize();
-    Sha256::new()
-        .chain_update(pad(0x5c))
-        .chain_update(inner)
-        .finalize()
-        .into()
-}
-
 /// The six-digit check code of an event number under `secret`.
 pub fn derive_check_code(secret: &[u8], number: &str) -> String {
-    let mac = hmac_sha256(secret, number.as_bytes());
+    let mac = crate::pii::hmac_sha256(secret, number.as_bytes());
     let n = u32::from_be_bytes([mac[0], mac[1], mac[2], mac[3]]) % 1_000_000;
     format!("{n:06}")
 }
@@ -356,8 +339,10 @@ pub(crate) fn link_state_label(t: Option<&TokenRow>, now: DateTime<Utc>) -> Code
 /// The last result a unit reported (办结), masked for the public.
 pub(crate) async fn public_result<T: Tx>(
     tx: &mut T,
+    pii: &crate::pii::Pii,
     row: &EventRow,
 ) -> Result<Option<String>, StoreError> {
+    let name = reporter_name(pii, row)?;
     Ok(tx
         .timeline(row.id)
         .await?
@@ -365,7 +350,15 @@ pub(crate) async fn public_result<T: Tx>(
         .rev()
         .find(|t| t.action == ActionKind::Resolve.code())
         .and_then(|t| t.note)
-        .map(|n| mask_for_public(&n, row.reporter_name.as_deref())))
+        .map(|n| mask_for_public(&n, name.as_deref())))
+}
+
+/// The reporter's name in plain text, for masking it in what the public reads.
+pub(crate) fn reporter_name(
+    pii: &crate::pii::Pii,
+    row: &EventRow,
+) -> Result<Option<String>, StoreError> {
+    pii.open_opt(Field::ReporterName, row.reporter_name.as_deref())
 }
 
 async fn event_by_id<T: Tx>(tx: &mut T, id: i64) -> Result<EventRow, StoreError> {
@@ -440,7 +433,7 @@ impl Store {
             if status != Status::Informed {
                 return Ok(LinkState::Used);
             }
-            let result = public_result(&mut tx, &row).await?;
+            let result = public_result(&mut tx, self.pii()?, &row).await?;
             Ok::<_, StoreError>(LinkState::Open(Box::new(FeedbackLink {
                 event_number: row.number,
                 category: row.category_name,
@@ -486,6 +479,7 @@ impl Store {
             rules: &rules,
             replay: false,
             feedback: Some(&self.feedback.settings),
+            pii: self.pii()?,
         };
         in_tx!(self, Write, |tx| {
             let t = tx.token_by_hash(&hash).await?.ok_or(StoreError::NotFound)?;
@@ -539,16 +533,6 @@ pub(crate) async fn latest_link<T: FeedbackTx>(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn hmac_matches_rfc_4231() {
-        // Test case 2 of RFC 4231.
-        let mac = hmac_sha256(b"Jefe", b"what do ya want for nothing?");
-        assert_eq!(
-            hex::encode(mac),
-            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
-        );
-    }
 
     #[test]
     fn check_codes_are_six_digits_and_depend_on_the_secret() {

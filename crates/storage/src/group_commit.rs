@@ -192,7 +192,8 @@ impl Store {
         let prefix = self.number_prefix.clone();
         // Duplicates are looked for among the events committed before this batch:
         // the jobs of one batch do not see each other (see `duplicates`).
-        let intake = Intake::new(self.deadline_rules(), &prefix).with_duplicates(self.duplicates);
+        let intake = Intake::new(self.deadline_rules(), &prefix, self.pii()?)
+            .with_duplicates(self.duplicates);
         in_tx!(self, Write, |tx| {
             // Keys stored before this batch: one query per channel, not per job.
             let mut known: HashMap<&str, HashMap<String, i64>> = HashMap::new();

@@ -332,7 +332,7 @@ pub(crate) fn condition(
             reported_in(&mut q);
             q.push(" AND e.reporter_kind IN ");
             text_list(&mut q, RESIDENT_REPORTERS.iter().map(|r| r.code()));
-            q.push(" AND (e.reporter_user_id IS NOT NULL OR e.reporter_phone IS NOT NULL)");
+            q.push(" AND (e.reporter_user_id IS NOT NULL OR e.reporter_phone_index IS NOT NULL)");
         }
         (Participation, Part::Denominator) => return None,
         (DeepProblemsFound, Part::Denominator) => return None,
@@ -386,9 +386,10 @@ async fn count_topics<T: Tx>(
     Ok(tx.count(q).await?)
 }
 
-/// The distinct reporters among the events of `cond` (participation).
+/// The distinct reporters among the events of `cond` (participation): by account,
+/// else by the keyed hash of the phone (the phone itself is sealed, see `pii`).
 const REPORTER_IDENTITY: &str = "CASE WHEN e.reporter_user_id IS NOT NULL \
- THEN 'u' || CAST(e.reporter_user_id AS TEXT) ELSE 'p' || e.reporter_phone END";
+ THEN 'u' || CAST(e.reporter_user_id AS TEXT) ELSE 'p' || e.reporter_phone_index END";
 
 async fn count_events<T: Tx>(tx: &mut T, cond: Sql) -> Result<i64, StoreError> {
     let mut q = Sql::new("SELECT COUNT(*) FROM events e WHERE ");

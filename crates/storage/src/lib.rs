@@ -23,11 +23,13 @@ pub mod imports;
 pub mod kpi;
 pub mod outbox;
 pub mod patrols;
+pub mod pii;
 pub mod public;
 pub mod queue;
 pub mod records;
 pub mod recurring;
 mod reference;
+mod retention;
 pub mod routing;
 mod sql;
 pub mod supervision;
@@ -84,6 +86,15 @@ pub enum StoreError {
     /// The store is shutting down (its background writers have stopped).
     #[error("storage unavailable")]
     Unavailable,
+    /// The master key is malformed or not the one the database's keys are under.
+    #[error("{0}")]
+    PiiKey(String),
+    /// In scope, but the actor's part in the event does not allow this.
+    #[error("{0}")]
+    Forbidden(String),
+    /// Personal data was to be read or written before [`Store::unlock_pii`].
+    #[error("personal data keys not loaded")]
+    PiiLocked,
 }
 
 impl StoreError {
@@ -130,6 +141,8 @@ pub struct Store {
     group: Option<group_commit::Queue>,
     /// Rating-link settings and the check-code secret once read (see `feedback`).
     feedback: std::sync::Arc<feedback::FeedbackState>,
+    /// The field keys for personal data, once unlocked (see `pii`).
+    pii: Option<std::sync::Arc<pii::Pii>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -238,6 +251,7 @@ impl Store {
             duplicates: zhili_domain::DuplicateRule::default(),
             group: None,
             feedback: Default::default(),
+            pii: None,
         })
     }
 

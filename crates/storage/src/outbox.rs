@@ -37,6 +37,7 @@ pub fn province_topic(platform: zhili_domain::Platform) -> Option<&'static str> 
 /// (a re-dispatch after a return is news there too), keyed by the event's version.
 pub(crate) async fn to_province<T: Tx>(
     tx: &mut T,
+    pii: &crate::pii::Pii,
     row: &crate::backend::EventRow,
     lead_unit: zhili_domain::OrgId,
     handle_due_at: Option<DateTime<Utc>>,
@@ -70,7 +71,7 @@ pub(crate) async fn to_province<T: Tx>(
         "dispatched_at": now,
         "handle_due_at": handle_due_at,
     });
-    enqueue(tx, topic, &message_id, Some(row.id), &payload, now).await
+    enqueue(tx, pii, topic, &message_id, Some(row.id), &payload, now).await
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -95,15 +96,19 @@ pub struct OutboxHealth {
     pub last_error: Option<String>,
 }
 
+/// Queues a message; its payload is sealed at rest, as it carries phone numbers
+/// and reporters' names (see `pii`).
 pub(crate) async fn enqueue<T: Tx>(
     tx: &mut T,
+    pii: &crate::pii::Pii,
     topic: &str,
     dedup_key: &str,
     event_id: Option<i64>,
     payload: &serde_json::Value,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    tx.insert_outbox(topic, dedup_key, event_id, &payload.to_string(), now)
+    let sealed = pii.seal(crate::pii::Field::OutboxPayload, &payload.to_string());
+    tx.insert_outbox(topic, dedup_key, event_id, &sealed, now)
         .await?;
     Ok(())
 }
@@ -133,10 +138,12 @@ impl Store {
             .lease_outbox(owner, topic, now, now + lease, limit)
             .await
             .map_err(StoreError::from))?;
+        let pii = self.pii()?;
         rows.into_iter()
             .map(|r| {
+                let payload = pii.open(crate::pii::Field::OutboxPayload, &r.payload)?;
                 Ok(OutboxMessage {
-                    payload: serde_json::from_str(&r.payload)
+                    payload: serde_json::from_str(&payload)
                         .map_err(|e| StoreError::Corrupt(format!("outbox {}: {e}", r.id)))?,
                     id: r.id,
                     topic: r.topic,

@@ -9,7 +9,9 @@ use serde::Serialize;
 use zhili_domain::{ActionKind, EventState, Role, Status};
 
 use crate::backend::{EventRow, Tx};
-use crate::feedback::{FeedbackTx, latest_link, link_state_label, mask_for_public, public_result};
+use crate::feedback::{
+    FeedbackTx, latest_link, link_state_label, mask_for_public, public_result, reporter_name,
+};
 use crate::records::Coded;
 use crate::sql::{Arg, Sql, bind_all};
 use crate::{Store, StoreError, in_tx};
@@ -112,7 +114,7 @@ fn round_100m(v: f64) -> f64 {
     (v * 1000.0).round() / 1000.0
 }
 
-fn public_event(row: &EventRow) -> Result<PublicEvent, StoreError> {
+fn public_event(pii: &crate::pii::Pii, row: &EventRow) -> Result<PublicEvent, StoreError> {
     let status = Status::parse(&row.status)
         .ok_or_else(|| StoreError::Corrupt(format!("status {}", row.status)))?;
     Ok(PublicEvent {
@@ -122,7 +124,7 @@ fn public_event(row: &EventRow) -> Result<PublicEvent, StoreError> {
         township_code: row.township_code.clone(),
         village: row.village_name.clone(),
         status: Coded::of_status(status),
-        text: mask_for_public(&row.text, row.reporter_name.as_deref()),
+        text: mask_for_public(&row.text, reporter_name(pii, row)?.as_deref()),
         location: match (row.lon, row.lat) {
             (Some(lon), Some(lat)) => Some([round_100m(lon), round_100m(lat)]),
             _ => None,
@@ -258,6 +260,7 @@ struct StepRow {
 
 async fn lookup_in<T: Tx + FeedbackTx>(
     tx: &mut T,
+    pii: &crate::pii::Pii,
     row: EventRow,
     steps: Vec<StepRow>,
     now: DateTime<Utc>,
@@ -295,7 +298,7 @@ async fn lookup_in<T: Tx + FeedbackTx>(
         .collect();
     let link = latest_link(tx, row.id).await?;
     Ok(PublicLookup {
-        result: public_result(tx, &row).await?,
+        result: public_result(tx, pii, &row).await?,
         rating_link: link_state_label(link.as_ref(), now),
         rating_link_expires_at: link
             .as_ref()
@@ -305,7 +308,7 @@ async fn lookup_in<T: Tx + FeedbackTx>(
         satisfaction: state.satisfaction.map(crate::records::coded_satisfaction),
         handle_due_at: row.handle_due_at,
         feedback_due_at: row.feedback_due_at,
-        event: public_event(&row)?,
+        event: public_event(pii, &row)?,
         timeline,
     })
 }
@@ -330,7 +333,10 @@ impl Store {
             Ok::<_, StoreError>((total, tx.events_where(rows).await?))
         })?;
         Ok(PublicPage {
-            items: found.iter().map(public_event).collect::<Result<_, _>>()?,
+            items: found
+                .iter()
+                .map(|r| public_event(self.pii()?, r))
+                .collect::<Result<_, _>>()?,
             total,
             page,
             per_page,
@@ -397,7 +403,7 @@ impl Store {
             .bind(row.id)
             .fetch_all(&mut *tx)
             .await?;
-            lookup_in(&mut tx, row, steps, now).await
+            lookup_in(&mut tx, self.pii()?, row, steps, now).await
         })
     }
 }

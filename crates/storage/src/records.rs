@@ -149,6 +149,16 @@ pub struct ReporterView {
     pub phone: Option<String>,
     /// True when name and phone were masked for this viewer.
     pub masked: bool,
+    /// True when this viewer may reveal them (with a reason; audited).
+    pub revealable: bool,
+}
+
+/// A reporter's contact in full, as revealed to one handler for one reason.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RevealedContact {
+    pub name: Option<String>,
+    pub phone: Option<String>,
+    pub reason: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -199,6 +199,7 @@ impl Store {
                 .push(r);
         }
         let mut created = 0;
+        let pii = self.pii()?;
         for ((category, township), members) in groups {
             let sightings: Vec<Sighting> = members
                 .iter()
@@ -215,7 +216,7 @@ impl Store {
                     .filter(|r| cluster.contains(&r.id))
                     .collect();
                 let new = in_tx!(self, Write, |tx| {
-                    record_cluster(&mut tx, category, township, &of, now).await
+                    record_cluster(&mut tx, pii, category, township, &of, now).await
                 })?;
                 created += usize::from(new);
             }
@@ -235,6 +236,7 @@ impl Store {
 /// that already holds some of them.
 async fn record_cluster<T: crate::events::ActTx>(
     tx: &mut T,
+    pii: &crate::pii::Pii,
     category: i64,
     township: i64,
     members: &[&SightRow],
@@ -284,7 +286,7 @@ async fn record_cluster<T: crate::events::ActTx>(
             let mut q = Sql::new("UPDATE recurring_alerts SET status = 'open' WHERE id = ");
             q.arg(Arg::I64(alert));
             tx.exec(q).await?;
-            notice(tx, township, newest, alert, members.len(), true, now).await?;
+            notice(tx, pii, newest, alert, members.len(), true, now).await?;
         }
         return Ok(false);
     }
@@ -316,7 +318,7 @@ async fn record_cluster<T: crate::events::ActTx>(
         return Ok(false);
     };
     add_members(tx, alert, &member_ids).await?;
-    notice(tx, township, newest, alert, members.len(), false, now).await?;
+    notice(tx, pii, newest, alert, members.len(), false, now).await?;
     tx.insert_audit(&AuditRecord {
         at: now,
         actor_id: None,
@@ -340,7 +342,7 @@ async fn add_members<T: Tx>(tx: &mut T, alert: i64, events: &[i64]) -> Result<()
 
 async fn notice<T: crate::events::ActTx>(
     tx: &mut T,
-    township: i64,
+    pii: &crate::pii::Pii,
     newest: i64,
     alert: i64,
     count: usize,
@@ -363,7 +365,16 @@ async fn notice<T: crate::events::ActTx>(
         "{}同一地点反复出现「{what}」问题（预警 {alert}），最近一次为事件 {}。请研判是否立为治理专题、查找根源。",
         row.township_name, row.number
     );
-    crate::warnings::notify(tx, &row, township, "recurring", &title, &body, now).await
+    let n = crate::warnings::NewNotification {
+        event_id: Some(row.id),
+        // The township of the cluster, which is the newest report's.
+        org_id: row.township_id,
+        kind: "recurring",
+        title,
+        body,
+        at: now,
+    };
+    crate::warnings::notify(tx, pii, &n).await
 }
 
 /// Recurring alerts and topics for one actor: the township's command room sees its

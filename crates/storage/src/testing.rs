@@ -18,12 +18,40 @@ pub async fn fresh_stores() -> Vec<Store> {
 }
 
 pub async fn fresh_sqlite() -> Store {
-    let dir = std::env::temp_dir().join(format!("zhili-test-{}", unique_suffix()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let url = format!("sqlite:{}", dir.join("zhili.db").display());
+    let url = fresh_sqlite_url();
     let store = Store::connect(&url).await.expect("sqlite connect");
     store.migrate().await.expect("sqlite migrate");
+    unlocked(store).await
+}
+
+/// The master key of the stores made here: random, one per test process, so that
+/// a second handle on a test database (and a `zhili` child given it through
+/// `ZHILI_PII_KEY`) opens the same personal data.
+pub fn master_key() -> &'static crate::pii::MasterKey {
+    static KEY: std::sync::OnceLock<crate::pii::MasterKey> = std::sync::OnceLock::new();
+    KEY.get_or_init(crate::pii::MasterKey::generate)
+}
+
+/// `store` able to read and write personal data, under [`master_key`].
+pub async fn unlocked(store: Store) -> Store {
     store
+        .unlock_pii(master_key(), Utc::now())
+        .await
+        .expect("unlock personal data")
+}
+
+/// A URL for a new SQLite file in a directory of its own.
+pub fn fresh_sqlite_url() -> String {
+    let dir = std::env::temp_dir().join(format!("zhili-test-{}", unique_suffix()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    format!("sqlite:{}", dir.join("zhili.db").display())
+}
+
+/// URLs of new databases: SQLite always, PostgreSQL when `ZHILI_TEST_PG` is set.
+pub async fn fresh_urls() -> Vec<String> {
+    let mut urls = vec![fresh_sqlite_url()];
+    urls.extend(fresh_postgres_url().await);
+    urls
 }
 
 /// A URL for a brand-new PostgreSQL database, if `ZHILI_TEST_PG` is set.
@@ -49,7 +77,75 @@ pub async fn fresh_postgres() -> Option<Store> {
     let url = fresh_postgres_url().await?;
     let store = Store::connect(&url).await.expect("postgres connect");
     store.migrate().await.expect("postgres migrate");
-    Some(store)
+    Some(unlocked(store).await)
+}
+
+/// Every text value stored in any table (JSON as text), for tests that look for
+/// what must never be stored in plain text.
+pub async fn stored_text(store: &Store) -> Vec<String> {
+    use sqlx::Row;
+    let mut out = Vec::new();
+    match &store.pool {
+        crate::Pool::Sqlite(p) => {
+            let tables: Vec<(String,)> = sqlx::query_as(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+            )
+            .fetch_all(p)
+            .await
+            .expect("tables");
+            for (t,) in tables {
+                let rows = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT * FROM \"{t}\"")))
+                    .fetch_all(p)
+                    .await
+                    .expect("rows");
+                for r in rows {
+                    for i in 0..r.len() {
+                        if let Ok(Some(v)) = r.try_get::<Option<String>, _>(i) {
+                            out.push(v);
+                        }
+                    }
+                }
+            }
+        }
+        crate::Pool::Postgres(p) => {
+            let cols: Vec<(String, String)> = sqlx::query_as(
+                "SELECT table_name::text, column_name::text FROM information_schema.columns \
+                 WHERE table_schema = 'public' AND data_type IN ('text', 'character varying', 'json', 'jsonb')",
+            )
+            .fetch_all(p)
+            .await
+            .expect("columns");
+            for (t, c) in cols {
+                let q =
+                    format!("SELECT CAST(\"{c}\" AS TEXT) FROM \"{t}\" WHERE \"{c}\" IS NOT NULL");
+                let vals: Vec<(String,)> = sqlx::query_as(sqlx::AssertSqlSafe(q))
+                    .fetch_all(p)
+                    .await
+                    .expect("values");
+                out.extend(vals.into_iter().map(|v| v.0));
+            }
+        }
+    }
+    out
+}
+
+/// Runs one statement as it is, for tests that set up what the product never
+/// writes (values from before sealing, a hand-edited row).
+pub async fn execute(store: &Store, sql: &str) {
+    match &store.pool {
+        crate::Pool::Sqlite(p) => {
+            sqlx::query(sqlx::AssertSqlSafe(sql.to_string()))
+                .execute(p)
+                .await
+                .expect("statement");
+        }
+        crate::Pool::Postgres(p) => {
+            sqlx::query(sqlx::AssertSqlSafe(sql.to_string()))
+                .execute(p)
+                .await
+                .expect("statement");
+        }
+    }
 }
 
 fn unique_suffix() -> String {

@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use zhili_domain::{Action, Actor, Capacities, Level, OrgKind, Role, Scope, Status, mask_in_text};
 
-use crate::backend::{EventRow, TimelineInsert, Tx};
+use crate::backend::{TimelineInsert, Tx};
 use crate::deadlines::{Clock, Rules};
 use crate::events::{ActContext, Acting, act_on, parse_state, row_in_scope};
 use crate::records::{AuditRecord, Coded, EventRef, Page};
@@ -206,6 +206,7 @@ impl Store {
                     let rules = self.deadline_rules();
                     let sweep = Sweep {
                         rules: &rules,
+                        pii: self.pii()?,
                         now,
                         by,
                     };
@@ -386,6 +387,7 @@ fn audience(actor: &Actor) -> Sql {
 #[derive(Clone, Copy)]
 struct Sweep<'a> {
     rules: &'a Rules,
+    pii: &'a crate::pii::Pii,
     now: DateTime<Utc>,
     by: &'a str,
 }
@@ -400,7 +402,12 @@ async fn fire<T: crate::events::ActTx>(
     alarm: Alarm,
     due: DateTime<Utc>,
 ) -> Result<Option<bool>, StoreError> {
-    let Sweep { rules, now, by } = *sweep;
+    let Sweep {
+        rules,
+        pii,
+        now,
+        by,
+    } = *sweep;
     // Read again inside the write: the event may have moved on since the scan.
     let Some(row) = row_in_scope(tx, Scope::All, id).await? else {
         return Ok(None);
@@ -452,7 +459,15 @@ async fn fire<T: crate::events::ActTx>(
     }
     to.dedup();
     for org in to {
-        notify(tx, &row, org, alarm.timeline_action(), &title, &body, now).await?;
+        let n = NewNotification {
+            event_id: Some(row.id),
+            org_id: org,
+            kind: alarm.timeline_action(),
+            title: title.clone(),
+            body: body.clone(),
+            at: now,
+        };
+        notify(tx, pii, &n).await?;
     }
     tx.insert_timeline(&TimelineInsert {
         event_id: id,
@@ -492,6 +507,7 @@ async fn fire<T: crate::events::ActTx>(
         rules,
         replay: false,
         feedback: None,
+        pii,
     };
     let caps = Capacities {
         operator: true,
@@ -527,7 +543,15 @@ async fn fire<T: crate::events::ActTx>(
     }
     to.push(row.township_id);
     for org in to {
-        notify(tx, &row, org, "escalated", &title, &body, now).await?;
+        let n = NewNotification {
+            event_id: Some(row.id),
+            org_id: org,
+            kind: "escalated",
+            title: title.clone(),
+            body: body.clone(),
+            at: now,
+        };
+        notify(tx, pii, &n).await?;
     }
     Ok(Some(true))
 }
@@ -550,32 +574,21 @@ async fn city_org<T: Tx>(tx: &mut T) -> Result<Option<i64>, StoreError> {
 /// the org who gave a number or an address.
 pub(crate) async fn notify<T: Tx>(
     tx: &mut T,
-    row: &EventRow,
-    org_id: i64,
-    kind: &'static str,
-    title: &str,
-    body: &str,
-    now: DateTime<Utc>,
+    pii: &crate::pii::Pii,
+    n: &NewNotification,
 ) -> Result<(), StoreError> {
-    let nid = tx
-        .insert_notification(&NewNotification {
-            event_id: Some(row.id),
-            org_id,
-            kind,
-            title: title.to_string(),
-            body: body.to_string(),
-            at: now,
-        })
-        .await?;
-    let contacts = tx.notice_contacts(org_id).await?;
+    let nid = tx.insert_notification(n).await?;
+    let (title, body, now) = (&n.title, &n.body, n.at);
+    let contacts = tx.notice_contacts(n.org_id).await?;
     let phones: Vec<&String> = contacts.iter().filter_map(|(p, _)| p.as_ref()).collect();
     let emails: Vec<&String> = contacts.iter().filter_map(|(_, e)| e.as_ref()).collect();
     if !phones.is_empty() {
         crate::outbox::enqueue(
             tx,
+            pii,
             TOPIC_SMS,
             &format!("notice-{nid}-sms"),
-            Some(row.id),
+            n.event_id,
             &serde_json::json!({ "to": phones, "text": format!("{title}。{body}") }),
             now,
         )
@@ -584,9 +597,10 @@ pub(crate) async fn notify<T: Tx>(
     if !emails.is_empty() {
         crate::outbox::enqueue(
             tx,
+            pii,
             TOPIC_EMAIL,
             &format!("notice-{nid}-email"),
-            Some(row.id),
+            n.event_id,
             &serde_json::json!({ "to": emails, "subject": title, "text": body }),
             now,
         )

@@ -92,9 +92,13 @@ async fn an_event_lives_from_report_to_archive() {
             .await
             .unwrap();
         assert_eq!(d.lead_unit.as_ref().unwrap().code, "D-ZJ");
-        // The unit sees it now, with the reporter's phone because it handles it.
+        // The unit sees it now; the reporter's phone masked until it reveals it,
+        // which it may because it handles the event.
         let seen = zhujian.get(e.id).await.unwrap();
-        assert_eq!(seen.reporter.phone.as_deref(), Some("13812345678"));
+        assert_eq!(seen.reporter.phone.as_deref(), Some("138****5678"));
+        assert!(seen.reporter.masked && seen.reporter.revealable);
+        let revealed = zhujian.reveal_reporter(e.id, "回访核实", t).await.unwrap();
+        assert_eq!(revealed.phone.as_deref(), Some("13812345678"));
         assert_eq!(
             seen.allowed_actions
                 .iter()
@@ -213,16 +217,27 @@ async fn scope_hides_other_areas_and_masks_for_oversight() {
         assert_eq!(seen.reporter.phone.as_deref(), Some("138****5678"));
         assert_eq!(seen.reporter.name.as_deref(), Some("张*"));
         assert!(seen.reporter.masked);
+        assert!(!seen.reporter.revealable);
+        assert!(matches!(
+            oversight.reveal_reporter(e.id, "抽查", Utc::now()).await,
+            Err(StoreError::Forbidden(_))
+        ));
         assert!(seen.allowed_actions.is_empty());
         assert_eq!(
             oversight.list(&EventFilter::default()).await.unwrap().total,
             2
         );
 
-        // The operator who runs it sees the number in full.
+        // The operator who runs it sees the number in full once it reveals it.
         let fengshan = store.events_for(&actor(&store, "fengshan").await);
+        assert!(fengshan.get(e.id).await.unwrap().reporter.revealable);
         assert_eq!(
-            fengshan.get(e.id).await.unwrap().reporter.phone.as_deref(),
+            fengshan
+                .reveal_reporter(e.id, "回访", Utc::now())
+                .await
+                .unwrap()
+                .phone
+                .as_deref(),
             Some("13812345678")
         );
 

@@ -32,7 +32,7 @@ async fn urls() -> Vec<String> {
 async fn open(url: &str) -> Store {
     let store = Store::connect(url).await.unwrap();
     store.migrate().await.unwrap();
-    store
+    zhili_storage::testing::unlocked(store).await
 }
 
 async fn actor(store: &Store, username: &str) -> Actor {

@@ -12,12 +12,22 @@ use serde_json::{Value, json};
 /// The password every account of the small test city gets in these tests.
 pub const PASSWORD: &str = "pw";
 
+/// The master key of personal data for every `zhili` started here: the one the
+/// test's own store handles use, so both read the same database.
+pub fn pii_key() -> String {
+    zhili_storage::testing::master_key()
+        .to_base64()
+        .as_str()
+        .to_string()
+}
+
 /// Runs `zhili ARGS…` to its end: whether it succeeded, and what it printed (stdout,
 /// then stderr).
 pub fn run_zhili<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> (bool, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_zhili"))
         .args(args)
         .env("RUST_LOG", "warn")
+        .env("ZHILI_PII_KEY", pii_key())
         .output()
         .expect("run zhili");
     let text =
@@ -79,7 +89,8 @@ pub fn zhili_serve(database_url: &str, data_dir: &std::path::Path, env: &[(&str,
     ])
     .arg("--data-dir")
     .arg(data_dir)
-    .env("RUST_LOG", "warn");
+    .env("RUST_LOG", "warn")
+    .env("ZHILI_PII_KEY", pii_key());
     for (k, v) in env {
         cmd.env(k, v);
     }

@@ -65,6 +65,29 @@ pub async fn get(
     Ok(axum::Json(d).into_response())
 }
 
+/// Why a handler opens the reporter's contact; kept in the audit record.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RevealRequest {
+    pub reason: String,
+}
+
+/// The reporter's name and phone in full, for those handling the event; every
+/// call is audited with its reason (`pii.reveal`).
+pub async fn reveal_reporter(
+    State(state): State<AppState>,
+    ApiActor(actor): ApiActor,
+    Path(id): Path<String>,
+    JsonBody(req): JsonBody<RevealRequest>,
+) -> Result<Response, ApiError> {
+    let contact = state
+        .store
+        .events_for(&actor)
+        .reveal_reporter(event_id(&id)?, &req.reason, Utc::now())
+        .await?;
+    Ok(axum::Json(contact).into_response())
+}
+
 pub async fn act(
     State(state): State<AppState>,
     ApiActor(actor): ApiActor,

@@ -44,6 +44,10 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/events/{id}", get(events::get))
         .route("/api/v1/events/{id}/actions", post(events::act))
         .route(
+            "/api/v1/events/{id}/reporter/reveal",
+            post(events::reveal_reporter),
+        )
+        .route(
             "/api/v1/channels/110/matters",
             post(channels::matter_from_110),
         )

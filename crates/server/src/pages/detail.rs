@@ -210,6 +210,8 @@ struct EventView {
     reporter_name: Option<String>,
     reporter_phone: Option<String>,
     reporter_masked: bool,
+    /// The viewer handles the event and may reveal the contact, with a reason.
+    reporter_revealable: bool,
     text: String,
     lead_unit: Option<String>,
     assisting_units: Option<String>,
@@ -305,6 +307,7 @@ impl EventView {
             reporter_name: d.reporter.name.clone(),
             reporter_phone: d.reporter.phone.clone(),
             reporter_masked: d.reporter.masked,
+            reporter_revealable: d.reporter.revealable,
             text: d.text.clone(),
             lead_unit: d.lead_unit.as_ref().map(|u| u.name.clone()),
             assisting_units: (!assisting.is_empty()).then_some(assisting),
@@ -375,6 +378,9 @@ struct DetailPage {
     header: Option<Header>,
     csrf: String,
     e: EventView,
+    /// The reporter's contact, revealed in this answer (audited).
+    revealed: Option<zhili_storage::RevealedContact>,
+    reveal_error: Option<Msg>,
     timeline: Vec<TimelineRow>,
     actions: Vec<ActionForm>,
     error: Option<Msg>,
@@ -621,7 +627,7 @@ async fn detail_page(
     failure: Option<Failure<'_>>,
     done: Option<&'static str>,
 ) -> Response {
-    detail_page_with(state, user, id, status, failure, done, None).await
+    detail_page_with(state, user, id, status, failure, done, Shown::default()).await
 }
 
 /// The event page after a photo upload failed with `photo_error`.
@@ -632,7 +638,20 @@ pub(super) async fn render_detail(
     status: StatusCode,
     photo_error: Option<String>,
 ) -> Response {
-    detail_page_with(state, user, id, status, None, None, photo_error).await
+    let shown = Shown {
+        photo_error,
+        ..Shown::default()
+    };
+    detail_page_with(state, user, id, status, None, None, shown).await
+}
+
+/// What one answer of the event page shows beyond the event: a failed upload, or
+/// the reporter's contact revealed just now (or why it was not).
+#[derive(Default)]
+struct Shown {
+    photo_error: Option<String>,
+    revealed: Option<zhili_storage::RevealedContact>,
+    reveal_error: Option<String>,
 }
 
 async fn detail_page_with(
@@ -642,7 +661,7 @@ async fn detail_page_with(
     status: StatusCode,
     failure: Option<Failure<'_>>,
     done: Option<&'static str>,
-    photo_error: Option<String>,
+    shown: Shown,
 ) -> Response {
     let header = user.header();
     let d = match state.store.events_for(&user.actor).get(id).await {
@@ -680,7 +699,7 @@ async fn detail_page_with(
         Vec::new()
     };
     let photos = match state.store.attachments_for(&user.actor).list(id).await {
-        Ok(list) => photos_view(user.lang, list, photo_error),
+        Ok(list) => photos_view(user.lang, list, shown.photo_error),
         Err(e) => {
             tracing::error!(error = ?e, "photos of the event page");
             return internal(Some(header));
@@ -699,6 +718,8 @@ async fn detail_page_with(
     };
     let classified = class_view(state, &d).await;
     let view = DetailPage {
+        revealed: shown.revealed,
+        reveal_error: shown.reveal_error.map(|m| Msg::new(user.lang, &m)),
         classified,
         dups: super::duplicates::DuplicateBox::new(&user.actor, &d),
         check_code,
@@ -755,6 +776,57 @@ pub async fn detail(
             _ => ActionKind::parse(&c).map(ActionKind::label_zh),
         });
     detail_page(&state, &user, id, StatusCode::OK, None, done).await
+}
+
+/// 查看联系方式: the reporter's name and phone in full, shown in this answer only
+/// (a reload shows the mask again); the reason goes into the audit record.
+pub async fn reveal(
+    State(state): State<AppState>,
+    user: PageUser,
+    Path(id): Path<String>,
+    form: FormData,
+) -> Response {
+    if let Some(r) = user.csrf_rejection(&form) {
+        return r;
+    }
+    let Ok(id) = id.parse::<i64>() else {
+        return not_found(Some(user.header()));
+    };
+    let reason = form.value("reason");
+    let (status, shown) = match state
+        .store
+        .events_for(&user.actor)
+        .reveal_reporter(id, &reason, Utc::now())
+        .await
+    {
+        Ok(contact) => (
+            StatusCode::OK,
+            Shown {
+                revealed: Some(contact),
+                ..Shown::default()
+            },
+        ),
+        Err(StoreError::NotFound) => return not_found(Some(user.header())),
+        Err(StoreError::Invalid { message, .. }) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Shown {
+                reveal_error: Some(message),
+                ..Shown::default()
+            },
+        ),
+        Err(StoreError::Forbidden(message)) => (
+            StatusCode::FORBIDDEN,
+            Shown {
+                reveal_error: Some(message),
+                ..Shown::default()
+            },
+        ),
+        Err(e) => {
+            tracing::error!(error = ?e, "reveal of a reporter's contact");
+            return internal(Some(user.header()));
+        }
+    };
+    detail_page_with(&state, &user, id, status, None, None, shown).await
 }
 
 pub async fn act(

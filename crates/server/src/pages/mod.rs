@@ -53,6 +53,7 @@ pub fn routes() -> Router<AppState> {
         .route("/events/new", get(events::new_form))
         .route("/events/{id}", get(detail::detail))
         .route("/events/{id}/actions", post(detail::act))
+        .route("/events/{id}/reveal", post(detail::reveal))
         .route("/attachments/{id}", get(upload::image))
         .route("/lang/{code}", get(crate::i18n::switch))
         .route("/static/app.css", get(css))

@@ -626,7 +626,9 @@ pub(super) async fn check_code_for(
     d: &zhili_storage::EventDetail,
 ) -> Option<String> {
     use zhili_domain::Role;
-    if d.reporter.masked || matches!(actor.role, Role::Oversight | Role::CityLeader) {
+    // Masked and not revealable: this viewer has no business with the reporter.
+    let talks_to_reporter = !d.reporter.masked || d.reporter.revealable;
+    if !talks_to_reporter || matches!(actor.role, Role::Oversight | Role::CityLeader) {
         return None;
     }
     match state.store.check_code(&d.number).await {

@@ -80,6 +80,21 @@ pub async fn call(
     )
 }
 
+/// The reporter's name and phone of event `id`, revealed by `token`'s holder for
+/// a call-back (the reveal is audited).
+pub async fn reveal(app: &Router, token: &str, id: i64) -> Value {
+    let (s, v) = call(
+        app,
+        "POST",
+        &format!("/api/v1/events/{id}/reporter/reveal"),
+        Some(token),
+        Some(r#"{"reason":"回访联系"}"#),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    v
+}
+
 /// Logs in as a small-city account and returns its bearer token.
 pub async fn login(app: &Router, user: &str) -> String {
     let (s, v) = call(

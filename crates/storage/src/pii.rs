@@ -1,0 +1,577 @@
+//! Personal data at rest (DC-01). Reporters' names and phone numbers, chat senders'
+//! names and phones and outgoing messages (which carry phones) are stored sealed: AES-256-GCM per value, with the column as associated
+//! data so a sealed value cannot be moved to another column unnoticed. Lookups by
+//! phone go through a keyed hash (HMAC-SHA256), never through the plain number.
+//!
+//! Keys are enveloped. The *field keys* (one for sealing, one for the lookup hash) are
+//! random, made once per database and stored there wrapped (sealed) under the
+//! *master key*, which never touches the database: it comes from `ZHILI_PII_KEY` or
+//! a key file. A database copy or backup without the master key holds no readable
+//! personal data. Changing the master key rewraps the field keys in one statement
+//! ([`crate::Store::rewrap_pii`]); every instance on one database needs the same
+//! master key, and one with another key is refused at start.
+
+use aes_gcm::aead::{Aead, KeyInit, Payload};
+use aes_gcm::{Aes256Gcm, Key, Nonce};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use hmac::{Hmac, Mac};
+use sha2::{Digest, Sha256};
+use zeroize::Zeroizing;
+
+use chrono::{DateTime, Utc};
+
+use crate::backend::Tx;
+use crate::records::AuditRecord;
+use crate::sql::{Arg, Sql};
+use crate::{Store, StoreError, in_tx};
+
+/// Sealed values start with this; anything else in a sealed column is corrupt.
+const PREFIX: &str = "pii1:";
+/// Associated data of the wrapped field keys.
+const WRAP_AAD: &[u8] = b"zhili pii field keys v1";
+
+/// The key that wraps a database's field keys: 32 bytes, written as base64.
+/// Zeroed when dropped, and never printed (`Debug` shows only its id).
+#[derive(Clone)]
+pub struct MasterKey {
+    bytes: Zeroizing<[u8; 32]>,
+    id: String,
+}
+
+impl std::fmt::Debug for MasterKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "MasterKey({})", self.id)
+    }
+}
+
+impl MasterKey {
+    /// A fresh random key.
+    pub fn generate() -> MasterKey {
+        Self::from_bytes(Zeroizing::new(rand::random::<[u8; 32]>()))
+    }
+
+    /// Reads the base64 form (`zhili pii new-key` prints one); surrounding blanks
+    /// (a key file's newline) are ignored.
+    pub fn from_base64(text: &str) -> Result<MasterKey, StoreError> {
+        let bad = || {
+            StoreError::PiiKey(
+                "主密钥应为 base64 编码的 32 字节（可用 zhili pii new-key 生成）".into(),
+            )
+        };
+        let raw = Zeroizing::new(B64.decode(text.trim()).map_err(|_| bad())?);
+        let bytes: [u8; 32] = raw.as_slice().try_into().map_err(|_| bad())?;
+        Ok(Self::from_bytes(Zeroizing::new(bytes)))
+    }
+
+    fn from_bytes(bytes: Zeroizing<[u8; 32]>) -> MasterKey {
+        // A one-way name for the key, so errors and audit records can say which key
+        // without showing it.
+        let digest = Sha256::new()
+            .chain_update(b"zhili master key id")
+            .chain_update(bytes.as_slice())
+            .finalize();
+        MasterKey {
+            id: hex::encode(&digest[..4]),
+            bytes,
+        }
+    }
+
+    pub fn to_base64(&self) -> Zeroizing<String> {
+        Zeroizing::new(B64.encode(self.bytes.as_slice()))
+    }
+
+    /// Eight hex digits naming the key (not derived reversibly from it).
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn cipher(&self) -> Aes256Gcm {
+        Aes256Gcm::new(&Key::<Aes256Gcm>::from(*self.bytes))
+    }
+
+    /// Wraps field keys for storage.
+    pub(crate) fn wrap(&self, keys: &FieldKeyBytes) -> String {
+        seal_with(&self.cipher(), WRAP_AAD, keys.0.as_slice())
+    }
+
+    pub(crate) fn unwrap(&self, wrapped: &str) -> Result<FieldKeyBytes, StoreError> {
+        let plain =
+            Zeroizing::new(open_with(&self.cipher(), WRAP_AAD, wrapped).ok_or_else(|| {
+                StoreError::PiiKey("主密钥与数据库中的个人信息密钥不匹配".into())
+            })?);
+        let bytes: [u8; 64] = plain
+            .as_slice()
+            .try_into()
+            .map_err(|_| StoreError::Corrupt("pii_keys: wrapped keys of wrong length".into()))?;
+        Ok(FieldKeyBytes(Zeroizing::new(bytes)))
+    }
+}
+
+/// A database's two field keys, as stored (wrapped) in `pii_keys`.
+pub(crate) struct FieldKeyBytes(Zeroizing<[u8; 64]>);
+
+impl FieldKeyBytes {
+    pub(crate) fn generate() -> FieldKeyBytes {
+        FieldKeyBytes(Zeroizing::new(std::array::from_fn(|_| rand::random())))
+    }
+}
+
+/// The columns that hold sealed values; each seals with its own associated data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Field {
+    ReporterName,
+    ReporterPhone,
+    SenderName,
+    SenderPhone,
+    OutboxPayload,
+}
+
+impl Field {
+    fn aad(self) -> &'static [u8] {
+        match self {
+            Field::ReporterName => b"events.reporter_name",
+            Field::ReporterPhone => b"events.reporter_phone",
+            Field::SenderName => b"chat_messages.sender_name",
+            Field::SenderPhone => b"chat_messages.sender_phone",
+            Field::OutboxPayload => b"outbox.payload",
+        }
+    }
+}
+
+/// A database's field keys, unwrapped: seals and opens values, hashes phones.
+pub struct Pii {
+    cipher: Aes256Gcm,
+    index_key: Zeroizing<[u8; 32]>,
+}
+
+impl std::fmt::Debug for Pii {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Pii(..)")
+    }
+}
+
+impl Pii {
+    pub(crate) fn new(keys: &FieldKeyBytes) -> Pii {
+        let mut seal_key = Zeroizing::new([0u8; 32]);
+        seal_key.copy_from_slice(&keys.0[..32]);
+        let mut index_key = Zeroizing::new([0u8; 32]);
+        index_key.copy_from_slice(&keys.0[32..]);
+        Pii {
+            cipher: Aes256Gcm::new(&Key::<Aes256Gcm>::from(*seal_key)),
+            index_key,
+        }
+    }
+
+    pub(crate) fn seal(&self, field: Field, plain: &str) -> String {
+        seal_with(&self.cipher, field.aad(), plain.as_bytes())
+    }
+
+    pub(crate) fn seal_opt(&self, field: Field, plain: Option<&str>) -> Option<String> {
+        plain.map(|p| self.seal(field, p))
+    }
+
+    /// The plain value of a sealed one. A value that does not open (edited, moved
+    /// from another column, or sealed under other keys) is an error, never passed on.
+    pub(crate) fn open(&self, field: Field, sealed: &str) -> Result<String, StoreError> {
+        open_with(&self.cipher, field.aad(), sealed)
+            .and_then(|b| String::from_utf8(b).ok())
+            .ok_or_else(|| {
+                StoreError::Corrupt(format!(
+                    "{}: a sealed value does not open",
+                    String::from_utf8_lossy(field.aad())
+                ))
+            })
+    }
+
+    pub(crate) fn open_opt(
+        &self,
+        field: Field,
+        sealed: Option<&str>,
+    ) -> Result<Option<String>, StoreError> {
+        sealed.map(|s| self.open(field, s)).transpose()
+    }
+
+    /// The lookup hash of a phone number: the same number (whatever its spacing or
+    /// +86) always gives the same hash, and the hash tells nothing without the key.
+    pub(crate) fn phone_index(&self, phone: &str) -> String {
+        let digits: String = phone.chars().filter(char::is_ascii_digit).collect();
+        let digits = match digits.strip_prefix("86") {
+            Some(rest) if rest.len() == 11 => rest.to_string(),
+            _ => digits,
+        };
+        let mac = hmac_sha256(
+            self.index_key.as_slice(),
+            format!("phone:{digits}").as_bytes(),
+        );
+        hex::encode(&mac[..16])
+    }
+}
+
+/// Whether a stored value is sealed (a plain one is left from before sealing began).
+pub(crate) fn is_sealed(stored: &str) -> bool {
+    stored.starts_with(PREFIX)
+}
+
+fn seal_with(cipher: &Aes256Gcm, aad: &[u8], plain: &[u8]) -> String {
+    // A random 96-bit nonce per value: far from the 2^32 values per key where
+    // random nonces start to risk a repeat.
+    let nonce: [u8; 12] = rand::random();
+    let Ok(ct) = cipher.encrypt(&Nonce::from(nonce), Payload { msg: plain, aad }) else {
+        // Only fails for inputs beyond 64 GB.
+        unreachable!("AES-GCM input too long")
+    };
+    let mut out = Vec::with_capacity(12 + ct.len());
+    out.extend_from_slice(&nonce);
+    out.extend_from_slice(&ct);
+    format!("{PREFIX}{}", B64.encode(out))
+}
+
+fn open_with(cipher: &Aes256Gcm, aad: &[u8], sealed: &str) -> Option<Vec<u8>> {
+    let raw = B64.decode(sealed.strip_prefix(PREFIX)?).ok()?;
+    if raw.len() < 12 + 16 {
+        return None;
+    }
+    let (nonce, ct) = raw.split_at(12);
+    let nonce: [u8; 12] = nonce.try_into().ok()?;
+    cipher
+        .decrypt(&Nonce::from(nonce), Payload { msg: ct, aad })
+        .ok()
+}
+
+/// HMAC-SHA256 (RFC 2104).
+pub(crate) fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
+    let Ok(mut mac) = <Hmac<Sha256> as Mac>::new_from_slice(key) else {
+        unreachable!("HMAC takes keys of any length")
+    };
+    mac.update(message);
+    mac.finalize().into_bytes().into()
+}
+
+/// The row of `pii_keys` that holds the field keys.
+const KEYS_ROW: &str = "fields";
+/// Values sealed per transaction by the pass over values from before sealing.
+const SEAL_PAGE: i64 = 500;
+
+impl Store {
+    /// Makes the store able to read and write personal data: unwraps the database's
+    /// field keys with `master` (making them on first use), then seals whatever was
+    /// stored in plain text before sealing began. A master key other than the one
+    /// the keys were wrapped under is refused with the ids of both.
+    pub async fn unlock_pii(
+        mut self,
+        master: &MasterKey,
+        now: DateTime<Utc>,
+    ) -> Result<Store, StoreError> {
+        let (keys, sealed_at) = self.field_keys(master, now).await?;
+        self.pii = Some(std::sync::Arc::new(Pii::new(&keys)));
+        if sealed_at.is_none() {
+            let n = self.seal_plain_values(now).await?;
+            if n.total() > 0 {
+                tracing::info!(?n, "personal data stored before sealing is sealed now");
+            }
+        }
+        Ok(self)
+    }
+
+    /// The unwrapped field keys; an error while [`Store::unlock_pii`] has not run.
+    pub(crate) fn pii(&self) -> Result<&Pii, StoreError> {
+        self.pii.as_deref().ok_or(StoreError::PiiLocked)
+    }
+
+    /// The id of the master key the database's field keys are wrapped under, if any.
+    pub async fn pii_master_key_id(&self) -> Result<Option<String>, StoreError> {
+        Ok(in_tx!(self, Read, |tx| read_keys_row(&mut tx).await)?.map(|r| r.0))
+    }
+
+    /// Wraps the field keys under `new` instead of `old` (a changed master key): one
+    /// statement, no value is sealed again. Audited.
+    pub async fn rewrap_pii(
+        &self,
+        old: &MasterKey,
+        new: &MasterKey,
+        by: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        in_tx!(self, Write, |tx| {
+            let Some((id, wrapped, _)) = read_keys_row(&mut tx).await? else {
+                return Err(StoreError::PiiKey("数据库中还没有个人信息密钥".into()));
+            };
+            if id != old.id() {
+                return Err(wrong_master(&id, old));
+            }
+            let keys = old.unwrap(&wrapped)?;
+            let mut q = Sql::new("UPDATE pii_keys SET master_key_id = ");
+            q.arg(Arg::Text(new.id().into()))
+                .push(", wrapped = ")
+                .arg(Arg::Text(new.wrap(&keys)))
+                .push(", rewrapped_at = ")
+                .arg(Arg::Time(now))
+                .push(" WHERE name = ")
+                .arg(Arg::Text(KEYS_ROW.into()));
+            tx.exec(q).await?;
+            tx.insert_audit(&AuditRecord {
+                at: now,
+                actor_id: None,
+                actor_name: by.into(),
+                action: "pii.master_key_changed".into(),
+                object_type: "pii_keys",
+                object_id: Some(KEYS_ROW.into()),
+                detail: Some(serde_json::json!({ "from": old.id(), "to": new.id() })),
+            })
+            .await?;
+            Ok(())
+        })
+    }
+
+    async fn field_keys(
+        &self,
+        master: &MasterKey,
+        now: DateTime<Utc>,
+    ) -> Result<(FieldKeyBytes, Option<DateTime<Utc>>), StoreError> {
+        in_tx!(self, Write, |tx| {
+            if read_keys_row(&mut tx).await?.is_none() {
+                // Another instance starting at the same moment may win: then its
+                // keys are the ones, and ours are dropped unused.
+                let mut q = Sql::new(
+                    "INSERT INTO pii_keys (name, master_key_id, wrapped, created_at) VALUES (",
+                );
+                q.arg(Arg::Text(KEYS_ROW.into()))
+                    .push(", ")
+                    .arg(Arg::Text(master.id().into()))
+                    .push(", ")
+                    .arg(Arg::Text(master.wrap(&FieldKeyBytes::generate())))
+                    .push(", ")
+                    .arg(Arg::Time(now))
+                    .push(") ON CONFLICT (name) DO NOTHING");
+                tx.exec(q).await?;
+            }
+            let Some((id, wrapped, sealed_at)) = read_keys_row(&mut tx).await? else {
+                return Err(StoreError::Corrupt("pii_keys: row not kept".into()));
+            };
+            if id != master.id() {
+                return Err(wrong_master(&id, master));
+            }
+            Ok((master.unwrap(&wrapped)?, sealed_at))
+        })
+    }
+
+    /// Seals the values stored in plain text before sealing began (and sets the
+    /// phone hashes), a page per transaction so a large database does not hold the
+    /// write lock for long. Marks the pass done; audited when it sealed anything.
+    async fn seal_plain_values(&self, now: DateTime<Utc>) -> Result<SealedCounts, StoreError> {
+        let pii = self.pii()?;
+        let mut n = SealedCounts::default();
+        loop {
+            let page = in_tx!(self, Write, |tx| seal_page(&mut tx, pii).await)?;
+            if page.total() == 0 {
+                break;
+            }
+            n.events += page.events;
+            n.messages += page.messages;
+            n.outbox += page.outbox;
+        }
+        in_tx!(self, Write, |tx| {
+            let mut q = Sql::new("UPDATE pii_keys SET sealed_at = ");
+            q.arg(Arg::Time(now))
+                .push(" WHERE name = ")
+                .arg(Arg::Text(KEYS_ROW.into()));
+            tx.exec(q).await?;
+            if n.total() > 0 {
+                tx.insert_audit(&AuditRecord {
+                    at: now,
+                    actor_id: None,
+                    actor_name: "system".into(),
+                    action: "pii.sealed".into(),
+                    object_type: "pii_keys",
+                    object_id: Some(KEYS_ROW.into()),
+                    detail: Some(serde_json::json!({
+                        "events": n.events, "messages": n.messages, "outbox": n.outbox,
+                    })),
+                })
+                .await?;
+            }
+            Ok::<_, StoreError>(())
+        })?;
+        Ok(n)
+    }
+}
+
+fn wrong_master(stored: &str, given: &MasterKey) -> StoreError {
+    StoreError::PiiKey(format!(
+        "数据库的个人信息密钥由主密钥 {stored} 加密，而本进程的主密钥是 {}；\
+         同一数据库的所有实例须使用同一主密钥（ZHILI_PII_KEY 或 pii_key_file）",
+        given.id()
+    ))
+}
+
+async fn read_keys_row<T: Tx>(
+    tx: &mut T,
+) -> Result<Option<(String, String, Option<DateTime<Utc>>)>, StoreError> {
+    let mut q = Sql::new("SELECT master_key_id, wrapped, sealed_at FROM pii_keys WHERE name = ");
+    q.arg(Arg::Text(KEYS_ROW.into()));
+    Ok(tx.rows(q).await?.into_iter().next())
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct SealedCounts {
+    events: u64,
+    messages: u64,
+    outbox: u64,
+}
+
+impl SealedCounts {
+    fn total(&self) -> u64 {
+        self.events + self.messages + self.outbox
+    }
+}
+
+fn seal_if_plain(pii: &Pii, field: Field, v: Option<String>) -> Option<String> {
+    v.map(|v| {
+        if is_sealed(&v) {
+            v
+        } else {
+            pii.seal(field, &v)
+        }
+    })
+}
+
+async fn seal_page<T: Tx>(tx: &mut T, pii: &Pii) -> Result<SealedCounts, StoreError> {
+    let mut n = SealedCounts::default();
+    // The literal is PREFIX; a placeholder would keep SQLite from using LIKE well.
+    let mut q = Sql::new(
+        "SELECT id, reporter_name, reporter_phone FROM events \
+         WHERE reporter_name NOT LIKE 'pii1:%' OR reporter_phone NOT LIKE 'pii1:%' ORDER BY id LIMIT ",
+    );
+    q.arg(Arg::I64(SEAL_PAGE));
+    let rows: Vec<(i64, Option<String>, Option<String>)> = tx.rows(q).await?;
+    for (id, name, phone) in rows {
+        let index = phone
+            .as_deref()
+            .filter(|p| !is_sealed(p))
+            .map(|p| pii.phone_index(p));
+        let mut u = Sql::new("UPDATE events SET reporter_name = ");
+        u.arg(Arg::OptText(seal_if_plain(pii, Field::ReporterName, name)))
+            .push(", reporter_phone = ")
+            .arg(Arg::OptText(seal_if_plain(
+                pii,
+                Field::ReporterPhone,
+                phone,
+            )));
+        if let Some(i) = index {
+            u.push(", reporter_phone_index = ").arg(Arg::Text(i));
+        }
+        u.push(" WHERE id = ").arg(Arg::I64(id));
+        tx.exec(u).await?;
+        n.events += 1;
+    }
+    let mut q = Sql::new(
+        "SELECT id, sender_name, sender_phone FROM chat_messages \
+         WHERE sender_name NOT LIKE 'pii1:%' OR sender_phone NOT LIKE 'pii1:%' ORDER BY id LIMIT ",
+    );
+    q.arg(Arg::I64(SEAL_PAGE));
+    let rows: Vec<(i64, Option<String>, Option<String>)> = tx.rows(q).await?;
+    for (id, name, phone) in rows {
+        let mut u = Sql::new("UPDATE chat_messages SET sender_name = ");
+        u.arg(Arg::OptText(seal_if_plain(pii, Field::SenderName, name)))
+            .push(", sender_phone = ")
+            .arg(Arg::OptText(seal_if_plain(pii, Field::SenderPhone, phone)))
+            .push(" WHERE id = ")
+            .arg(Arg::I64(id));
+        tx.exec(u).await?;
+        n.messages += 1;
+    }
+    let mut q = Sql::new(
+        "SELECT id, payload FROM outbox WHERE payload NOT LIKE 'pii1:%' ORDER BY id LIMIT ",
+    );
+    q.arg(Arg::I64(SEAL_PAGE));
+    let rows: Vec<(i64, String)> = tx.rows(q).await?;
+    for (id, payload) in rows {
+        let mut u = Sql::new("UPDATE outbox SET payload = ");
+        u.arg(Arg::Text(pii.seal(Field::OutboxPayload, &payload)))
+            .push(" WHERE id = ")
+            .arg(Arg::I64(id));
+        tx.exec(u).await?;
+        n.outbox += 1;
+    }
+    Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pii() -> Pii {
+        Pii::new(&FieldKeyBytes::generate())
+    }
+
+    #[test]
+    fn a_sealed_value_opens_only_in_its_own_column_and_unchanged() {
+        let p = pii();
+        let s = p.seal(Field::ReporterPhone, "13812345678");
+        assert!(is_sealed(&s));
+        assert!(!s.contains("13812345678"));
+        assert_eq!(p.open(Field::ReporterPhone, &s).unwrap(), "13812345678");
+        assert!(
+            p.open(Field::SenderPhone, &s).is_err(),
+            "moved to another column"
+        );
+        let mut edited = s.clone().into_bytes();
+        let last = edited.len() - 2;
+        edited[last] = if edited[last] == b'A' { b'B' } else { b'A' };
+        assert!(
+            p.open(Field::ReporterPhone, std::str::from_utf8(&edited).unwrap())
+                .is_err()
+        );
+        assert!(
+            p.open(Field::ReporterPhone, "13812345678").is_err(),
+            "plain text"
+        );
+        assert!(pii().open(Field::ReporterPhone, &s).is_err(), "other keys");
+    }
+
+    #[test]
+    fn the_same_value_seals_differently_each_time() {
+        let p = pii();
+        assert_ne!(
+            p.seal(Field::ReporterName, "王小明"),
+            p.seal(Field::ReporterName, "王小明")
+        );
+    }
+
+    #[test]
+    fn the_phone_hash_ignores_spacing_and_the_country_code_but_not_the_key() {
+        let p = pii();
+        let h = p.phone_index("13812345678");
+        assert_eq!(p.phone_index("138 1234 5678"), h);
+        assert_eq!(p.phone_index("+86 138-1234-5678"), h);
+        assert_ne!(p.phone_index("13812345679"), h);
+        assert_ne!(pii().phone_index("13812345678"), h);
+        assert_eq!(h.len(), 32);
+    }
+
+    #[test]
+    fn field_keys_unwrap_only_under_their_master_key() {
+        let master = MasterKey::generate();
+        let keys = FieldKeyBytes::generate();
+        let wrapped = master.wrap(&keys);
+        let back = master.unwrap(&wrapped).unwrap();
+        assert_eq!(back.0.as_slice(), keys.0.as_slice());
+        let other = MasterKey::generate();
+        assert!(matches!(other.unwrap(&wrapped), Err(StoreError::PiiKey(_))));
+        let again = MasterKey::from_base64(&master.to_base64()).unwrap();
+        assert_eq!(again.id(), master.id());
+        assert_eq!(format!("{master:?}"), format!("MasterKey({})", master.id()));
+        assert!(MasterKey::from_base64("c2hvcnQ=").is_err());
+    }
+
+    #[test]
+    fn hmac_matches_rfc_4231() {
+        // Test case 2 of RFC 4231.
+        let mac = hmac_sha256(b"Jefe", b"what do ya want for nothing?");
+        assert_eq!(
+            hex::encode(mac),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+    }
+}

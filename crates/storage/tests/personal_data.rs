@@ -1,0 +1,334 @@
+//! Reporters' personal data at rest (issue #7 item 4, DC-01, PI-03): sealed in every
+//! table, readable only with the master key, shown masked until a handler reveals
+//! it with a reason, which is audited. SQLite always, PostgreSQL when ZHILI_TEST_PG
+//! is set.
+
+use chrono::Utc;
+use zhili_domain::{Action, Actor, NewEvent, RawNewEvent, RawReporter};
+use zhili_storage::pii::MasterKey;
+use zhili_storage::testing::{
+    audit_count, execute, fresh_urls, master_key, stored_text, unlocked, with_small_city,
+};
+use zhili_storage::{CreateOutcome, EventDetail, Store, StoreError};
+
+const PHONE: &str = "13987654321";
+const NAME: &str = "欧阳娜娜";
+
+async fn open(url: &str) -> Store {
+    let store = Store::connect(url).await.unwrap();
+    store.migrate().await.unwrap();
+    store
+}
+
+async fn actor(store: &Store, username: &str) -> Actor {
+    store
+        .user_by_username(username)
+        .await
+        .unwrap()
+        .unwrap()
+        .actor
+}
+
+async fn reported(store: &Store) -> EventDetail {
+    let new = NewEvent::parse(RawNewEvent {
+        channel: "hotline_12345".into(),
+        reporter: Some(RawReporter {
+            kind: "citizen".into(),
+            name: Some(NAME.into()),
+            phone: Some(PHONE.into()),
+        }),
+        text: "小区门口占道经营，早高峰堵塞通道".into(),
+        category: Some("0101".into()),
+        grid: Some("33028100200101".into()),
+        ..Default::default()
+    })
+    .unwrap();
+    match store
+        .events_for(&actor(store, "fengshan").await)
+        .create(&new, Utc::now())
+        .await
+        .unwrap()
+    {
+        CreateOutcome::Created(d) => *d,
+        CreateOutcome::Existing(_) => panic!("new event expected"),
+    }
+}
+
+fn plain_anywhere(store_text: &[String]) -> Vec<&String> {
+    store_text
+        .iter()
+        .filter(|v| v.contains(PHONE) || v.contains(NAME))
+        .collect()
+}
+
+#[tokio::test]
+async fn no_table_holds_the_reporters_name_or_phone_in_plain_text() {
+    for url in fresh_urls().await {
+        let store = unlocked(open(&url).await).await;
+        with_small_city(&store, "x").await;
+        let e = reported(&store).await;
+        // The transfer to 110 queues a message that carries name and phone.
+        let transfer: Action =
+            serde_json::from_str(r#"{"action":"transfer_110","reason":"涉及人身安全"}"#).unwrap();
+        store
+            .events_for(&actor(&store, "fengshan").await)
+            .act(e.id, &transfer, Utc::now())
+            .await
+            .unwrap();
+        let text = stored_text(&store).await;
+        assert!(text.len() > 50, "the scan read the tables");
+        assert_eq!(plain_anywhere(&text), Vec::<&String>::new(), "{url}");
+
+        // What leaves through the outbox is the plain message.
+        let out = store
+            .lease_outbox(
+                "t",
+                zhili_storage::TOPIC_110,
+                Utc::now(),
+                chrono::Duration::seconds(60),
+                10,
+            )
+            .await
+            .unwrap();
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].payload["reporter"]["phone"], PHONE);
+        assert_eq!(out[0].payload["reporter"]["name"], NAME);
+    }
+}
+
+#[tokio::test]
+async fn handlers_see_the_mask_until_they_reveal_with_a_reason_which_is_audited() {
+    for url in fresh_urls().await {
+        let store = unlocked(open(&url).await).await;
+        with_small_city(&store, "x").await;
+        let e = reported(&store).await;
+        let op = store.events_for(&actor(&store, "fengshan").await);
+        let seen = op.get(e.id).await.unwrap();
+        assert_eq!(seen.reporter.phone.as_deref(), Some("139****4321"));
+        assert_eq!(seen.reporter.name.as_deref(), Some("欧***"));
+        assert!(seen.reporter.revealable);
+
+        assert!(matches!(
+            op.reveal_reporter(e.id, " ", Utc::now()).await,
+            Err(StoreError::Invalid { field, .. }) if field == "reason"
+        ));
+        assert_eq!(audit_count(&store, "pii.reveal").await, 0);
+
+        let c = op
+            .reveal_reporter(e.id, "回访联系", Utc::now())
+            .await
+            .unwrap();
+        assert_eq!(c.phone.as_deref(), Some(PHONE));
+        assert_eq!(c.name.as_deref(), Some(NAME));
+        assert_eq!(audit_count(&store, "pii.reveal").await, 1);
+        assert!(
+            stored_text(&store)
+                .await
+                .iter()
+                .any(|t| t.contains("回访联系")),
+            "the reason is in the audit record"
+        );
+        // Revealing changes nothing for the next look: masked again.
+        assert!(op.get(e.id).await.unwrap().reporter.masked);
+
+        // Oversight reads the event, masked, and may not reveal.
+        let oversight = store.events_for(&actor(&store, "oversight").await);
+        assert!(!oversight.get(e.id).await.unwrap().reporter.revealable);
+        assert!(matches!(
+            oversight.reveal_reporter(e.id, "抽查", Utc::now()).await,
+            Err(StoreError::Forbidden(_))
+        ));
+        // Another township does not learn the event exists.
+        let lizhou = store.events_for(&actor(&store, "lizhou").await);
+        assert!(matches!(
+            lizhou.reveal_reporter(e.id, "回访联系", Utc::now()).await,
+            Err(StoreError::NotFound)
+        ));
+        assert_eq!(audit_count(&store, "pii.reveal").await, 1);
+    }
+}
+
+#[tokio::test]
+async fn another_master_key_is_refused_and_a_rewrap_moves_the_keys_to_a_new_one() {
+    for url in fresh_urls().await {
+        let store = unlocked(open(&url).await).await;
+        with_small_city(&store, "x").await;
+        let e = reported(&store).await;
+
+        let stranger = MasterKey::generate();
+        match open(&url).await.unlock_pii(&stranger, Utc::now()).await {
+            Err(StoreError::PiiKey(m)) => {
+                assert!(
+                    m.contains(master_key().id()) && m.contains(stranger.id()),
+                    "{m}"
+                )
+            }
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+        // A store that was never unlocked reads no personal data.
+        assert!(matches!(
+            open(&url)
+                .await
+                .events_for(&actor(&store, "fengshan").await)
+                .get(e.id)
+                .await,
+            Err(StoreError::PiiLocked)
+        ));
+
+        let next = MasterKey::generate();
+        store
+            .rewrap_pii(master_key(), &next, "test", Utc::now())
+            .await
+            .unwrap();
+        assert_eq!(
+            store.pii_master_key_id().await.unwrap().as_deref(),
+            Some(next.id())
+        );
+        let reopened = open(&url)
+            .await
+            .unlock_pii(&next, Utc::now())
+            .await
+            .unwrap();
+        let c = reopened
+            .events_for(&actor(&reopened, "fengshan").await)
+            .reveal_reporter(e.id, "回访联系", Utc::now())
+            .await
+            .unwrap();
+        assert_eq!(c.phone.as_deref(), Some(PHONE));
+        assert!(
+            open(&url)
+                .await
+                .unlock_pii(master_key(), Utc::now())
+                .await
+                .is_err()
+        );
+        assert_eq!(audit_count(&store, "pii.master_key_changed").await, 1);
+    }
+}
+
+#[tokio::test]
+async fn values_stored_before_sealing_are_sealed_at_the_next_start() {
+    for url in fresh_urls().await {
+        let store = unlocked(open(&url).await).await;
+        with_small_city(&store, "x").await;
+        let e = reported(&store).await;
+        // As a database from before migration 0025 holds them: plain, no hash.
+        execute(
+            &store,
+            &format!(
+                "UPDATE events SET reporter_name = '{NAME}', reporter_phone = '{PHONE}', \
+                 reporter_phone_index = NULL WHERE id = {}",
+                e.id
+            ),
+        )
+        .await;
+        execute(&store, "UPDATE pii_keys SET sealed_at = NULL").await;
+        assert!(!plain_anywhere(&stored_text(&store).await).is_empty());
+
+        let restarted = unlocked(open(&url).await).await;
+        assert_eq!(
+            plain_anywhere(&stored_text(&restarted).await),
+            Vec::<&String>::new()
+        );
+        assert_eq!(audit_count(&restarted, "pii.sealed").await, 1);
+        let c = restarted
+            .events_for(&actor(&restarted, "fengshan").await)
+            .reveal_reporter(e.id, "回访联系", Utc::now())
+            .await
+            .unwrap();
+        assert_eq!(c.name.as_deref(), Some(NAME));
+        // The pass ran once: the next start finds nothing to do.
+        let _ = unlocked(open(&url).await).await;
+        assert_eq!(audit_count(&restarted, "pii.sealed").await, 1);
+    }
+}
+
+/// Takes an event from report to closed, the reporter texting their number into the
+/// description and the unit informing them by SMS on the way.
+async fn closed_event(store: &Store) -> EventDetail {
+    let e = reported(store).await;
+    let op = store.events_for(&actor(store, "fengshan").await);
+    let unit = store.events_for(&actor(store, "zhujian").await);
+    let zj = store.org_by_code("D-ZJ").await.unwrap().unwrap().id.0;
+    let t = Utc::now();
+    let step = |a: &str| serde_json::from_str::<Action>(a).unwrap();
+    op.act(e.id, &step(r#"{"action":"accept"}"#), t)
+        .await
+        .unwrap();
+    op.act(
+        e.id,
+        &step(&format!(r#"{{"action":"dispatch","lead_unit":{zj}}}"#)),
+        t,
+    )
+    .await
+    .unwrap();
+    unit.act(e.id, &step(r#"{"action":"sign"}"#), t)
+        .await
+        .unwrap();
+    unit.act(
+        e.id,
+        &step(r#"{"action":"resolve","result":"已清理占道摊位"}"#),
+        t,
+    )
+    .await
+    .unwrap();
+    op.act(e.id, &step(r#"{"action":"verify_pass"}"#), t)
+        .await
+        .unwrap();
+    op.act(e.id, &step(r#"{"action":"inform","channel":"sms"}"#), t)
+        .await
+        .unwrap();
+    op.act(e.id, &step(r#"{"action":"close"}"#), t)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn personal_data_of_closed_events_is_erased_after_the_retention_period_and_audited() {
+    for url in fresh_urls().await {
+        let store = unlocked(open(&url).await).await;
+        with_small_city(&store, "x").await;
+        let e = closed_event(&store).await;
+        assert_eq!(e.status.code, "closed");
+        let open_one = reported(&store).await;
+        let keep = chrono::Duration::days(730);
+
+        // Within the period nothing is erased.
+        let now = Utc::now() + chrono::Duration::days(729);
+        assert_eq!(
+            store.anonymise_closed(keep, now, "w1", 100).await.unwrap(),
+            0
+        );
+
+        // After it, the closed event loses its reporter; the open one keeps theirs.
+        let later = Utc::now() + chrono::Duration::days(731);
+        assert_eq!(
+            store
+                .anonymise_closed(keep, later, "w1", 100)
+                .await
+                .unwrap(),
+            1
+        );
+        assert_eq!(
+            store
+                .anonymise_closed(keep, later, "w2", 100)
+                .await
+                .unwrap(),
+            0,
+            "once"
+        );
+        assert_eq!(audit_count(&store, "event.anonymised").await, 1);
+
+        let op = store.events_for(&actor(&store, "fengshan").await);
+        let gone = op.get(e.id).await.unwrap();
+        assert_eq!(gone.reporter.name, None);
+        assert_eq!(gone.reporter.phone, None);
+        assert_eq!(gone.status.code, "closed", "the event itself stays");
+        assert_eq!(gone.timeline.len(), e.timeline.len());
+        let kept = op
+            .reveal_reporter(open_one.id, "回访联系", Utc::now())
+            .await
+            .unwrap();
+        assert_eq!(kept.phone.as_deref(), Some(PHONE));
+    }
+}
