@@ -55,6 +55,7 @@ pub const KEYS: &[&str] = &[
     "map_tile_url",
     "pii_key_file",
     "pii_retention_days",
+    "metrics_token",
 ];
 
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
@@ -154,6 +155,9 @@ pub struct Settings {
     pub pii_key_file: Option<PathBuf>,
     /// Reporters' personal data of events closed this many days ago is erased (PI-07).
     pub pii_retention_days: u32,
+    /// The Bearer token Prometheus sends for `/metrics` (best from
+    /// `ZHILI_METRICS_TOKEN`); unset: only a signed-in system admin reads them.
+    pub metrics_token: Option<String>,
 }
 
 /// What the command line said; `None` (or `false` for `demo`) leaves the lower layers be.
@@ -501,6 +505,7 @@ impl Settings {
                     .second_factor_roles()
                     .unwrap_or_else(|_| vec![zhili_domain::Role::Admin]),
             },
+            metrics_token: self.metrics_token.clone().filter(|t| !t.trim().is_empty()),
         }
     }
 }

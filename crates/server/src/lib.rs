@@ -55,6 +55,9 @@ pub struct ServerConfig {
     pub client_ip_header: Option<String>,
     /// Password age and the roles that need a second factor (domain/src/credentials.rs).
     pub password_policy: zhili_domain::PasswordPolicy,
+    /// The Bearer token a Prometheus scraper sends for `/metrics`; `None`: only a
+    /// signed-in system admin reads the metrics.
+    pub metrics_token: Option<String>,
 }
 
 impl Default for ServerConfig {
@@ -70,6 +73,7 @@ impl Default for ServerConfig {
             rate_limits: rate_limit::RateLimits::default(),
             client_ip_header: None,
             password_policy: zhili_domain::PasswordPolicy::default(),
+            metrics_token: None,
         }
     }
 }

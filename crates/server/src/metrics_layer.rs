@@ -37,7 +37,32 @@ pub async fn track(req: Request, next: Next) -> Response {
     response
 }
 
-pub async fn render() -> Response {
+/// `GET /metrics` for a scraper holding `metrics_token` (as a Bearer token) or a
+/// signed-in system admin; 401 for anyone else (IP-07: the counts, routes and
+/// timings tell an attacker how the system is used).
+pub async fn render(
+    axum::extract::State(state): axum::extract::State<crate::AppState>,
+    admin: Result<crate::auth::ApiActor, crate::error::ApiError>,
+    headers: axum::http::HeaderMap,
+) -> Response {
+    let bearer = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    let scraper = match (&state.config.metrics_token, bearer) {
+        (Some(expected), Some(given)) => {
+            use sha2::Digest;
+            // Compared as digests: equal length, so no early exit tells the prefix.
+            sha2::Sha256::digest(expected.as_bytes()) == sha2::Sha256::digest(given.as_bytes())
+        }
+        _ => false,
+    };
+    let admin =
+        matches!(&admin, Ok(crate::auth::ApiActor(a)) if a.role == zhili_domain::Role::Admin);
+    if !(scraper || admin) {
+        return crate::error::ApiError::unauthorized().into_response();
+    }
     (
         [("content-type", "text/plain; version=0.0.4")],
         handle().render(),

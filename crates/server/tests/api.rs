@@ -23,10 +23,15 @@ async fn setups() -> Vec<Api> {
     let mut out = Vec::new();
     for store in fresh_stores().await {
         with_small_city(&store, &hash).await;
-        let state = AppState::new(store.clone(), ServerConfig::default())
-            .load()
-            .await
-            .unwrap();
+        // No second factor for the admin here: security.rs tests that part.
+        let config = ServerConfig {
+            password_policy: zhili_domain::PasswordPolicy {
+                second_factor_roles: Vec::new(),
+                ..Default::default()
+            },
+            ..ServerConfig::default()
+        };
+        let state = AppState::new(store.clone(), config).load().await.unwrap();
         out.push(Api {
             app: app(state),
             store,
@@ -605,11 +610,23 @@ async fn openapi_health_and_metrics() {
         assert_eq!((s, h["status"].clone()), (StatusCode::OK, json!("ok")));
         let token = api.login("city").await;
         api.call("GET", "/api/v1/events", Some(&token), None).await;
+        // Metrics are for the system admin (or a scraper's token), not for anyone.
+        let (s, _) = api.call("GET", "/metrics", None, None).await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED);
+        let (s, _) = api.call("GET", "/metrics", Some(&token), None).await;
+        assert_eq!(
+            s,
+            StatusCode::UNAUTHORIZED,
+            "a city operator is not the admin"
+        );
+        let admin = api.login("admin").await;
         let req = Request::builder()
             .uri("/metrics")
+            .header("authorization", format!("Bearer {admin}"))
             .body(Body::empty())
             .unwrap();
         let res = api.app.clone().oneshot(req).await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
         let text = String::from_utf8(
             axum::body::to_bytes(res.into_body(), 1 << 22)
                 .await

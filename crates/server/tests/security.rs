@@ -520,14 +520,12 @@ fn routes_in_source() -> Vec<String> {
 #[tokio::test]
 async fn every_route_but_the_public_doors_needs_a_login() {
     /// Anyone may knock: the login, the citizens' pages and API, Open311 (its own
-    /// API keys), the rating links, assets, health, the language switch — and
-    /// `/metrics`, which is still open (SECURITY.md IP-07).
+    /// API keys), the rating links, assets, health, the language switch.
     const PUBLIC: &[&str] = &[
         "/",
         "/login",
         "/api/v1/auth/login",
         "/healthz",
-        "/metrics",
         "/api/openapi.json",
         "/public",
     ];
@@ -587,4 +585,33 @@ async fn every_route_but_the_public_doors_needs_a_login() {
         "answered without a login:\n{}",
         open.join("\n")
     );
+}
+
+/// IP-07: `/metrics` answers a scraper with the configured token (and the system
+/// admin); a wrong token or none gets 401, like any other closed door.
+#[tokio::test]
+async fn metrics_need_the_scrapers_token() {
+    let store = zhili_storage::testing::fresh_sqlite().await;
+    with_small_city(&store, &hash_password(PW)).await;
+    let config = ServerConfig {
+        metrics_token: Some("scrape-secret-7f3a".into()),
+        ..ServerConfig::default()
+    };
+    let app = app(AppState::new(store, config).load().await.unwrap());
+    for (bearer, expected) in [
+        (None, StatusCode::UNAUTHORIZED),
+        (Some("scrape-secret-7f3"), StatusCode::UNAUTHORIZED),
+        (Some("scrape-secret-7f3a"), StatusCode::OK),
+    ] {
+        let mut req = Request::builder().uri("/metrics");
+        if let Some(b) = bearer {
+            req = req.header("authorization", format!("Bearer {b}"));
+        }
+        let res = app
+            .clone()
+            .oneshot(req.body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(res.status(), expected, "{bearer:?}");
+    }
 }
