@@ -464,7 +464,7 @@ impl Settings {
             return Ok(if self.demo {
                 Vec::new()
             } else {
-                vec![zhili_domain::Role::Admin]
+                zhili_domain::PasswordPolicy::default().second_factor_roles
             });
         };
         list.split(',')
@@ -501,9 +501,9 @@ impl Settings {
                 max_age: (self.password_max_age_days > 0)
                     .then(|| chrono::Duration::days(i64::from(self.password_max_age_days))),
                 // Checked in `validate`; were it not, fail closed.
-                second_factor_roles: self
-                    .second_factor_roles()
-                    .unwrap_or_else(|_| vec![zhili_domain::Role::Admin]),
+                second_factor_roles: self.second_factor_roles().unwrap_or_else(|_| {
+                    zhili_domain::PasswordPolicy::default().second_factor_roles
+                }),
             },
             metrics_token: self.metrics_token.clone().filter(|t| !t.trim().is_empty()),
         }
@@ -765,7 +765,10 @@ session_absolute_hours = 6
         use zhili_domain::Role;
         let roles = |s: &Settings| s.server_config().password_policy.second_factor_roles;
         let plain = load(None, HashMap::new(), &Flags::default()).unwrap();
-        assert_eq!(roles(&plain), vec![Role::Admin]);
+        assert_eq!(
+            roles(&plain),
+            vec![Role::Admin, Role::SecurityAdmin, Role::Auditor]
+        );
         assert_eq!(
             plain.server_config().password_policy.max_age,
             Some(chrono::Duration::days(90))

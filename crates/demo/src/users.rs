@@ -26,6 +26,8 @@ pub(crate) fn accounts(d: &Divisions) -> Vec<DemoUser> {
     };
     vec![
         user("admin", "系统管理员", "admin", None),
+        user("security", "安全管理员", "security_admin", None),
+        user("auditor", "审计管理员", "auditor", None),
         user("city", "陈晓燕", "city_operator", None),
         user("leader", "张副主任", "city_leader", None),
         user(

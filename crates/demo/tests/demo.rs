@@ -470,6 +470,8 @@ fn demo_accounts_exist_with_their_organisations() {
         "oversight",
         "citizen",
         "integration",
+        "security_admin",
+        "auditor",
     ];
     for u in &c.users {
         assert!(roles.contains(&u.role), "{}", u.role);

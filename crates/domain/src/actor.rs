@@ -43,15 +43,55 @@ impl Actor {
             (Role::UnitHandler, Some(org)) => Scope::Unit(org),
             (Role::Citizen, _) => Scope::Reporter(self.user_id),
             (Role::Integration, _) => Scope::CreatedBy(self.user_id),
+            // Accounts and the audit log are their work, not events.
+            (Role::SecurityAdmin | Role::Auditor, _) => Scope::Nothing,
             // A role that needs an org but has none sees nothing rather than everything.
             (Role::TownshipOperator | Role::GridWorker | Role::UnitHandler, None) => Scope::Nothing,
         }
     }
 
-    /// Oversight bodies follow the whole process but change nothing (O1).
+    /// Oversight bodies follow the whole process but change nothing (O1); the
+    /// security and audit administrators have no part in events.
     pub fn can_report_events(&self) -> bool {
-        !matches!(self.role, Role::Oversight)
+        !matches!(
+            self.role,
+            Role::Oversight | Role::SecurityAdmin | Role::Auditor
+        )
     }
+}
+
+/// Why an account change is refused under the separation of duties (AC-07).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountRefusal(pub &'static str);
+
+/// Whether `manager` may create, change, or reset the password or second factor
+/// of an account that has role `current` (`None`: a new account) and is to have
+/// role `new`. Accounts are the security administrator's alone; the security and
+/// audit administrators' own accounts come only from the command line (`zhili
+/// user …`, run by whoever runs the server), so that no one in the application
+/// can grant themselves a role or make a friendly auditor. `own`: the manager's
+/// own account, whose role and active flag they may not change.
+pub fn may_manage_account(
+    manager: Role,
+    current: Option<Role>,
+    new: Role,
+    own: bool,
+) -> Result<(), AccountRefusal> {
+    let guarded = |r: Role| matches!(r, Role::SecurityAdmin | Role::Auditor);
+    if manager != Role::SecurityAdmin {
+        return Err(AccountRefusal("只有安全管理员可以管理账号"));
+    }
+    if own {
+        return Err(AccountRefusal(
+            "不能修改自己的账号；请由命令行 zhili user 处理",
+        ));
+    }
+    if current.is_some_and(guarded) || guarded(new) {
+        return Err(AccountRefusal(
+            "安全管理员和审计管理员账号只能由命令行 zhili user 建立和调整",
+        ));
+    }
+    Ok(())
 }
 
 /// What an actor is to one particular event; decides which actions they may take
@@ -80,6 +120,35 @@ impl Capacities {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_the_security_admin_manages_accounts_and_never_the_three_administrators() {
+        use Role::*;
+        assert!(may_manage_account(SecurityAdmin, None, UnitHandler, false).is_ok());
+        assert!(may_manage_account(SecurityAdmin, Some(UnitHandler), Admin, false).is_ok());
+        for manager in [Admin, CityOperator, Auditor, TownshipOperator] {
+            assert!(may_manage_account(manager, None, UnitHandler, false).is_err());
+        }
+        // No self-grant, no friendly auditor, no second security admin.
+        assert!(
+            may_manage_account(SecurityAdmin, Some(SecurityAdmin), SecurityAdmin, true).is_err()
+        );
+        assert!(may_manage_account(SecurityAdmin, None, Auditor, false).is_err());
+        assert!(may_manage_account(SecurityAdmin, Some(Auditor), Auditor, false).is_err());
+        assert!(
+            may_manage_account(SecurityAdmin, Some(UnitHandler), SecurityAdmin, false).is_err()
+        );
+        // The security and audit administrators see no events.
+        let sec = Actor {
+            user_id: UserId(1),
+            username: "s".into(),
+            display_name: "s".into(),
+            role: SecurityAdmin,
+            org_id: None,
+        };
+        assert_eq!(sec.scope(), Scope::Nothing);
+        assert!(!sec.can_report_events());
+    }
 
     fn actor(role: Role, org: Option<i64>) -> Actor {
         Actor {

@@ -53,6 +53,11 @@ coded_enum!(
         Oversight = "oversight" / "监督机构",
         Citizen = "citizen" / "群众",
         Integration = "integration" / "接口账号",
+        // Separation of duties (三员分立, AC-07): accounts are the security
+        // administrator's, the audit log the audit administrator's; neither sees
+        // events, and the system administrator manages neither.
+        SecurityAdmin = "security_admin" / "安全管理员",
+        Auditor = "auditor" / "审计管理员",
     }
 );
 

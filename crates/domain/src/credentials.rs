@@ -27,7 +27,8 @@ impl Default for PasswordPolicy {
     fn default() -> Self {
         PasswordPolicy {
             max_age: Some(Duration::days(90)),
-            second_factor_roles: vec![Role::Admin],
+            // The three administrators (三员): system, security and audit.
+            second_factor_roles: vec![Role::Admin, Role::SecurityAdmin, Role::Auditor],
         }
     }
 }

@@ -16,7 +16,7 @@ pub mod mask;
 pub mod supervision;
 pub mod values;
 
-pub use actor::{Actor, Capacities, Scope};
+pub use actor::{AccountRefusal, Actor, Capacities, Scope, may_manage_account};
 pub use classification::{
     Classification, Decision, KeywordRule, ModelOpinion, RuleMode, RuleTarget, Suggestion,
     SuggestionSource,

@@ -134,22 +134,48 @@ pub async fn confirm_totp(state: &AppState, actor: &Actor, code: &str) -> Result
     Ok(())
 }
 
-fn require_admin(admin: &Actor) -> Result<(), ApiError> {
-    if admin.role == Role::Admin {
-        Ok(())
-    } else {
-        Err(ApiError::forbidden("只有系统管理员可以重置账号"))
+/// The separation-of-duties check (AC-07) before `manager` creates (`target` None)
+/// or changes an account, or resets its password or second factor: `Some(reason)`
+/// when refused. `new_role`: the role the account is to have (unchanged if None).
+pub async fn account_refusal(
+    state: &AppState,
+    manager: &Actor,
+    target: Option<i64>,
+    new_role: Option<Role>,
+) -> Result<Option<&'static str>, zhili_storage::StoreError> {
+    let current = match target {
+        Some(id) => Some(state.store.user_summary(id).await?.role),
+        None => None,
+    };
+    // A new account without a role yet is judged as the least of them.
+    let new = new_role.or(current).unwrap_or(Role::Citizen);
+    let own = target == Some(manager.user_id.0);
+    Ok(
+        zhili_domain::may_manage_account(manager.role, current, new, own)
+            .err()
+            .map(|r| r.0),
+    )
+}
+
+async fn require_account_manager(
+    state: &AppState,
+    manager: &Actor,
+    user: UserId,
+) -> Result<(), ApiError> {
+    match account_refusal(state, manager, Some(user.0), None).await? {
+        None => Ok(()),
+        Some(reason) => Err(ApiError::forbidden(reason)),
     }
 }
 
-/// An admin gives `user` a new one-time password (returned, to be shown once); the
+/// The security administrator gives `user` a new one-time password (returned, to be shown once); the
 /// user must change it at the next login, and their sessions end.
 pub async fn reset_password(
     state: &AppState,
     admin: &Actor,
     user: UserId,
 ) -> Result<String, ApiError> {
-    require_admin(admin)?;
+    require_account_manager(state, admin, user).await?;
     let password = one_time_password();
     let h = hash(&password).await?;
     state
@@ -159,9 +185,9 @@ pub async fn reset_password(
     Ok(password)
 }
 
-/// An admin unbinds `user`'s authenticator (a lost phone); their sessions end.
+/// The security administrator unbinds `user`'s authenticator (a lost phone); their sessions end.
 pub async fn reset_totp(state: &AppState, admin: &Actor, user: UserId) -> Result<(), ApiError> {
-    require_admin(admin)?;
+    require_account_manager(state, admin, user).await?;
     state
         .store
         .reset_totp(user, &Acting::from(admin), Utc::now())

@@ -67,7 +67,7 @@ pub fn nonempty(v: &Option<String>) -> Option<&str> {
 
 /// `YYYY-MM-DD` as midnight China time (the next midnight for an inclusive end),
 /// or an RFC 3339 instant as given.
-fn parse_time(v: &str, end_of_day: bool) -> Option<DateTime<Utc>> {
+pub(crate) fn parse_time(v: &str, end_of_day: bool) -> Option<DateTime<Utc>> {
     if let Ok(t) = DateTime::parse_from_rfc3339(v) {
         return Some(t.with_timezone(&Utc));
     }

@@ -312,7 +312,7 @@ async fn a_one_time_password_opens_only_the_password_change() {
         assert_eq!(s, StatusCode::OK);
         assert_eq!(v["gate"], Value::Null);
 
-        // An admin's reset: a new one-time password, the sessions end, the gate is back.
+        // The security admin's reset: a new one-time password, the sessions end, the gate is back.
         let admin_app = app.clone();
         let admin_state = AppState::new(
             store.clone(),
@@ -327,7 +327,8 @@ async fn a_one_time_password_opens_only_the_password_change() {
         let admin_token = zhili_server::auth::login(
             &admin_state,
             zhili_server::auth::Credentials {
-                username: "admin",
+                // Accounts are the security administrator's (separation of duties).
+                username: "secadmin",
                 password: PW,
                 otp: None,
             },
@@ -348,7 +349,11 @@ async fn a_one_time_password_opens_only_the_password_change() {
             None,
         )
         .await;
-        assert_eq!(s, StatusCode::FORBIDDEN, "only admins reset accounts");
+        assert_eq!(
+            s,
+            StatusCode::FORBIDDEN,
+            "only the security admin resets accounts"
+        );
         let app2 = zhili_server::app(admin_state);
         let (s, reset) = call(
             &app2,

@@ -616,16 +616,18 @@ async fn the_patrol_page_checks_in_and_lists_the_day() {
 #[tokio::test]
 async fn the_admin_pages_create_users_and_edit_limits() {
     for app in apps().await {
+        // Accounts are the security administrator's; categories the system's.
+        let sec = page::login(&app, "secadmin").await;
         let a = page::login(&app, "admin").await;
-        let page = get(&app, "/admin/users", Some(&a.cookie)).await;
+        let page = get(&app, "/admin/users", Some(&sec.cookie)).await;
         assert_eq!(page.status, StatusCode::OK);
         assert!(page.body.contains("zhujian"));
         let r = post(
             &app,
             "/admin/users",
-            Some(&a.cookie),
+            Some(&sec.cookie),
             &[
-                ("csrf", &a.csrf),
+                ("csrf", &sec.csrf),
                 ("username", "wang"),
                 ("display_name", "王五"),
                 ("role", "grid_worker"),
@@ -654,9 +656,9 @@ async fn the_admin_pages_create_users_and_edit_limits() {
         let r = post(
             &app,
             "/admin/users",
-            Some(&a.cookie),
+            Some(&sec.cookie),
             &[
-                ("csrf", &a.csrf),
+                ("csrf", &sec.csrf),
                 ("username", "li"),
                 ("role", "unit_handler"),
                 ("org", "330281002"),
@@ -668,9 +670,9 @@ async fn the_admin_pages_create_users_and_edit_limits() {
         let r = post(
             &app,
             &format!("/admin/users/{id}"),
-            Some(&a.cookie),
+            Some(&sec.cookie),
             &[
-                ("csrf", &a.csrf),
+                ("csrf", &sec.csrf),
                 ("role", "grid_worker"),
                 ("org", "33028100200102"),
             ],

@@ -37,7 +37,12 @@ pub fn may_view(actor: &Actor) -> bool {
     match actor.role {
         Role::Admin | Role::CityOperator | Role::CityLeader | Role::Oversight => true,
         Role::TownshipOperator => actor.org_id.is_some(),
-        Role::GridWorker | Role::UnitHandler | Role::Citizen | Role::Integration => false,
+        Role::GridWorker
+        | Role::UnitHandler
+        | Role::Citizen
+        | Role::Integration
+        | Role::SecurityAdmin
+        | Role::Auditor => false,
     }
 }
 

@@ -216,7 +216,7 @@ pub fn can_view_kpis(actor: &Actor) -> bool {
     match actor.role {
         Role::Admin | Role::CityOperator | Role::CityLeader | Role::Oversight => true,
         Role::TownshipOperator | Role::GridWorker | Role::UnitHandler => actor.org_id.is_some(),
-        Role::Citizen | Role::Integration => false,
+        Role::Citizen | Role::Integration | Role::SecurityAdmin | Role::Auditor => false,
     }
 }
 

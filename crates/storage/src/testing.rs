@@ -244,6 +244,8 @@ pub fn small_city(password_hash: &str) -> ReferenceImport {
     };
     let users = vec![
         user("admin", "管理员", Role::Admin, None),
+        user("secadmin", "安全管理员", Role::SecurityAdmin, None),
+        user("auditor", "审计管理员", Role::Auditor, None),
         user("city", "市指挥中心", Role::CityOperator, None),
         user(
             "fengshan",

@@ -3,6 +3,7 @@
 
 mod account;
 pub mod attachments;
+pub(crate) mod audit;
 pub mod body;
 pub mod calendar;
 pub mod channels;
@@ -40,6 +41,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/auth/login", post(login_handler))
         .route("/api/v1/auth/logout", post(logout))
         .merge(account::routes())
+        .merge(audit::routes())
         .route("/api/v1/events", post(events::create).get(events::list))
         .route("/api/v1/events/{id}", get(events::get))
         .route("/api/v1/events/{id}/actions", post(events::act))

@@ -48,6 +48,43 @@ fn forbidden(user: &PageUser) -> Option<Response> {
     })
 }
 
+/// Accounts are the security administrator's (separation of duties, AC-07).
+fn not_security_admin(user: &PageUser) -> Option<Response> {
+    (user.actor.role != Role::SecurityAdmin).then(|| {
+        error_page(
+            Some(user.header()),
+            StatusCode::FORBIDDEN,
+            "账号管理只对安全管理员开放。",
+        )
+    })
+}
+
+/// The separation-of-duties check of one account change, as a 403 page.
+async fn refused_change(
+    state: &AppState,
+    user: &PageUser,
+    target: Option<i64>,
+    role: Option<Role>,
+) -> Option<Response> {
+    match crate::account::account_refusal(state, &user.actor, target, role).await {
+        Ok(None) => None,
+        Ok(Some(reason)) => Some(error_page(
+            Some(user.header()),
+            StatusCode::FORBIDDEN,
+            reason,
+        )),
+        Err(StoreError::NotFound) => Some(error_page(
+            Some(user.header()),
+            StatusCode::NOT_FOUND,
+            "该用户不存在。",
+        )),
+        Err(e) => {
+            tracing::error!(error = ?e, "account change check");
+            Some(internal(Some(user.header())))
+        }
+    }
+}
+
 #[derive(Deserialize)]
 pub struct DoneParams {
     done: Option<String>,
@@ -245,6 +282,8 @@ struct UsersPage {
 fn role_opts(lang: Lang, current: &str) -> Vec<Opt> {
     Role::ALL
         .iter()
+        // Those two come only from the command line (`may_manage_account`).
+        .filter(|r| !matches!(r, Role::SecurityAdmin | Role::Auditor) || r.code() == current)
         .map(|r| {
             let label = match org_kind_for(*r) {
                 Some(k) => lang.f("{}（须填{}编码）", &[&lang.t(r.label_zh()), &k]),
@@ -327,7 +366,7 @@ async fn users(
     user: PageUser,
     params: Result<Query<DoneParams>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
-    if let Some(r) = forbidden(&user) {
+    if let Some(r) = not_security_admin(&user) {
         return r;
     }
     let done = params
@@ -351,7 +390,7 @@ async fn create_user(State(state): State<AppState>, user: PageUser, form: FormDa
     if let Some(r) = user.csrf_rejection(&form) {
         return r;
     }
-    if let Some(r) = forbidden(&user) {
+    if let Some(r) = not_security_admin(&user) {
         return r;
     }
     let typed = Typed {
@@ -365,6 +404,9 @@ async fn create_user(State(state): State<AppState>, user: PageUser, form: FormDa
         let m = Some(Shown::of(user.lang, "请选择角色"));
         return users_page(&state, &user, bad, None, m, None, typed).await;
     };
+    if let Some(r) = refused_change(&state, &user, None, Some(role)).await {
+        return r;
+    }
     let password = crate::auth::one_time_password();
     let hash = match tokio::task::spawn_blocking({
         let p = password.clone();
@@ -430,18 +472,32 @@ async fn create_user(State(state): State<AppState>, user: PageUser, form: FormDa
     }
 }
 
-/// The CSRF and admin checks of a form on `/admin/users/{id}…`, and the user's id.
-fn user_form(user: &PageUser, form: &FormData, id: &str) -> Result<i64, Box<Response>> {
-    if let Some(r) = user.csrf_rejection(form).or_else(|| forbidden(user)) {
+/// The CSRF and separation-of-duties checks of a form on `/admin/users/{id}…`
+/// (the account to get `role`, or keep its own), and the user's id.
+async fn user_form(
+    state: &AppState,
+    user: &PageUser,
+    form: &FormData,
+    id: &str,
+    role: Option<Role>,
+) -> Result<i64, Box<Response>> {
+    if let Some(r) = user
+        .csrf_rejection(form)
+        .or_else(|| not_security_admin(user))
+    {
         return Err(Box::new(r));
     }
-    id.parse::<i64>().map_err(|_| {
+    let id = id.parse::<i64>().map_err(|_| {
         Box::new(error_page(
             Some(user.header()),
             StatusCode::NOT_FOUND,
             "该用户不存在。",
         ))
-    })
+    })?;
+    match refused_change(state, user, Some(id), role).await {
+        Some(r) => Err(Box::new(r)),
+        None => Ok(id),
+    }
 }
 
 async fn edit_user(
@@ -450,10 +506,6 @@ async fn edit_user(
     Path(id): Path<String>,
     form: FormData,
 ) -> Response {
-    let id = match user_form(&user, &form, &id) {
-        Ok(id) => id,
-        Err(r) => return *r,
-    };
     let bad = StatusCode::UNPROCESSABLE_ENTITY;
     let role = match form.opt("role") {
         None => None,
@@ -464,6 +516,10 @@ async fn edit_user(
                 return users_page(&state, &user, bad, None, m, None, no_typing()).await;
             }
         },
+    };
+    let id = match user_form(&state, &user, &form, &id, role).await {
+        Ok(id) => id,
+        Err(r) => return *r,
     };
     let change = UserChange {
         role,
@@ -713,7 +769,7 @@ async fn reset_password(
     Path(id): Path<String>,
     form: FormData,
 ) -> Response {
-    let id = match user_form(&user, &form, &id) {
+    let id = match user_form(&state, &user, &form, &id, None).await {
         Ok(id) => id,
         Err(r) => return *r,
     };
@@ -760,7 +816,7 @@ async fn reset_totp(
     Path(id): Path<String>,
     form: FormData,
 ) -> Response {
-    let id = match user_form(&user, &form, &id) {
+    let id = match user_form(&state, &user, &form, &id, None).await {
         Ok(id) => id,
         Err(r) => return *r,
     };

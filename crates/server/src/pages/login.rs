@@ -14,7 +14,9 @@ use crate::auth::{Credentials, clear_cookie, login, session_cookie, token_hash};
 
 /// The demo accounts the login page lists in demo mode, with what each is for.
 const DEMO_ACCOUNTS: &[(&str, &str)] = &[
-    ("admin", "系统管理"),
+    ("admin", "系统管理：类别、分派规则、日历、考核方案"),
+    ("security", "安全管理：账号、密码重置、动态口令"),
+    ("auditor", "安全审计：审计日志与哈希链校验"),
     ("city", "市综合指挥中心：全市事件的受理、分派、督办"),
     (
         "fengshan",
@@ -47,9 +49,19 @@ struct LoginPage {
     demo_password: &'static str,
 }
 
+/// Where a signed-in user starts: their work. The security and audit
+/// administrators have no events; their work is the accounts and the audit log.
+pub fn home_for(role: zhili_domain::Role) -> &'static str {
+    match role {
+        zhili_domain::Role::SecurityAdmin => "/admin/users",
+        zhili_domain::Role::Auditor => "/audit",
+        _ => "/events",
+    }
+}
+
 pub async fn root(MaybeUser(user): MaybeUser) -> Redirect {
     match user {
-        Some(_) => Redirect::to("/events"),
+        Some(u) => Redirect::to(home_for(u.actor.role)),
         None => Redirect::to("/login"),
     }
 }
@@ -98,8 +110,8 @@ pub async fn page(
     lang: Lang,
     MaybeUser(user): MaybeUser,
 ) -> Response {
-    if user.is_some() {
-        return Redirect::to("/events").into_response();
+    if let Some(u) = user {
+        return Redirect::to(home_for(u.actor.role)).into_response();
     }
     login_page(&state, lang, StatusCode::OK, None, String::new()).await
 }
@@ -152,7 +164,11 @@ pub async fn submit(
                 .password_policy
                 .gate(s.actor.role, &s.credentials, chrono::Utc::now())
                 .is_some();
-            let to = if gated { "/account" } else { "/events" };
+            let to = if gated {
+                "/account"
+            } else {
+                home_for(s.actor.role)
+            };
             (
                 [(header::SET_COOKIE, session_cookie(&state, &s.token))],
                 Redirect::to(to),

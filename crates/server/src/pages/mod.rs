@@ -5,6 +5,7 @@
 
 mod account;
 mod admin;
+mod audit;
 mod bulk;
 mod calendar;
 mod chat;
@@ -62,6 +63,7 @@ pub fn routes() -> Router<AppState> {
         .merge(chat::routes())
         .merge(notices::routes())
         .merge(outbox::routes())
+        .merge(audit::routes())
         .merge(calendar::routes())
         .merge(public::routes())
         .merge(recurring::routes())

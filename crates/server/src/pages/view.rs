@@ -22,6 +22,12 @@ pub struct Header {
     pub sees_notices: bool,
     /// Administers the system (the calendar page in the navigation).
     pub is_admin: bool,
+    /// The security administrator: accounts (separation of duties).
+    pub manages_accounts: bool,
+    /// The audit administrator: the audit log.
+    pub reads_audit: bool,
+    /// Has events to see at all (not the security or audit administrator).
+    pub sees_events: bool,
     /// Reads supervision orders (督办) in the navigation.
     pub sees_supervision: bool,
     /// Reads the KPIs (考核指标).
@@ -49,6 +55,13 @@ impl Header {
             sees_chat: zhili_storage::chat::can_view_chat(actor),
             sees_notices: zhili_storage::warnings::receives_notices(actor),
             is_admin: actor.role == zhili_domain::Role::Admin,
+            manages_accounts: actor.role == zhili_domain::Role::SecurityAdmin,
+            reads_audit: actor.role == zhili_domain::Role::Auditor,
+            sees_events: actor.scope() != zhili_domain::Scope::Nothing
+                && !matches!(
+                    actor.role,
+                    zhili_domain::Role::SecurityAdmin | zhili_domain::Role::Auditor
+                ),
             sees_supervision: zhili_domain::supervision::may_read(actor),
             sees_kpi: zhili_storage::kpi::can_view_kpis(actor),
             sees_recurring: zhili_storage::recurring::RecurringRepo::may_read(actor),

@@ -1,0 +1,180 @@
+//! `/audit`: the audit log for the audit administrator — search by action (or a
+//! family such as `pii.`), actor, object and time, newest first, and check the hash
+//! chain. A reveal report is the search `action=pii.reveal`.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::get;
+use chrono::Utc;
+use zhili_storage::Acting;
+use zhili_storage::audit::{AuditEntry, ChainReport};
+
+use super::session::PageUser;
+use super::view::{Header, china_time, error_page, internal, render};
+use crate::AppState;
+use crate::api::audit::{AuditQuery, require_auditor};
+use crate::i18n::Lang;
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/audit", get(page))
+}
+
+struct Row {
+    id: i64,
+    at: String,
+    actor: String,
+    action: String,
+    object: String,
+    detail: String,
+}
+
+impl From<AuditEntry> for Row {
+    fn from(e: AuditEntry) -> Self {
+        Row {
+            id: e.id,
+            at: china_time(e.at),
+            actor: e.actor_name,
+            action: e.action,
+            object: match e.object_id {
+                Some(id) => format!("{} {id}", e.object_type),
+                None => e.object_type,
+            },
+            detail: e.detail.map(|d| d.to_string()).unwrap_or_default(),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "audit.html")]
+struct AuditPage {
+    lang: Lang,
+    header: Option<Header>,
+    q: Typed,
+    rows: Vec<Row>,
+    total: i64,
+    page: u32,
+    /// Links to the pages before and after, with the same search.
+    prev: Option<String>,
+    next: Option<String>,
+    error: Option<String>,
+    /// `Some` when the chain was checked on this request.
+    chain: Option<ChainReport>,
+}
+
+/// The search as typed, to show it again.
+#[derive(Default)]
+struct Typed {
+    action: String,
+    actor: String,
+    object_type: String,
+    object: String,
+    from: String,
+    to: String,
+}
+
+#[derive(serde::Deserialize)]
+struct PageQuery {
+    #[serde(flatten)]
+    q: AuditQuery,
+    verify: Option<String>,
+}
+
+fn link(t: &Typed, page: u32) -> String {
+    let enc = |v: &str| super::view::url_encode(v);
+    format!(
+        "/audit?action={}&actor={}&object_type={}&object={}&from={}&to={}&page={page}",
+        enc(&t.action),
+        enc(&t.actor),
+        enc(&t.object_type),
+        enc(&t.object),
+        enc(&t.from),
+        enc(&t.to)
+    )
+}
+
+async fn page(
+    State(state): State<AppState>,
+    user: PageUser,
+    q: Result<Query<PageQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    if require_auditor(&user.actor).is_err() {
+        return error_page(
+            Some(user.header()),
+            StatusCode::FORBIDDEN,
+            "审计日志只对审计管理员开放。",
+        );
+    }
+    let (form, verify) = match q {
+        Ok(Query(p)) => (p.q, p.verify.is_some()),
+        Err(_) => (AuditQuery::default(), false),
+    };
+    let text = |v: &Option<String>| v.clone().unwrap_or_default();
+    let typed = Typed {
+        action: text(&form.action),
+        actor: text(&form.actor),
+        object_type: text(&form.object_type),
+        object: text(&form.object),
+        from: text(&form.from),
+        to: text(&form.to),
+    };
+    let query = form;
+    let chain = if verify {
+        match state.store.verify_audit_chain(None).await {
+            Ok(r) => Some(r),
+            Err(e) => {
+                tracing::error!(error = ?e, "audit chain check page");
+                return internal(Some(user.header()));
+            }
+        }
+    } else {
+        None
+    };
+    let filter = match query.filter() {
+        Ok(f) => f,
+        Err(e) => {
+            let view = AuditPage {
+                lang: user.lang,
+                header: Some(user.header()),
+                q: typed,
+                rows: Vec::new(),
+                total: 0,
+                page: 1,
+                prev: None,
+                next: None,
+                error: Some(e.message.clone()),
+                chain,
+            };
+            return render(StatusCode::UNPROCESSABLE_ENTITY, &view);
+        }
+    };
+    let found = match state
+        .store
+        .search_audit(&filter, &Acting::from(&user.actor), Utc::now())
+        .await
+    {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::error!(error = ?e, "audit page");
+            return internal(Some(user.header()));
+        }
+    };
+    let pages =
+        u32::try_from((found.total + i64::from(found.per_page) - 1) / i64::from(found.per_page))
+            .unwrap_or(u32::MAX);
+    let view = AuditPage {
+        lang: user.lang,
+        header: Some(user.header()),
+        prev: (found.page > 1).then(|| link(&typed, found.page - 1)),
+        next: (found.page < pages).then(|| link(&typed, found.page + 1)),
+        q: typed,
+        rows: found.items.into_iter().map(Row::from).collect(),
+        total: found.total,
+        page: found.page,
+        error: None,
+        chain,
+    };
+    render(StatusCode::OK, &view)
+}
