@@ -273,8 +273,12 @@ pub fn cookie_token(parts: &Parts) -> Option<String> {
 
 /// The value of the request's cookie `name`, if it sent one.
 pub fn cookie(parts: &Parts, name: &str) -> Option<String> {
-    parts
-        .headers
+    cookie_in(&parts.headers, name)
+}
+
+/// [`cookie`] from the headers alone (for middleware, which has the whole request).
+pub fn cookie_in(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
+    headers
         .get_all(axum::http::header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())

@@ -6,6 +6,7 @@ pub mod account;
 pub mod api;
 pub mod auth;
 pub mod classify;
+mod denials;
 pub mod error;
 pub mod filters;
 pub mod i18n;
@@ -191,6 +192,10 @@ pub fn app(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             rate_limit::layer,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            denials::layer,
         ))
         .layer(axum::middleware::from_fn(metrics_layer::track))
         .layer(SetResponseHeaderLayer::if_not_present(

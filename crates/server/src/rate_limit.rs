@@ -77,7 +77,7 @@ fn limit_for(limits: &RateLimits, method: &Method, path: &str) -> Option<(&'stat
 
 /// The client's address: the configured header's first entry when zhili runs behind
 /// a reverse proxy that sets it, else the connection's peer.
-fn client_address(req: &Request, header_name: Option<&str>) -> String {
+pub(crate) fn client_address(req: &Request, header_name: Option<&str>) -> String {
     let forwarded = header_name
         .and_then(|name| req.headers().get(name))
         .and_then(|v| v.to_str().ok())

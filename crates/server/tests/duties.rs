@@ -154,6 +154,41 @@ async fn the_audit_administrator_alone_reads_and_checks_the_log_and_is_recorded_
         assert_eq!(r["detail"]["reason"], "回访联系");
         assert_eq!(r["object_id"], e["id"].to_string());
 
+        // Each of those refusals is itself on record, with route and request id.
+        let (_, v) = call(
+            &app,
+            "GET",
+            "/api/v1/audit?action=access.denied",
+            Some(&auditor),
+            None,
+        )
+        .await;
+        assert_eq!(v["total"], 4, "{v}");
+        let denial = &v["items"][0];
+        assert_eq!(denial["object_id"], "/api/v1/audit");
+        assert_eq!(denial["detail"]["method"], "GET");
+        assert!(
+            denial["detail"]["request_id"]
+                .as_str()
+                .is_some_and(|r| !r.is_empty()),
+            "{denial}"
+        );
+        // So is a logout.
+        let city = login(&app, "city").await;
+        let (s, _) = call(&app, "POST", "/api/v1/auth/logout", Some(&city), None).await;
+        assert_eq!(s, StatusCode::NO_CONTENT);
+        let (s, _) = call(&app, "GET", "/api/v1/events", Some(&city), None).await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED, "the session ended");
+        let (_, v) = call(
+            &app,
+            "GET",
+            "/api/v1/audit?action=auth.logout",
+            Some(&auditor),
+            None,
+        )
+        .await;
+        assert_eq!(v["total"], 1, "{v}");
+
         // A family of actions, the auditor's own reads among them.
         let (_, v) = call(
             &app,

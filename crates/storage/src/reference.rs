@@ -569,4 +569,28 @@ impl Store {
             .await
             .map_err(StoreError::from))
     }
+
+    /// A logout by `by`: their session ends and an `auth.logout` record says so, in
+    /// one transaction (AU-01).
+    pub async fn end_session(
+        &self,
+        token_hash: &str,
+        by: &crate::events::Acting,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        in_tx!(self, Write, |tx| {
+            tx.delete_session(token_hash).await?;
+            tx.insert_audit(&AuditRecord {
+                at: now,
+                actor_id: by.user_id,
+                actor_name: by.name.clone(),
+                action: "auth.logout".into(),
+                object_type: "user",
+                object_id: by.user_id.map(|u| u.0.to_string()),
+                detail: None,
+            })
+            .await?;
+            Ok::<_, StoreError>(())
+        })
+    }
 }

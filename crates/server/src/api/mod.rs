@@ -151,16 +151,12 @@ async fn login_handler(
 
 async fn logout(
     State(state): State<AppState>,
-    headers: axum::http::HeaderMap,
+    session: crate::auth::ApiSession,
 ) -> Result<StatusCode, ApiError> {
-    let token = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .ok_or_else(ApiError::unauthorized)?;
+    let by = zhili_storage::Acting::from(&session.actor);
     state
         .store
-        .delete_session(&crate::auth::token_hash(token.trim()))
+        .end_session(&session.token_hash, &by, chrono::Utc::now())
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

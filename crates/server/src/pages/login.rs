@@ -196,7 +196,12 @@ pub async fn logout(State(state): State<AppState>, user: PageUser, form: FormDat
     if let Some(r) = user.csrf_rejection(&form) {
         return r;
     }
-    if let Err(e) = state.store.delete_session(&token_hash(&user.token)).await {
+    let by = zhili_storage::Acting::from(&user.actor);
+    if let Err(e) = state
+        .store
+        .end_session(&token_hash(&user.token), &by, chrono::Utc::now())
+        .await
+    {
         tracing::error!(error = ?e, "logout failed");
         return internal(Some(user.header()));
     }
