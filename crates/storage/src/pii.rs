@@ -1,5 +1,6 @@
 //! Personal data at rest (DC-01). Reporters' names and phone numbers, chat senders'
-//! names and phones and outgoing messages (which carry phones) are stored sealed: AES-256-GCM per value, with the column as associated
+//! names and phones, staff phones and outgoing messages (which carry phones) are
+//! stored sealed: AES-256-GCM per value, with the column as associated
 //! data so a sealed value cannot be moved to another column unnoticed. Lookups by
 //! phone go through a keyed hash (HMAC-SHA256), never through the plain number.
 //!
@@ -124,6 +125,7 @@ pub(crate) enum Field {
     ReporterPhone,
     SenderName,
     SenderPhone,
+    StaffPhone,
     OutboxPayload,
 }
 
@@ -134,6 +136,7 @@ impl Field {
             Field::ReporterPhone => b"events.reporter_phone",
             Field::SenderName => b"chat_messages.sender_name",
             Field::SenderPhone => b"chat_messages.sender_phone",
+            Field::StaffPhone => b"users.phone",
             Field::OutboxPayload => b"outbox.payload",
         }
     }
@@ -369,6 +372,7 @@ impl Store {
             }
             n.events += page.events;
             n.messages += page.messages;
+            n.staff += page.staff;
             n.outbox += page.outbox;
         }
         in_tx!(self, Write, |tx| {
@@ -386,7 +390,8 @@ impl Store {
                     object_type: "pii_keys",
                     object_id: Some(KEYS_ROW.into()),
                     detail: Some(serde_json::json!({
-                        "events": n.events, "messages": n.messages, "outbox": n.outbox,
+                        "events": n.events, "messages": n.messages, "staff": n.staff,
+                        "outbox": n.outbox,
                     })),
                 })
                 .await?;
@@ -417,12 +422,13 @@ async fn read_keys_row<T: Tx>(
 struct SealedCounts {
     events: u64,
     messages: u64,
+    staff: u64,
     outbox: u64,
 }
 
 impl SealedCounts {
     fn total(&self) -> u64 {
-        self.events + self.messages + self.outbox
+        self.events + self.messages + self.staff + self.outbox
     }
 }
 
@@ -480,6 +486,18 @@ async fn seal_page<T: Tx>(tx: &mut T, pii: &Pii) -> Result<SealedCounts, StoreEr
             .arg(Arg::I64(id));
         tx.exec(u).await?;
         n.messages += 1;
+    }
+    let mut q =
+        Sql::new("SELECT id, phone FROM users WHERE phone NOT LIKE 'pii1:%' ORDER BY id LIMIT ");
+    q.arg(Arg::I64(SEAL_PAGE));
+    let rows: Vec<(i64, String)> = tx.rows(q).await?;
+    for (id, phone) in rows {
+        let mut u = Sql::new("UPDATE users SET phone = ");
+        u.arg(Arg::Text(pii.seal(Field::StaffPhone, &phone)))
+            .push(" WHERE id = ")
+            .arg(Arg::I64(id));
+        tx.exec(u).await?;
+        n.staff += 1;
     }
     let mut q = Sql::new(
         "SELECT id, payload FROM outbox WHERE payload NOT LIKE 'pii1:%' ORDER BY id LIMIT ",

@@ -337,6 +337,12 @@ impl Store {
                 }
             })
             .transpose()?;
+        let phone = phone
+            .map(|p| {
+                self.pii()
+                    .map(|k| k.seal(crate::pii::Field::StaffPhone, &p))
+            })
+            .transpose()?;
         let mut q = Sql::new("UPDATE users SET phone = ");
         q.arg(Arg::OptText(phone))
             .push(", email = ")
@@ -580,7 +586,11 @@ pub(crate) async fn notify<T: Tx>(
     let nid = tx.insert_notification(n).await?;
     let (title, body, now) = (&n.title, &n.body, n.at);
     let contacts = tx.notice_contacts(n.org_id).await?;
-    let phones: Vec<&String> = contacts.iter().filter_map(|(p, _)| p.as_ref()).collect();
+    let phones: Vec<String> = contacts
+        .iter()
+        .filter_map(|(p, _)| p.as_deref())
+        .map(|p| pii.open(crate::pii::Field::StaffPhone, p))
+        .collect::<Result<_, _>>()?;
     let emails: Vec<&String> = contacts.iter().filter_map(|(_, e)| e.as_ref()).collect();
     if !phones.is_empty() {
         crate::outbox::enqueue(

@@ -75,9 +75,18 @@ async fn no_table_holds_the_reporters_name_or_phone_in_plain_text() {
             .act(e.id, &transfer, Utc::now())
             .await
             .unwrap();
+        // A staff member's phone for notices, sealed too.
+        store
+            .set_user_contact("zhujian", Some("13911112222"), None)
+            .await
+            .unwrap();
         let text = stored_text(&store).await;
         assert!(text.len() > 50, "the scan read the tables");
         assert_eq!(plain_anywhere(&text), Vec::<&String>::new(), "{url}");
+        assert!(
+            !text.iter().any(|t| t.contains("13911112222")),
+            "staff phone"
+        );
 
         // What leaves through the outbox is the plain message.
         let out = store
