@@ -216,34 +216,6 @@ async fn get(app: &Router, token: &str, uri: &str) -> (StatusCode, String) {
     (status, String::from_utf8_lossy(&bytes).into_owned())
 }
 
-/// Every route's path, found in the server's source (as `security.rs` does).
-fn routes() -> Vec<String> {
-    fn walk(dir: &std::path::Path, out: &mut Vec<String>) {
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                walk(&path, out);
-            } else if path.extension().is_some_and(|e| e == "rs") {
-                let text = std::fs::read_to_string(&path).unwrap();
-                for (at, _) in text.match_indices(".route(") {
-                    let rest = text[at + ".route(".len()..].trim_start();
-                    if let Some(lit) = rest.strip_prefix('"') {
-                        out.push(lit[..lit.find('"').unwrap()].to_string());
-                    }
-                }
-            }
-        }
-    }
-    let mut out = Vec::new();
-    walk(
-        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
-        &mut out,
-    );
-    out.sort();
-    out.dedup();
-    out
-}
-
 /// The URIs to call for one route: with every event id (and a few other ids) in
 /// an `{id}`, with KPI kinds in a `{kind}`; routes without parameters plain and
 /// with area, search and feed parameters.
@@ -350,7 +322,10 @@ async fn no_route_shows_any_role_an_event_outside_its_area() {
     for (app, store) in common::apps_with_stores().await {
         let placed = place(&store).await;
         let ids: Vec<i64> = placed.iter().map(|e| e.1).collect();
-        let uris: Vec<String> = routes().iter().flat_map(|r| uris(r, &ids)).collect();
+        let uris: Vec<String> = common::routes_in_source()
+            .iter()
+            .flat_map(|r| uris(r, &ids))
+            .collect();
         assert!(uris.len() > 500, "{}", uris.len());
         let (placed, uris) = (std::sync::Arc::new(placed), std::sync::Arc::new(uris));
         let mut roles = tokio::task::JoinSet::new();

@@ -1,6 +1,8 @@
 //! Hardening (issue #7, ../shared/reference/security_checklist.md) through the real
 //! router, on SQLite and, when ZHILI_TEST_PG is set, PostgreSQL.
 
+mod common;
+
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
@@ -490,34 +492,6 @@ async fn admins_bind_an_authenticator_and_need_its_code_at_every_login() {
     }
 }
 
-/// Every `.route("…"` path in the server's source, as the router is built from them.
-fn routes_in_source() -> Vec<String> {
-    fn walk(dir: &std::path::Path, out: &mut Vec<String>) {
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                walk(&path, out);
-            } else if path.extension().is_some_and(|e| e == "rs") {
-                let text = std::fs::read_to_string(&path).unwrap();
-                for (at, _) in text.match_indices(".route(") {
-                    let rest = text[at + ".route(".len()..].trim_start();
-                    if let Some(lit) = rest.strip_prefix('"') {
-                        out.push(lit[..lit.find('"').unwrap()].to_string());
-                    }
-                }
-            }
-        }
-    }
-    let mut out = Vec::new();
-    walk(
-        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
-        &mut out,
-    );
-    out.sort();
-    out.dedup();
-    out
-}
-
 /// AC-01 (the part built so far): every route of the router, found in its source, is
 /// called with each method and no credentials. Only the declared public doors may
 /// answer; every other route answers 401 (API) or sends the browser to the login
@@ -542,7 +516,7 @@ async fn every_route_but_the_public_doors_needs_a_login() {
         "/static/",
         "/lang/",
     ];
-    let routes = routes_in_source();
+    let routes = common::routes_in_source();
     assert!(
         routes.len() > 100,
         "the enumeration found the router: {routes:?}"
