@@ -72,6 +72,8 @@ enum Command {
     Restore(backup_cmd::RestoreArgs),
     /// Personal data keys: `zhili pii new-key` prints a master key, `rewrap` changes it.
     Pii(pii_cmd::PiiArgs),
+    /// Print every route with the permission it needs and each permission's roles (Markdown).
+    Routes,
 }
 
 #[derive(Debug, Args)]
@@ -151,6 +153,13 @@ fn main() -> std::process::ExitCode {
             Command::Backup(args) => backup_cmd::backup(args).await,
             Command::Restore(args) => backup_cmd::restore(args).await,
             Command::Pii(args) => pii_cmd::run(args).await,
+            Command::Routes => {
+                print!(
+                    "{}",
+                    zhili_server::routes::markdown(&zhili_server::route_table())
+                );
+                Ok(())
+            }
         }
     });
     match result {

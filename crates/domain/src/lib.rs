@@ -13,6 +13,7 @@ pub mod kpi;
 pub mod lifecycle;
 pub mod lockout;
 pub mod mask;
+pub mod permission;
 pub mod supervision;
 pub mod values;
 
@@ -32,4 +33,5 @@ pub use ids::{CategoryId, EventId, OrgId, UserId};
 pub use lifecycle::{Action, ActionKind, EventState, Level, LifecycleError, Outcome, Status};
 pub use lockout::{LockoutPolicy, LoginFailures};
 pub use mask::mask_in_text;
+pub use permission::Permission;
 pub use values::{EventText, GeoPoint, PersonName, Phone, ValueError, mask_name, mask_phone};

@@ -243,9 +243,10 @@ pub fn may_close(actor: &Actor, ctx: &OrderContext) -> bool {
 }
 
 /// Who may read orders at all (their own scope of events): staff and oversight
-/// bodies, not citizens or other systems' accounts (they get the public view).
+/// bodies, not citizens or other systems' accounts (they get the public view), nor
+/// the security and audit administrators, who have no part in events.
 pub fn may_read(actor: &Actor) -> bool {
-    !matches!(actor.role, Role::Citizen | Role::Integration)
+    crate::Permission::Staff.allows(actor.role)
 }
 
 /// The share of focus events under listed or leader-owned supervision, in percent;

@@ -209,7 +209,11 @@ pub fn gate(state: &AppState, session: &Session) -> Option<Gate> {
 pub fn open_while_gated(path: &str) -> bool {
     matches!(
         path,
-        "/api/v1/me" | "/api/v1/me/password" | "/api/v1/me/totp" | "/api/v1/me/totp/confirm"
+        "/api/v1/me"
+            | "/api/v1/me/password"
+            | "/api/v1/me/totp"
+            | "/api/v1/me/totp/confirm"
+            | "/api/v1/auth/logout"
     ) || path == "/account"
         || path.starts_with("/account/")
         || path == "/logout"
@@ -218,6 +222,7 @@ pub fn open_while_gated(path: &str) -> bool {
 /// A Bearer session as the account endpoints need it: the actor, the token's hash
 /// (to keep this session when the password changes) and the gate, which these
 /// endpoints serve rather than refuse.
+#[derive(Clone)]
 pub struct ApiSession {
     pub actor: Actor,
     pub token_hash: String,
@@ -228,6 +233,10 @@ impl FromRequestParts<AppState> for ApiSession {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        // The route gate (routes.rs) has looked the session up already.
+        if let Some(s) = parts.extensions.get::<ApiSession>() {
+            return Ok(s.clone());
+        }
         let token = parts
             .headers
             .get(axum::http::header::AUTHORIZATION)

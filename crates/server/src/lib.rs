@@ -15,6 +15,7 @@ mod metrics_layer;
 pub mod open311;
 pub mod pages;
 pub mod rate_limit;
+pub mod routes;
 pub mod totp;
 pub mod vendor;
 pub mod worker;
@@ -23,7 +24,6 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::http::{HeaderValue, header};
-use axum::routing::get;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -31,6 +31,8 @@ use tower_http::trace::TraceLayer;
 use zhili_storage::Store;
 
 pub use auth::{hash_password, verify_password};
+pub use routes::{RouteEntry, RouteTable, Routes};
+use zhili_domain::Permission;
 
 /// Settings the server needs at run time.
 #[derive(Debug, Clone)]
@@ -173,22 +175,43 @@ pub(crate) fn content_security_policy(
         .unwrap_or_else(|_| HeaderValue::from_static("default-src 'self'"))
 }
 
-/// The whole application as one router, exactly as production serves it.
-pub fn app(state: AppState) -> Router {
-    let csp = content_security_policy(&state.config, InlineStyleAttrs::Refused);
-    Router::new()
+/// Every route with its permission (`routes.rs`), as [`app`] serves them.
+fn all_routes() -> Routes {
+    Routes::new()
         .merge(api::routes())
         .merge(pages::routes())
         .merge(open311::routes())
         .merge(vendor::routes())
-        .route("/healthz", get(health))
-        .route("/metrics", get(metrics_layer::render))
-        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .get("/healthz", Permission::Public, health)
+        // The scraper's token, or a signed-in system admin (checked by the handler).
+        .get("/metrics", Permission::OwnCredential, metrics_layer::render)
+        .map_router(|r| r.layer(RequestBodyLimitLayer::new(BODY_LIMIT)))
         // Photo uploads bring their own, larger limit: merged after the layer above,
         // which applies only to the routes added before it.
         .merge(api::attachments::upload_routes())
         .merge(pages::upload_routes())
+}
+
+/// The table of every route and its permission, for `zhili routes` and the tests
+/// that walk every route.
+pub fn route_table() -> RouteTable {
+    all_routes().into_parts().1
+}
+
+/// The whole application as one router, exactly as production serves it.
+pub fn app(state: AppState) -> Router {
+    let csp = content_security_policy(&state.config, InlineStyleAttrs::Refused);
+    let (router, table) = all_routes().into_parts();
+    router
         .fallback(not_found)
+        // After routing (it needs the matched path), before every handler.
+        .layer(axum::middleware::from_fn_with_state(
+            routes::GateState {
+                app: state.clone(),
+                table: Arc::new(table),
+            },
+            routes::gate,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             rate_limit::layer,

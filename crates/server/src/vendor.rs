@@ -2,18 +2,15 @@
 //! ECharts), served under `/static/vendor/{package}@{version}/…`. The version is in
 //! the path, so a file never changes under its URL and may be cached for a year.
 
-use axum::Router;
 use axum::extract::Path;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-
-use crate::AppState;
+use zhili_domain::Permission;
 
 include!(concat!(env!("OUT_DIR"), "/vendor.rs"));
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/static/vendor/{*path}", get(file))
+pub fn routes() -> crate::Routes {
+    crate::Routes::new().get("/static/vendor/{*path}", Permission::Public, file)
 }
 
 /// The embedded file at `path` under `/static/vendor/`.

@@ -1,12 +1,11 @@
 //! `/api/v1/me…`: one's own account, usable while the session is gated (a password
 //! to change, a second factor to bind); and the admin's resets of another account.
 
-use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
 use serde::Deserialize;
+use zhili_domain::Permission;
 use zhili_domain::UserId;
 
 use super::{JsonBody, UserView};
@@ -15,14 +14,26 @@ use crate::account;
 use crate::auth::{ApiActor, ApiSession};
 use crate::error::ApiError;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/me", get(me))
-        .route("/api/v1/me/password", post(change_password))
-        .route("/api/v1/me/totp", post(start_totp))
-        .route("/api/v1/me/totp/confirm", post(confirm_totp))
-        .route("/api/v1/admin/users/{id}/password", post(reset_password))
-        .route("/api/v1/admin/users/{id}/totp", delete(reset_totp))
+pub fn routes() -> crate::Routes {
+    crate::Routes::new()
+        .get("/api/v1/me", Permission::SignedIn, me)
+        .post("/api/v1/me/password", Permission::SignedIn, change_password)
+        .post("/api/v1/me/totp", Permission::SignedIn, start_totp)
+        .post(
+            "/api/v1/me/totp/confirm",
+            Permission::SignedIn,
+            confirm_totp,
+        )
+        .post(
+            "/api/v1/admin/users/{id}/password",
+            Permission::ManageAccounts,
+            reset_password,
+        )
+        .delete(
+            "/api/v1/admin/users/{id}/totp",
+            Permission::ManageAccounts,
+            reset_totp,
+        )
 }
 
 /// Who is signed in, and what the account must do first (`gate`, or null).

@@ -4,14 +4,13 @@
 //! route has its own body limit (a photo is larger than the app-wide limit) and is
 //! merged into the app outside that limit (see `upload_routes` and `crate::app`).
 
-use axum::Router;
 use axum::extract::multipart::{Field, MultipartError, MultipartRejection};
 use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
+use zhili_domain::Permission;
 use zhili_storage::attachments::{
     Added, AttachmentFile, AttachmentMeta, MAX_PHOTO_BYTES, Photo, PhotoError, Variant,
 };
@@ -25,18 +24,25 @@ use crate::error::ApiError;
 pub const UPLOAD_BODY_LIMIT: usize = MAX_PHOTO_BYTES + 512 * 1024;
 
 /// Reading photos, under the app-wide body limit.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/events/{id}/attachments", get(list))
-        .route("/api/v1/attachments/{id}", get(download))
+pub fn routes() -> crate::Routes {
+    crate::Routes::new()
+        .get(
+            "/api/v1/events/{id}/attachments",
+            Permission::ReadEvents,
+            list,
+        )
+        .get("/api/v1/attachments/{id}", Permission::ReadEvents, download)
 }
 
 /// Uploading, with the larger limit; merged outside the app-wide one.
-pub fn upload_routes() -> Router<AppState> {
-    Router::new().route(
-        "/api/v1/events/{id}/attachments",
-        post(upload).layer(DefaultBodyLimit::max(UPLOAD_BODY_LIMIT)),
-    )
+pub fn upload_routes() -> crate::Routes {
+    crate::Routes::new()
+        .post(
+            "/api/v1/events/{id}/attachments",
+            Permission::HandleEvents,
+            upload,
+        )
+        .map_router(|r| r.layer(DefaultBodyLimit::max(UPLOAD_BODY_LIMIT)))
 }
 
 /// A file part as received.

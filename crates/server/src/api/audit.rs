@@ -2,13 +2,11 @@
 //! and check its hash chain. Nobody else reads it here, and every search is itself
 //! recorded.
 
-use axum::Router;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use chrono::Utc;
 use serde::Deserialize;
-use zhili_domain::{Actor, Role};
+use zhili_domain::{Actor, Permission, Role};
 use zhili_storage::Acting;
 use zhili_storage::audit::AuditFilter;
 
@@ -17,10 +15,10 @@ use crate::auth::ApiActor;
 use crate::error::ApiError;
 use crate::filters::{nonempty, parse_time};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/audit", get(search))
-        .route("/api/v1/audit/verify", get(verify))
+pub fn routes() -> crate::Routes {
+    crate::Routes::new()
+        .get("/api/v1/audit", Permission::ReadAudit, search)
+        .get("/api/v1/audit/verify", Permission::ReadAudit, verify)
 }
 
 /// The query string of a search; all parts optional.

@@ -4,24 +4,27 @@
 //! November). A loaded year applies at once here and within one background round on
 //! every other instance; deadlines that were estimates are counted again.
 
-use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use chrono::{NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use zhili_calendar::{YearData, YearDataError, parse_year_file};
-use zhili_domain::{Actor, Role};
+use zhili_domain::{Actor, Permission, Role};
 
 use crate::AppState;
 use crate::auth::ApiActor;
 use crate::error::ApiError;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/calendar/years", get(years).post(load))
-        .route("/api/v1/calendar/add-working-days", get(add_working_days))
+pub fn routes() -> crate::Routes {
+    crate::Routes::new()
+        .get("/api/v1/calendar/years", Permission::SignedIn, years)
+        .post("/api/v1/calendar/years", Permission::ManageSystem, load)
+        .get(
+            "/api/v1/calendar/add-working-days",
+            Permission::SignedIn,
+            add_working_days,
+        )
 }
 
 #[derive(Serialize)]

@@ -2,16 +2,14 @@
 //! to, the operators' message list with promote and dismiss, and registering a
 //! group to its grid. The format is documented in docs/chat-groups.md.
 
-use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Path, Query, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
-use zhili_domain::{PersonName, Phone};
+use zhili_domain::{Permission, PersonName, Phone};
 use zhili_storage::CreateOutcome;
 use zhili_storage::chat::{ChatFilter, ChatRepo, ChatStatus, GroupArea, NewChatMessage, Promotion};
 
@@ -20,14 +18,30 @@ use crate::AppState;
 use crate::auth::ApiActor;
 use crate::error::ApiError;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/channels/chat/messages", post(receive))
-        .route("/api/v1/chat/messages", get(list))
-        .route("/api/v1/chat/messages/{id}", get(one))
-        .route("/api/v1/chat/messages/{id}/promote", post(promote))
-        .route("/api/v1/chat/messages/{id}/dismiss", post(dismiss))
-        .route("/api/v1/chat/groups/{group_id}", put(register_group))
+pub fn routes() -> crate::Routes {
+    crate::Routes::new()
+        .post(
+            "/api/v1/channels/chat/messages",
+            Permission::Channel,
+            receive,
+        )
+        .get("/api/v1/chat/messages", Permission::Chat, list)
+        .get("/api/v1/chat/messages/{id}", Permission::Chat, one)
+        .post(
+            "/api/v1/chat/messages/{id}/promote",
+            Permission::HandleChat,
+            promote,
+        )
+        .post(
+            "/api/v1/chat/messages/{id}/dismiss",
+            Permission::HandleChat,
+            dismiss,
+        )
+        .put(
+            "/api/v1/chat/groups/{group_id}",
+            Permission::HandleChat,
+            register_group,
+        )
 }
 
 /// Both ids together become the promoted event's external id (`group:message`),

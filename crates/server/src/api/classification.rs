@@ -2,13 +2,11 @@
 //! not sure about, with its top three suggestions), the operator's choice, the
 //! choices exported as training data, and the admins' keyword rules and label map.
 
-use axum::Router;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
 use chrono::Utc;
 use serde::Deserialize;
-use zhili_domain::{Actor, Role};
+use zhili_domain::{Actor, Permission, Role};
 use zhili_storage::StoreError;
 use zhili_storage::classification::RuleInput;
 use zhili_storage::records::{EventFilter, SortKey};
@@ -18,18 +16,50 @@ use crate::AppState;
 use crate::auth::ApiActor;
 use crate::error::ApiError;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/triage", get(queue))
-        .route("/api/v1/triage/export.csv", get(export))
-        .route("/api/v1/events/{id}/category", post(choose))
-        .route("/api/v1/classification/rules", get(rules).post(create_rule))
-        .route(
-            "/api/v1/classification/rules/{id}",
-            put(update_rule).delete(delete_rule),
+pub fn routes() -> crate::Routes {
+    crate::Routes::new()
+        .get("/api/v1/triage", Permission::Dispatch, queue)
+        .get("/api/v1/triage/export.csv", Permission::Operations, export)
+        .post(
+            "/api/v1/events/{id}/category",
+            Permission::HandleEvents,
+            choose,
         )
-        .route("/api/v1/classification/labels", get(labels).put(put_label))
-        .route("/api/v1/classification/status", get(status))
+        .get(
+            "/api/v1/classification/rules",
+            Permission::Operations,
+            rules,
+        )
+        .post(
+            "/api/v1/classification/rules",
+            Permission::ManageSystem,
+            create_rule,
+        )
+        .put(
+            "/api/v1/classification/rules/{id}",
+            Permission::ManageSystem,
+            update_rule,
+        )
+        .delete(
+            "/api/v1/classification/rules/{id}",
+            Permission::ManageSystem,
+            delete_rule,
+        )
+        .get(
+            "/api/v1/classification/labels",
+            Permission::Operations,
+            labels,
+        )
+        .put(
+            "/api/v1/classification/labels",
+            Permission::ManageSystem,
+            put_label,
+        )
+        .get(
+            "/api/v1/classification/status",
+            Permission::Operations,
+            status,
+        )
 }
 
 /// A refusal of the role is a 403, not a field error.

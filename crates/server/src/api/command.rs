@@ -4,13 +4,11 @@
 //! database on every call, so any instance answers the same; the page polls them.
 //! Docs: docs/command-centre.md.
 
-use axum::Router;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
-use zhili_domain::{Actor, Channel, OrgKind, Role, Status};
+use zhili_domain::{Actor, Channel, OrgKind, Permission, Role, Status};
 use zhili_storage::command::{self, OPEN_STATUSES, Snapshot};
 use zhili_storage::recurring::RecurringRepo;
 use zhili_storage::{EventFilter, OutboxHealth};
@@ -19,10 +17,10 @@ use crate::AppState;
 use crate::auth::ApiActor;
 use crate::error::ApiError;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/command/summary", get(summary))
-        .route("/api/v1/command/events", get(events))
+pub fn routes() -> crate::Routes {
+    crate::Routes::new()
+        .get("/api/v1/command/summary", Permission::Command, summary)
+        .get("/api/v1/command/events", Permission::Command, events)
 }
 
 /// How far back a poll with `since` looks again: a change committed late by another

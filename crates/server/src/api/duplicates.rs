@@ -4,13 +4,12 @@
 //! category's own rule (`/api/v1/duplicates/settings/{category_code}`). Detection
 //! itself runs at intake, in storage.
 
-use axum::Router;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
-use axum::routing::put;
 use chrono::Utc;
 use serde::Deserialize;
 use zhili_domain::DuplicateRule;
+use zhili_domain::Permission;
 use zhili_storage::StoreError;
 
 use super::JsonBody;
@@ -18,12 +17,27 @@ use crate::AppState;
 use crate::auth::ApiActor;
 use crate::error::ApiError;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/events/{id}/duplicate-of", put(link).delete(unlink))
-        .route(
+pub fn routes() -> crate::Routes {
+    crate::Routes::new()
+        .put(
+            "/api/v1/events/{id}/duplicate-of",
+            Permission::Dispatch,
+            link,
+        )
+        .delete(
+            "/api/v1/events/{id}/duplicate-of",
+            Permission::Dispatch,
+            unlink,
+        )
+        .put(
             "/api/v1/duplicates/settings/{category_code}",
-            put(put_settings).get(settings),
+            Permission::ManageSystem,
+            put_settings,
+        )
+        .get(
+            "/api/v1/duplicates/settings/{category_code}",
+            Permission::ManageSystem,
+            settings,
         )
 }
 

@@ -2,14 +2,13 @@
 //! the events behind it; an area or unit outside the caller's scope is a 404.
 //! Definitions and formats: docs/kpis.md.
 
-use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use chrono::{NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
+use zhili_domain::Permission;
 use zhili_domain::kpi::{KpiKind, KpiUnit, KpiValue, Scheme};
 use zhili_storage::assessment::Scores;
 use zhili_storage::imports::BadRow;
@@ -21,14 +20,23 @@ use crate::AppState;
 use crate::auth::ApiActor;
 use crate::error::ApiError;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/kpis", get(kpis))
-        .route("/api/v1/kpis/{kind}/events", get(kpi_events))
-        .route("/api/v1/assessment/schemes", get(schemes).post(save_scheme))
-        .route("/api/v1/assessment/scores", get(scores))
-        .route("/api/v1/assessment/scores.xlsx", get(scores_xlsx))
-        .route("/api/v1/surveys", post(import_surveys))
+pub fn routes() -> crate::Routes {
+    crate::Routes::new()
+        .get("/api/v1/kpis", Permission::Kpi, kpis)
+        .get("/api/v1/kpis/{kind}/events", Permission::Kpi, kpi_events)
+        .get("/api/v1/assessment/schemes", Permission::Command, schemes)
+        .post(
+            "/api/v1/assessment/schemes",
+            Permission::Operations,
+            save_scheme,
+        )
+        .get("/api/v1/assessment/scores", Permission::Command, scores)
+        .get(
+            "/api/v1/assessment/scores.xlsx",
+            Permission::Command,
+            scores_xlsx,
+        )
+        .post("/api/v1/surveys", Permission::Operations, import_surveys)
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -20,13 +20,11 @@ pub(crate) mod routing;
 pub mod supervision;
 pub(crate) mod work;
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
-use zhili_domain::{Actor, OrgKind};
+use zhili_domain::{Actor, OrgKind, Permission};
 
 use crate::AppState;
 use crate::auth::{ApiActor, Credentials, login};
@@ -35,36 +33,49 @@ pub use body::JsonBody;
 
 pub const OPENAPI: &str = include_str!("openapi.json");
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/openapi.json", get(openapi))
-        .route("/api/v1/auth/login", post(login_handler))
-        .route("/api/v1/auth/logout", post(logout))
+pub fn routes() -> crate::Routes {
+    crate::Routes::new()
+        .get("/api/openapi.json", Permission::Public, openapi)
+        .post("/api/v1/auth/login", Permission::Public, login_handler)
+        .post("/api/v1/auth/logout", Permission::SignedIn, logout)
         .merge(account::routes())
         .merge(audit::routes())
-        .route("/api/v1/events", post(events::create).get(events::list))
-        .route("/api/v1/events/{id}", get(events::get))
-        .route("/api/v1/events/{id}/actions", post(events::act))
-        .route(
+        .post("/api/v1/events", Permission::ReportEvents, events::create)
+        .get("/api/v1/events", Permission::ReadEvents, events::list)
+        .get("/api/v1/events/{id}", Permission::ReadEvents, events::get)
+        .post(
+            "/api/v1/events/{id}/actions",
+            Permission::HandleEvents,
+            events::act,
+        )
+        .post(
             "/api/v1/events/{id}/reporter/reveal",
-            post(events::reveal_reporter),
+            Permission::HandleEvents,
+            events::reveal_reporter,
         )
-        .route(
+        .post(
             "/api/v1/channels/110/matters",
-            post(channels::matter_from_110),
+            Permission::ReportEvents,
+            channels::matter_from_110,
         )
-        .route(
+        .post(
             "/api/v1/channels/12345/orders",
-            post(channels::order_from_12345),
+            Permission::ReportEvents,
+            channels::order_from_12345,
         )
-        .route(
+        .post(
             "/api/v1/channels/12345/orders/batch",
-            post(channels::orders_from_12345),
+            Permission::ReportEvents,
+            channels::orders_from_12345,
         )
-        .route("/api/v1/outbox/health", get(outbox_health))
-        .route("/api/v1/categories", get(categories))
-        .route("/api/v1/orgs", get(orgs))
-        .route("/api/v1/grids", get(grids))
+        .get(
+            "/api/v1/outbox/health",
+            Permission::Operations,
+            outbox_health,
+        )
+        .get("/api/v1/categories", Permission::SignedIn, categories)
+        .get("/api/v1/orgs", Permission::SignedIn, orgs)
+        .get("/api/v1/grids", Permission::SignedIn, grids)
         .merge(chat::routes())
         .merge(classification::routes())
         .merge(attachments::routes())

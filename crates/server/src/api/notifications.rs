@@ -2,24 +2,27 @@
 //! org (a unit, a township's command room, or the city), read marks per user, and
 //! the phone and e-mail a staff member is told at.
 
-use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
 use chrono::Utc;
 use serde::Deserialize;
+use zhili_domain::Permission;
 
 use super::JsonBody;
 use crate::AppState;
 use crate::auth::ApiActor;
 use crate::error::ApiError;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/notifications", get(list))
-        .route("/api/v1/notifications/{id}/read", post(read))
-        .route("/api/v1/me/contact", put(contact))
+pub fn routes() -> crate::Routes {
+    crate::Routes::new()
+        .get("/api/v1/notifications", Permission::SignedIn, list)
+        .post(
+            "/api/v1/notifications/{id}/read",
+            Permission::SignedIn,
+            read,
+        )
+        .put("/api/v1/me/contact", Permission::SignedIn, contact)
 }
 
 #[derive(Deserialize)]

@@ -3,14 +3,12 @@
 //! own event by number and check code, and the JSON twin of the rating link page.
 //! Nothing here names or reaches a reporter (see docs/public.md).
 
-use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
-use zhili_domain::{Satisfaction, Status};
+use zhili_domain::{Permission, Satisfaction, Status};
 use zhili_storage::feedback::{AnswerOutcome, FeedbackAnswer, LinkState};
 use zhili_storage::public::PublicFilter;
 
@@ -18,14 +16,20 @@ use super::JsonBody;
 use crate::AppState;
 use crate::error::ApiError;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/public/v1/stats", get(stats))
-        .route("/api/public/v1/events", get(events))
-        .route("/api/public/v1/lookup", get(lookup))
-        .route(
+pub fn routes() -> crate::Routes {
+    crate::Routes::new()
+        .get("/api/public/v1/stats", Permission::Public, stats)
+        .get("/api/public/v1/events", Permission::Public, events)
+        .get("/api/public/v1/lookup", Permission::Public, lookup)
+        .get(
             "/api/public/v1/feedback/{token}",
-            get(feedback_get).post(feedback_post),
+            Permission::Public,
+            feedback_get,
+        )
+        .post(
+            "/api/public/v1/feedback/{token}",
+            Permission::Public,
+            feedback_post,
         )
 }
 

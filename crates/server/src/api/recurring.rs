@@ -4,12 +4,11 @@
 //! root cause found. The city and oversight read everything; oversight changes
 //! nothing.
 
-use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use chrono::Utc;
 use serde::Deserialize;
+use zhili_domain::Permission;
 use zhili_storage::StoreError;
 use zhili_storage::recurring::RecurringRepo;
 
@@ -18,15 +17,27 @@ use crate::AppState;
 use crate::auth::ApiActor;
 use crate::error::ApiError;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/recurring", get(alerts))
-        .route("/api/v1/recurring/{id}", get(alert))
-        .route("/api/v1/recurring/{id}/dismiss", post(dismiss))
-        .route("/api/v1/recurring/{id}/topic", post(open_topic))
-        .route("/api/v1/topics", get(topics))
-        .route("/api/v1/topics/{id}", get(topic))
-        .route("/api/v1/topics/{id}/close", post(close_topic))
+pub fn routes() -> crate::Routes {
+    crate::Routes::new()
+        .get("/api/v1/recurring", Permission::Command, alerts)
+        .get("/api/v1/recurring/{id}", Permission::Command, alert)
+        .post(
+            "/api/v1/recurring/{id}/dismiss",
+            Permission::Dispatch,
+            dismiss,
+        )
+        .post(
+            "/api/v1/recurring/{id}/topic",
+            Permission::Dispatch,
+            open_topic,
+        )
+        .get("/api/v1/topics", Permission::Command, topics)
+        .get("/api/v1/topics/{id}", Permission::Command, topic)
+        .post(
+            "/api/v1/topics/{id}/close",
+            Permission::Dispatch,
+            close_topic,
+        )
 }
 
 fn repo<'a>(

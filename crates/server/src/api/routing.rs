@@ -2,15 +2,14 @@
 //! rule's dispatches, returns and mis-routing rate; admins add, change and delete
 //! them, and export or import the whole matrix as Excel (all rows or none).
 
-use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use zhili_domain::Actor;
+use zhili_domain::Permission;
 use zhili_storage::StoreError;
 use zhili_storage::imports::BadRow;
 use zhili_storage::routing::{
@@ -22,16 +21,26 @@ use crate::AppState;
 use crate::auth::ApiActor;
 use crate::error::ApiError;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/routing/rules", get(list).post(create))
-        .route(
+pub fn routes() -> crate::Routes {
+    crate::Routes::new()
+        .get("/api/v1/routing/rules", Permission::Staff, list)
+        .post("/api/v1/routing/rules", Permission::ManageSystem, create)
+        .get("/api/v1/routing/rules.xlsx", Permission::Staff, export_xlsx)
+        .post(
             "/api/v1/routing/rules.xlsx",
-            get(export_xlsx).post(import_xlsx),
+            Permission::ManageSystem,
+            import_xlsx,
         )
-        .route(
+        .get("/api/v1/routing/rules/{id}", Permission::Staff, one)
+        .put(
             "/api/v1/routing/rules/{id}",
-            get(one).put(update).delete(remove),
+            Permission::ManageSystem,
+            update,
+        )
+        .delete(
+            "/api/v1/routing/rules/{id}",
+            Permission::ManageSystem,
+            remove,
         )
 }
 

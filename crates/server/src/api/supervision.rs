@@ -3,13 +3,12 @@
 //! counts for citizens (O2). Orders are issued through the event's `supervise`
 //! action (`POST /api/v1/events/{id}/actions`). See docs/supervision.md.
 
-use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
 use zhili_domain::Actor;
+use zhili_domain::Permission;
 use zhili_domain::supervision::{CloseOutcome, OrderStatus, SupervisionLevel};
 use zhili_storage::supervision::{
     FocusLeaderInput, FocusShareFilter, SupervisionFilter, SupervisionRepo,
@@ -20,18 +19,32 @@ use crate::AppState;
 use crate::auth::ApiActor;
 use crate::error::ApiError;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/supervision", get(list))
-        .route("/api/v1/supervision/focus-share", get(focus_share))
-        .route("/api/v1/supervision/{id}", get(one))
-        .route("/api/v1/supervision/{id}/replies", post(reply))
-        .route("/api/v1/supervision/{id}/close", post(close))
-        .route(
-            "/api/v1/focus-leaders",
-            get(focus_leaders).put(put_focus_leader),
+pub fn routes() -> crate::Routes {
+    crate::Routes::new()
+        .get("/api/v1/supervision", Permission::Staff, list)
+        .get(
+            "/api/v1/supervision/focus-share",
+            Permission::Staff,
+            focus_share,
         )
-        .route("/api/public/v1/supervision", get(public))
+        .get("/api/v1/supervision/{id}", Permission::Staff, one)
+        .post(
+            "/api/v1/supervision/{id}/replies",
+            Permission::Supervise,
+            reply,
+        )
+        .post(
+            "/api/v1/supervision/{id}/close",
+            Permission::Supervise,
+            close,
+        )
+        .get("/api/v1/focus-leaders", Permission::Staff, focus_leaders)
+        .put(
+            "/api/v1/focus-leaders",
+            Permission::ManageSystem,
+            put_focus_leader,
+        )
+        .get("/api/public/v1/supervision", Permission::Public, public)
 }
 
 fn repo<'a>(state: &'a AppState, actor: &Actor) -> Result<SupervisionRepo<'a>, ApiError> {

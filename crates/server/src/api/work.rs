@@ -2,14 +2,12 @@
 //! command room's bulk actions (`POST /api/v1/events/bulk`), and patrol check-ins
 //! (`POST /api/v1/patrols`, `GET /api/v1/patrols`).
 
-use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
-use zhili_domain::{Action, Actor, GeoPoint, Role};
+use zhili_domain::{Action, Actor, GeoPoint, Permission, Role};
 use zhili_storage::StoreError;
 use zhili_storage::patrols::{NewPatrol, PatrolFilter};
 use zhili_storage::queue::{BULK_MAX, BulkOutcome};
@@ -19,11 +17,12 @@ use crate::AppState;
 use crate::auth::ApiActor;
 use crate::error::ApiError;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/queue", get(queue))
-        .route("/api/v1/events/bulk", post(bulk))
-        .route("/api/v1/patrols", post(check_in).get(patrols))
+pub fn routes() -> crate::Routes {
+    crate::Routes::new()
+        .get("/api/v1/queue", Permission::UnitQueue, queue)
+        .post("/api/v1/events/bulk", Permission::Dispatch, bulk)
+        .post("/api/v1/patrols", Permission::PatrolCheckIn, check_in)
+        .get("/api/v1/patrols", Permission::Patrols, patrols)
 }
 
 async fn queue(

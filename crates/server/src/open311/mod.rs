@@ -8,13 +8,12 @@ pub mod form;
 pub mod format;
 
 use std::sync::Arc;
+use zhili_domain::Permission;
 
-use axum::Router;
 use axum::extract::rejection::{FormRejection, PathRejection, QueryRejection};
 use axum::extract::{Extension, Form, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::Response;
-use axum::routing::get;
 use chrono::{DateTime, FixedOffset, NaiveDate, SecondsFormat, Utc};
 use zhili_domain::Status;
 use zhili_storage::api_clients::{ApiClient, PUBLIC_LIMIT_MAX, PublicRequest, PublicRequestFilter};
@@ -82,19 +81,21 @@ pub fn api_key_hash(key: &str) -> String {
     crate::auth::token_hash(key)
 }
 
-pub fn routes() -> Router<AppState> {
+pub fn routes() -> crate::Routes {
     routes_with(Open311Config::from_env())
 }
 
-pub fn routes_with(config: Open311Config) -> Router<AppState> {
-    Router::new()
-        .route("/open311/discovery", get(root_file))
-        .route("/open311/discovery.xml", get(root_file))
-        .route("/open311/discovery.json", get(root_file))
-        .route("/open311/v2/{file}", get(v2_get).post(v2_post))
-        .route("/open311/v2/{kind}/{file}", get(v2_item))
-        .route("/open311/{*rest}", get(unknown).post(unknown))
-        .layer(Extension(Arc::new(config)))
+pub fn routes_with(config: Open311Config) -> crate::Routes {
+    crate::Routes::new()
+        .get("/open311/discovery", Permission::Public, root_file)
+        .get("/open311/discovery.xml", Permission::Public, root_file)
+        .get("/open311/discovery.json", Permission::Public, root_file)
+        .get("/open311/v2/{file}", Permission::Public, v2_get)
+        .post("/open311/v2/{file}", Permission::OwnCredential, v2_post)
+        .get("/open311/v2/{kind}/{file}", Permission::Public, v2_item)
+        .get("/open311/{*rest}", Permission::Public, unknown)
+        .post("/open311/{*rest}", Permission::Public, unknown)
+        .map_router(|r| r.layer(Extension(Arc::new(config))))
 }
 
 type Pairs = Vec<(String, String)>;

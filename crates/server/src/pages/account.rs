@@ -4,13 +4,12 @@
 
 use crate::i18n::Lang;
 use askama::Template;
-use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
 use serde::Deserialize;
 use zhili_domain::Gate;
+use zhili_domain::Permission;
 
 use super::forms::FormData;
 use super::session::PageUser;
@@ -20,12 +19,12 @@ use crate::account;
 use crate::auth::token_hash;
 use crate::error::ApiError;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/account", get(page))
-        .route("/account/password", post(change_password))
-        .route("/account/totp", post(start_totp))
-        .route("/account/totp/confirm", post(confirm_totp))
+pub fn routes() -> crate::Routes {
+    crate::Routes::new()
+        .get("/account", Permission::SignedIn, page)
+        .post("/account/password", Permission::SignedIn, change_password)
+        .post("/account/totp", Permission::SignedIn, start_totp)
+        .post("/account/totp/confirm", Permission::SignedIn, confirm_totp)
 }
 
 struct Enrolling {

@@ -9,15 +9,13 @@
 
 use crate::i18n::Lang;
 use askama::Template;
-use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
 use chrono::Utc;
 use serde::Deserialize;
 use zhili_domain::kpi::{AssessedKind, Indicator, KpiKind, KpiUnit, Scheme};
-use zhili_domain::{OrgKind, Role};
+use zhili_domain::{OrgKind, Permission, Role};
 use zhili_storage::admin::{NewAccount, UserChange, UserSummary, org_kind_for};
 use zhili_storage::{Acting, StoreError};
 
@@ -27,15 +25,33 @@ use super::session::PageUser;
 use super::view::{Header, Opt, error_page, internal, render};
 use crate::AppState;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/admin/categories", get(categories))
-        .route("/admin/categories/{code}", post(edit_category))
-        .route("/admin/users", get(users).post(create_user))
-        .route("/admin/users/{id}", post(edit_user))
-        .route("/admin/users/{id}/password", post(reset_password))
-        .route("/admin/users/{id}/totp", post(reset_totp))
-        .route("/admin/assessment", get(assessment).post(save_assessment))
+pub fn routes() -> crate::Routes {
+    crate::Routes::new()
+        .get("/admin/categories", Permission::ManageSystem, categories)
+        .post(
+            "/admin/categories/{code}",
+            Permission::ManageSystem,
+            edit_category,
+        )
+        .get("/admin/users", Permission::ManageAccounts, users)
+        .post("/admin/users", Permission::ManageAccounts, create_user)
+        .post("/admin/users/{id}", Permission::ManageAccounts, edit_user)
+        .post(
+            "/admin/users/{id}/password",
+            Permission::ManageAccounts,
+            reset_password,
+        )
+        .post(
+            "/admin/users/{id}/totp",
+            Permission::ManageAccounts,
+            reset_totp,
+        )
+        .get("/admin/assessment", Permission::ManageSystem, assessment)
+        .post(
+            "/admin/assessment",
+            Permission::ManageSystem,
+            save_assessment,
+        )
 }
 
 fn forbidden(user: &PageUser) -> Option<Response> {

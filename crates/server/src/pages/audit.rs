@@ -3,12 +3,11 @@
 //! chain. A reveal report is the search `action=pii.reveal`.
 
 use askama::Template;
-use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::get;
 use chrono::Utc;
+use zhili_domain::Permission;
 use zhili_storage::Acting;
 use zhili_storage::audit::{AuditEntry, ChainReport};
 
@@ -18,8 +17,8 @@ use crate::AppState;
 use crate::api::audit::{AuditQuery, require_auditor};
 use crate::i18n::Lang;
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/audit", get(page))
+pub fn routes() -> crate::Routes {
+    crate::Routes::new().get("/audit", Permission::ReadAudit, page)
 }
 
 struct Row {

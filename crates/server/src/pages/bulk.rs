@@ -6,13 +6,11 @@
 
 use crate::i18n::Lang;
 use askama::Template;
-use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::post;
 use chrono::Utc;
-use zhili_domain::{ActionKind, Actor, OrgKind, Role};
+use zhili_domain::{ActionKind, Actor, OrgKind, Permission, Role};
 use zhili_storage::queue::BulkOutcome;
 
 use super::detail::{build_action, default_due_date, unit_groups};
@@ -29,8 +27,8 @@ const BULK_ACTIONS: [ActionKind; 3] = [
     ActionKind::Supervise,
 ];
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/events/bulk", post(submit))
+pub fn routes() -> crate::Routes {
+    crate::Routes::new().post("/events/bulk", Permission::Dispatch, submit)
 }
 
 /// The bulk form above the event list, for those who may use it.

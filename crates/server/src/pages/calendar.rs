@@ -5,11 +5,10 @@
 
 use crate::i18n::Lang;
 use askama::Template;
-use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::get;
+use zhili_domain::Permission;
 
 use super::forms::FormData;
 use super::public::Shown;
@@ -18,8 +17,10 @@ use super::view::{Header, error_page, render};
 use crate::AppState;
 use crate::api::calendar::{YearView, load_years, may_load, year_views};
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/admin/calendar", get(page).post(submit))
+pub fn routes() -> crate::Routes {
+    crate::Routes::new()
+        .get("/admin/calendar", Permission::ManageSystem, page)
+        .post("/admin/calendar", Permission::ManageSystem, submit)
 }
 
 #[derive(Template)]

@@ -5,14 +5,12 @@
 
 use crate::i18n::Lang;
 use askama::Template;
-use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
 use chrono::Utc;
 use serde::Deserialize;
-use zhili_domain::{OrgKind, Priority, Role};
+use zhili_domain::{OrgKind, Permission, Priority, Role};
 use zhili_storage::chat::{ChatFilter, ChatMessageView, ChatRepo, ChatStatus, Promotion};
 use zhili_storage::{CreateOutcome, StoreError};
 
@@ -23,11 +21,11 @@ use super::view::{Header, Opt, OptGroup, china_time, error_page, internal, rende
 use crate::AppState;
 use crate::error::ApiError;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/chat", get(list))
-        .route("/chat/{id}/promote", post(promote))
-        .route("/chat/{id}/dismiss", post(dismiss))
+pub fn routes() -> crate::Routes {
+    crate::Routes::new()
+        .get("/chat", Permission::Chat, list)
+        .post("/chat/{id}/promote", Permission::HandleChat, promote)
+        .post("/chat/{id}/dismiss", Permission::HandleChat, dismiss)
 }
 
 /// How many messages one page shows; the newest first.

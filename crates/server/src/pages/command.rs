@@ -8,14 +8,13 @@
 
 use crate::i18n::Lang;
 use askama::Template;
-use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use chrono::Utc;
 use serde::Deserialize;
 use zhili_domain::OrgKind;
+use zhili_domain::Permission;
 
 use super::session::PageUser;
 use super::view::{Header, china_time, error_page, internal, render};
@@ -30,15 +29,19 @@ const MAP_PICK_JS: &str = include_str!("../../static/map-pick.js");
 /// Styles of the command centre and the maps.
 const MAP_CSS: &str = include_str!("../../static/map.css");
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/command", get(page))
-        .route("/command/summary.json", get(summary_json))
-        .route("/command/events.json", get(events_json))
-        .route("/map/grids.json", get(grids_json))
-        .route("/static/command.js", get(|| script(COMMAND_JS)))
-        .route("/static/map-pick.js", get(|| script(MAP_PICK_JS)))
-        .route("/static/map.css", get(css))
+pub fn routes() -> crate::Routes {
+    crate::Routes::new()
+        .get("/command", Permission::Command, page)
+        .get("/command/summary.json", Permission::Command, summary_json)
+        .get("/command/events.json", Permission::Command, events_json)
+        .get("/map/grids.json", Permission::SignedIn, grids_json)
+        .get("/static/command.js", Permission::Public, || {
+            script(COMMAND_JS)
+        })
+        .get("/static/map-pick.js", Permission::Public, || {
+            script(MAP_PICK_JS)
+        })
+        .get("/static/map.css", Permission::Public, css)
 }
 
 async fn script(body: &'static str) -> Response {

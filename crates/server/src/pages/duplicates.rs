@@ -3,13 +3,11 @@
 //! a wrong link (`POST /events/{id}/duplicate-of/unlink`) or to link by hand
 //! (`POST /events/{id}/duplicate-of`, field `master`). Storage decides who may.
 
-use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::post;
 use chrono::Utc;
-use zhili_domain::{Actor, Role};
+use zhili_domain::{Actor, Permission, Role};
 use zhili_storage::{EventDetail, StoreError};
 
 use super::forms::FormData;
@@ -17,10 +15,14 @@ use super::session::PageUser;
 use super::view::{error_page, internal, not_found};
 use crate::AppState;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/events/{id}/duplicate-of", post(link))
-        .route("/events/{id}/duplicate-of/unlink", post(unlink))
+pub fn routes() -> crate::Routes {
+    crate::Routes::new()
+        .post("/events/{id}/duplicate-of", Permission::Dispatch, link)
+        .post(
+            "/events/{id}/duplicate-of/unlink",
+            Permission::Dispatch,
+            unlink,
+        )
 }
 
 pub(super) struct LinkView {

@@ -4,11 +4,10 @@
 
 use crate::i18n::Lang;
 use askama::Template;
-use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::get;
+use zhili_domain::Permission;
 use zhili_domain::kpi::{KpiKind, KpiUnit, KpiValue};
 use zhili_storage::kpi::Part;
 
@@ -18,10 +17,12 @@ use crate::AppState;
 use crate::api::kpi::{KpiQuery, kind, part, period, report, subject, subject_query};
 use crate::error::ApiError;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/kpi", get(page))
-        .route("/kpi/{kind}/events", get(events))
+pub fn routes() -> crate::Routes {
+    crate::Routes::new().get("/kpi", Permission::Kpi, page).get(
+        "/kpi/{kind}/events",
+        Permission::Kpi,
+        events,
+    )
 }
 
 struct Line {

@@ -29,12 +29,9 @@ mod triage;
 mod upload;
 mod view;
 
-use axum::Router;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-
-use crate::AppState;
+use zhili_domain::Permission;
 
 pub use events::report_form_raw;
 pub use session::PageUser;
@@ -45,21 +42,30 @@ const PUBLIC_CSS: &str = include_str!("../../static/public.css");
 /// Fills the report form's position from the device; the form works without it.
 const LOCATE_JS: &str = include_str!("../../static/locate.js");
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/", get(login::root))
-        .route("/login", get(login::page).post(login::submit))
-        .route("/logout", post(login::logout))
-        .route("/events", get(events::list))
-        .route("/events/new", get(events::new_form))
-        .route("/events/{id}", get(detail::detail))
-        .route("/events/{id}/actions", post(detail::act))
-        .route("/events/{id}/reveal", post(detail::reveal))
-        .route("/attachments/{id}", get(upload::image))
-        .route("/lang/{code}", get(crate::i18n::switch))
-        .route("/static/app.css", get(css))
-        .route("/static/public.css", get(public_css))
-        .route("/static/locate.js", get(locate_js))
+pub fn routes() -> crate::Routes {
+    crate::Routes::new()
+        .get("/", Permission::Public, login::root)
+        .get("/login", Permission::Public, login::page)
+        .post("/login", Permission::Public, login::submit)
+        .post("/logout", Permission::SignedIn, login::logout)
+        .get("/events", Permission::ReadEvents, events::list)
+        .get("/events/new", Permission::ReportEvents, events::new_form)
+        .get("/events/{id}", Permission::ReadEvents, detail::detail)
+        .post(
+            "/events/{id}/actions",
+            Permission::HandleEvents,
+            detail::act,
+        )
+        .post(
+            "/events/{id}/reveal",
+            Permission::HandleEvents,
+            detail::reveal,
+        )
+        .get("/attachments/{id}", Permission::ReadEvents, upload::image)
+        .get("/lang/{code}", Permission::Public, crate::i18n::switch)
+        .get("/static/app.css", Permission::Public, css)
+        .get("/static/public.css", Permission::Public, public_css)
+        .get("/static/locate.js", Permission::Public, locate_js)
         .merge(chat::routes())
         .merge(notices::routes())
         .merge(outbox::routes())
@@ -82,19 +88,34 @@ pub fn routes() -> Router<AppState> {
 
 /// The forms that may carry a photo, with the upload body limit; merged into the
 /// app outside the app-wide limit (see `crate::app`).
-pub fn upload_routes() -> Router<AppState> {
-    Router::new()
-        .route("/events", post(events::create))
-        .route("/events/{id}/attachments", post(upload::upload))
-        .route("/patrol", post(patrol::submit))
-        .layer(axum::extract::DefaultBodyLimit::max(
-            crate::api::attachments::UPLOAD_BODY_LIMIT,
-        ))
+pub fn upload_routes() -> crate::Routes {
+    crate::Routes::new()
+        .post("/events", Permission::ReportEvents, events::create)
+        .post(
+            "/events/{id}/attachments",
+            Permission::HandleEvents,
+            upload::upload,
+        )
+        .post("/patrol", Permission::PatrolCheckIn, patrol::submit)
+        .map_router(|r| {
+            r.layer(axum::extract::DefaultBodyLimit::max(
+                crate::api::attachments::UPLOAD_BODY_LIMIT,
+            ))
+        })
 }
 
 /// A page path that does not exist gets the HTML 404 page.
 pub fn not_found_page() -> Response {
     view::error_page(None, StatusCode::NOT_FOUND, "页面不存在。")
+}
+
+/// The route gate's refusal (routes.rs): the role may not use this page at all.
+pub(crate) fn forbidden_page(user: &PageUser) -> Response {
+    view::error_page(
+        Some(user.header()),
+        StatusCode::FORBIDDEN,
+        "您的账号无权使用此页面。",
+    )
 }
 
 pub fn too_many_requests_page() -> Response {

@@ -4,13 +4,12 @@
 
 use crate::i18n::Lang;
 use askama::Template;
-use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
 use chrono::Utc;
 use serde::Deserialize;
+use zhili_domain::Permission;
 use zhili_storage::StoreError;
 
 use super::forms::FormData;
@@ -18,10 +17,10 @@ use super::session::PageUser;
 use super::view::{Header, china_time, error_page, internal, render};
 use crate::AppState;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/notifications", get(list))
-        .route("/notifications/{id}/read", post(read))
+pub fn routes() -> crate::Routes {
+    crate::Routes::new()
+        .get("/notifications", Permission::SignedIn, list)
+        .post("/notifications/{id}/read", Permission::SignedIn, read)
 }
 
 struct Row {

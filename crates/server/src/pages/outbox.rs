@@ -5,12 +5,11 @@
 //! seen and can be chased by phone.
 
 use askama::Template;
-use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::get;
 use serde::Deserialize;
+use zhili_domain::Permission;
 use zhili_storage::PendingOutbox;
 use zhili_storage::command::channel_scope;
 
@@ -19,8 +18,8 @@ use super::view::{Header, china_time, error_page, internal, render};
 use crate::AppState;
 use crate::i18n::Lang;
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/outbox", get(list))
+pub fn routes() -> crate::Routes {
+    crate::Routes::new().get("/outbox", Permission::Operations, list)
 }
 
 /// The page shows the oldest this many; the counts above give the whole number.

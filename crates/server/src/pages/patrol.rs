@@ -6,13 +6,12 @@
 
 use crate::i18n::Lang;
 use askama::Template;
-use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::get;
 use chrono::Utc;
 use serde::Deserialize;
+use zhili_domain::Permission;
 use zhili_storage::StoreError;
 use zhili_storage::patrols::{GridPatrolCount, NewPatrol, Patrol};
 
@@ -27,11 +26,11 @@ use crate::api::work::{PatrolQuery, patrol_point};
 /// (the coordinates can be typed).
 const PATROL_JS: &str = include_str!("../../static/patrol.js");
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/patrol", get(page))
-        .route("/static/patrol.js", get(js))
-        .route("/patrol/{id}/photo", get(photo))
+pub fn routes() -> crate::Routes {
+    crate::Routes::new()
+        .get("/patrol", Permission::Patrols, page)
+        .get("/static/patrol.js", Permission::Public, js)
+        .get("/patrol/{id}/photo", Permission::Patrols, photo)
 }
 
 async fn js() -> Response {

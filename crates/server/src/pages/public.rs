@@ -6,13 +6,11 @@
 
 use crate::i18n::Lang;
 use askama::Template;
-use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::Response;
-use axum::routing::get;
 use chrono::Utc;
-use zhili_domain::{OrgKind, Satisfaction, Status};
+use zhili_domain::{OrgKind, Permission, Satisfaction, Status};
 use zhili_storage::StoreError;
 use zhili_storage::feedback::{AnswerOutcome, FeedbackAnswer, LinkState};
 use zhili_storage::public::{PublicEvent, PublicFilter, StatsRow};
@@ -23,12 +21,13 @@ use crate::AppState;
 use crate::api::public::{LookupQuery, PublicQuery};
 use crate::error::ApiError;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/public", get(stats_page))
-        .route("/public/events", get(events_page))
-        .route("/public/lookup", get(lookup_page))
-        .route("/f/{token}", get(feedback_page).post(feedback_submit))
+pub fn routes() -> crate::Routes {
+    crate::Routes::new()
+        .get("/public", Permission::Public, stats_page)
+        .get("/public/events", Permission::Public, events_page)
+        .get("/public/lookup", Permission::Public, lookup_page)
+        .get("/f/{token}", Permission::Public, feedback_page)
+        .post("/f/{token}", Permission::Public, feedback_submit)
 }
 
 /// A text shown in the reader's language when the catalog has it; otherwise (a

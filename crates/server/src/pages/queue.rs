@@ -5,14 +5,12 @@
 
 use crate::i18n::Lang;
 use askama::Template;
-use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
 use chrono::Utc;
 use serde::Deserialize;
-use zhili_domain::{ActionKind, Role};
+use zhili_domain::{ActionKind, Permission, Role};
 use zhili_storage::StoreError;
 use zhili_storage::queue::QueueItem;
 
@@ -28,13 +26,13 @@ const QUEUE_JS: &str = include_str!("../../static/queue.js");
 /// The styles of the work pages (queue, bulk results, patrols, admin).
 const WORK_CSS: &str = include_str!("../../static/work.css");
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/queue", get(page))
-        .route("/queue/{id}", post(act))
-        .route("/static/queue.js", get(js))
-        .route("/static/work.css", get(css))
-        .route("/static/bulk.js", get(bulk_js))
+pub fn routes() -> crate::Routes {
+    crate::Routes::new()
+        .get("/queue", Permission::UnitQueue, page)
+        .post("/queue/{id}", Permission::UnitQueue, act)
+        .get("/static/queue.js", Permission::Public, js)
+        .get("/static/work.css", Permission::Public, css)
+        .get("/static/bulk.js", Permission::Public, bulk_js)
 }
 
 async fn js() -> Response {

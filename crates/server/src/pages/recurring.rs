@@ -6,12 +6,11 @@
 
 use crate::i18n::Lang;
 use askama::Template;
-use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
 use chrono::Utc;
+use zhili_domain::Permission;
 use zhili_domain::Role;
 use zhili_storage::StoreError;
 use zhili_storage::recurring::{RecurringAlert, RecurringRepo, Topic};
@@ -22,12 +21,12 @@ use super::session::PageUser;
 use super::view::{Header, china_time, error_page, internal, render};
 use crate::AppState;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/recurring", get(page))
-        .route("/recurring/{id}/dismiss", post(dismiss))
-        .route("/recurring/{id}/topic", post(open_topic))
-        .route("/topics/{id}/close", post(close_topic))
+pub fn routes() -> crate::Routes {
+    crate::Routes::new()
+        .get("/recurring", Permission::Command, page)
+        .post("/recurring/{id}/dismiss", Permission::Dispatch, dismiss)
+        .post("/recurring/{id}/topic", Permission::Dispatch, open_topic)
+        .post("/topics/{id}/close", Permission::Dispatch, close_topic)
 }
 
 struct AlertRow {

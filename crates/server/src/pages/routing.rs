@@ -6,14 +6,13 @@
 
 use crate::i18n::Lang;
 use askama::Template;
-use axum::Router;
 use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
 use chrono::Utc;
 use serde::Deserialize;
 use zhili_domain::OrgKind;
+use zhili_domain::Permission;
 use zhili_storage::StoreError;
 use zhili_storage::routing::{RoutingRule, RuleFilter, RuleInput, RuleLevel};
 
@@ -24,13 +23,18 @@ use super::view::{Header, Opt, OptGroup, china_time, error_page, internal, rende
 use crate::AppState;
 use crate::api::routing::{export, import_file, rate_text};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/admin/routing", get(page).post(create))
-        .route("/admin/routing/rules.xlsx", get(download))
-        .route("/admin/routing/import", post(import))
-        .route("/admin/routing/{id}", post(update))
-        .route("/admin/routing/{id}/delete", post(delete))
+pub fn routes() -> crate::Routes {
+    crate::Routes::new()
+        .get("/admin/routing", Permission::Staff, page)
+        .post("/admin/routing", Permission::ManageSystem, create)
+        .get("/admin/routing/rules.xlsx", Permission::Staff, download)
+        .post("/admin/routing/import", Permission::ManageSystem, import)
+        .post("/admin/routing/{id}", Permission::ManageSystem, update)
+        .post(
+            "/admin/routing/{id}/delete",
+            Permission::ManageSystem,
+            delete,
+        )
 }
 
 struct RuleRow {

@@ -15,6 +15,7 @@ use crate::i18n::Lang;
 
 /// A signed-in page user. Without a valid session cookie the request is answered
 /// with a 303 to `/login` (and a stale cookie is cleared).
+#[derive(Clone)]
 pub struct PageUser {
     pub actor: Actor,
     pub csrf: String,
@@ -82,6 +83,10 @@ impl FromRequestParts<AppState> for PageUser {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        // The route gate (routes.rs) has looked the session up already.
+        if let Some(u) = parts.extensions.get::<PageUser>() {
+            return Ok(u.clone());
+        }
         let had_cookie = cookie_token(parts).is_some();
         let user = current(parts, state)
             .await?

@@ -5,13 +5,12 @@
 
 use crate::i18n::Lang;
 use askama::Template;
-use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
 use chrono::Utc;
 use zhili_domain::OrgKind;
+use zhili_domain::Permission;
 use zhili_domain::supervision::{CloseOutcome, OrderStatus, SupervisionLevel};
 use zhili_storage::StoreError;
 use zhili_storage::supervision::{FocusShareFilter, OrderView};
@@ -24,11 +23,11 @@ use crate::AppState;
 use crate::api::supervision::SupervisionQuery;
 use crate::error::ApiError;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/supervision", get(list))
-        .route("/supervision/{id}/reply", post(reply))
-        .route("/supervision/{id}/close", post(close))
+pub fn routes() -> crate::Routes {
+    crate::Routes::new()
+        .get("/supervision", Permission::Staff, list)
+        .post("/supervision/{id}/reply", Permission::Supervise, reply)
+        .post("/supervision/{id}/close", Permission::Supervise, close)
 }
 
 const PER_PAGE: u32 = 50;

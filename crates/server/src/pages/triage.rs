@@ -5,13 +5,12 @@
 
 use crate::i18n::Lang;
 use std::collections::HashMap;
+use zhili_domain::Permission;
 
 use askama::Template;
-use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
 use chrono::Utc;
 use zhili_domain::Role;
 use zhili_storage::StoreError;
@@ -23,12 +22,21 @@ use super::session::PageUser;
 use super::view::{Header, china_time, error_page, internal, render};
 use crate::AppState;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/triage", get(queue))
-        .route("/triage/{id}", post(choose))
-        .route("/admin/classification", get(rules_page).post(add_rule))
-        .route("/admin/classification/{id}/delete", post(delete_rule))
+pub fn routes() -> crate::Routes {
+    crate::Routes::new()
+        .get("/triage", Permission::Dispatch, queue)
+        .post("/triage/{id}", Permission::HandleEvents, choose)
+        .get(
+            "/admin/classification",
+            Permission::ManageSystem,
+            rules_page,
+        )
+        .post("/admin/classification", Permission::ManageSystem, add_rule)
+        .post(
+            "/admin/classification/{id}/delete",
+            Permission::ManageSystem,
+            delete_rule,
+        )
 }
 
 struct Pick {
