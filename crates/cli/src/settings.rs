@@ -56,6 +56,8 @@ pub const KEYS: &[&str] = &[
     "pii_key_file",
     "pii_retention_days",
     "metrics_token",
+    "management_networks",
+    "account_idle_days",
 ];
 
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
@@ -158,6 +160,11 @@ pub struct Settings {
     /// The Bearer token Prometheus sends for `/metrics` (best from
     /// `ZHILI_METRICS_TOKEN`); unset: only a signed-in system admin reads them.
     pub metrics_token: Option<String>,
+    /// Comma-separated networks (CIDR, e.g. `10.20.0.0/16, 192.168.8.0/24`) from which
+    /// the administration pages and APIs may be reached (AC-12); unset: anywhere.
+    pub management_networks: Option<String>,
+    /// Staff accounts with no login for this many days are disabled (IA-13); 0: never.
+    pub account_idle_days: u32,
 }
 
 /// What the command line said; `None` (or `false` for `demo`) leaves the lower layers be.
@@ -220,6 +227,7 @@ pub fn load(
         )?
         .set_default("classifier_fallback", "refuse")?
         .set_default("pii_retention_days", 730)?
+        .set_default("account_idle_days", 90)?
         .set_default(
             "triage_confidence",
             f64::from(zhili_server::classify::DEFAULT_THRESHOLD),
@@ -271,6 +279,7 @@ impl Settings {
             bail!("login_max_failures、login_window_minutes 与 login_lock_minutes 须大于 0");
         }
         self.second_factor_roles()?;
+        self.management_networks()?;
         if let Some(url) = &self.database_url
             && !(url.starts_with("sqlite:")
                 || url.starts_with("postgres://")
@@ -383,6 +392,8 @@ impl Settings {
         cfg.lease = chrono::Duration::seconds(i64::from(self.outbox_lease_secs.max(1)));
         cfg.sweep_every = std::time::Duration::from_secs(u64::from(self.deadline_sweep_secs));
         cfg.keep_personal_data = chrono::Duration::days(i64::from(self.pii_retention_days.max(1)));
+        cfg.disable_idle_accounts = (self.account_idle_days > 0)
+            .then(|| chrono::Duration::days(i64::from(self.account_idle_days)));
         let receivers = [
             (
                 zhili_storage::TOPIC_110,
@@ -458,6 +469,24 @@ impl Settings {
         .map_err(|e| anyhow::anyhow!("duplicate_{e}"))
     }
 
+    /// The management networks, each a CIDR block (a bare address is one host).
+    fn management_networks(&self) -> anyhow::Result<Vec<ipnet::IpNet>> {
+        let Some(list) = &self.management_networks else {
+            return Ok(Vec::new());
+        };
+        list.split(',')
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .map(|c| {
+                c.parse::<ipnet::IpNet>()
+                    .or_else(|_| c.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .with_context(|| {
+                        format!("management_networks: 无法解析 {c}（应为 10.20.0.0/16 这样的网段）")
+                    })
+            })
+            .collect()
+    }
+
     /// The roles that need a second factor, checked against the role codes.
     fn second_factor_roles(&self) -> anyhow::Result<Vec<zhili_domain::Role>> {
         let Some(list) = &self.second_factor_roles else {
@@ -506,6 +535,11 @@ impl Settings {
                 }),
             },
             metrics_token: self.metrics_token.clone().filter(|t| !t.trim().is_empty()),
+            // Checked in `validate`; were it not, fail closed: nothing is a
+            // management network, and the administration routes answer 403.
+            management_networks: self
+                .management_networks()
+                .unwrap_or_else(|_| vec![ipnet::IpNet::from(std::net::IpAddr::from([0, 0, 0, 0]))]),
         }
     }
 }
@@ -758,6 +792,35 @@ session_absolute_hours = 6
         assert!(s.demo);
         let s = load(None, env(&[("ZHILI_DEMO", "")]), &Flags::default()).unwrap();
         assert!(!s.demo, "an empty variable counts as unset");
+    }
+
+    #[test]
+    fn management_networks_are_cidr_blocks_or_single_addresses() {
+        let nets = |v: &str| {
+            load(
+                None,
+                env(&[("ZHILI_MANAGEMENT_NETWORKS", v)]),
+                &Flags::default(),
+            )
+            .map(|s| s.server_config().management_networks)
+        };
+        assert!(
+            load(None, HashMap::new(), &Flags::default())
+                .unwrap()
+                .server_config()
+                .management_networks
+                .is_empty()
+        );
+        let n = nets("10.20.0.0/16, 192.168.8.7, fd00::/8").unwrap();
+        assert_eq!(n.len(), 3);
+        assert!(n[0].contains(&"10.20.3.4".parse::<std::net::IpAddr>().unwrap()));
+        assert!(!n[0].contains(&"10.21.0.1".parse::<std::net::IpAddr>().unwrap()));
+        assert_eq!(n[1].prefix_len(), 32);
+        let err = nets("10.20.0.0/16, intranet").unwrap_err().to_string();
+        assert!(
+            err.contains("management_networks") && err.contains("intranet"),
+            "{err}"
+        );
     }
 
     #[test]

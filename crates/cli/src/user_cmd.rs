@@ -23,6 +23,8 @@ enum UserCommand {
     ResetPassword(UserNameArgs),
     /// Unbind an account's authenticator app (a lost phone); its sessions end.
     ResetTotp(UserNameArgs),
+    /// Turn a disabled account back on (one idle too long, say); its idle clock restarts.
+    Enable(UserNameArgs),
 }
 
 pub async fn run(args: UserArgs) -> anyhow::Result<()> {
@@ -30,6 +32,7 @@ pub async fn run(args: UserArgs) -> anyhow::Result<()> {
         UserCommand::Add(a) => add(a).await,
         UserCommand::ResetPassword(a) => reset(a, Reset::Password).await,
         UserCommand::ResetTotp(a) => reset(a, Reset::Totp).await,
+        UserCommand::Enable(a) => reset(a, Reset::Enable).await,
     }
 }
 
@@ -43,6 +46,7 @@ pub struct UserNameArgs {
 enum Reset {
     Password,
     Totp,
+    Enable,
 }
 
 async fn reset(args: UserNameArgs, what: Reset) -> anyhow::Result<()> {
@@ -74,6 +78,10 @@ async fn reset(args: UserNameArgs, what: Reset) -> anyhow::Result<()> {
         Reset::Totp => {
             store.reset_totp(user.actor.user_id, &by, now).await?;
             println!("已解绑用户 {} 的动态口令，其登录均已退出", args.username);
+        }
+        Reset::Enable => {
+            store.enable_account(user.actor.user_id, &by, now).await?;
+            println!("已启用用户 {}", args.username);
         }
     }
     store.close().await;

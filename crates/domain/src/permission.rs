@@ -131,6 +131,15 @@ impl Permission {
         }
     }
 
+    /// The administrators' own work: the system, the accounts and the audit log.
+    /// Where management networks are configured, only those reach it (AC-12).
+    pub fn is_administration(self) -> bool {
+        matches!(
+            self,
+            Permission::ManageSystem | Permission::ManageAccounts | Permission::ReadAudit
+        )
+    }
+
     /// Whether the route is open without a session (the gate lets it through).
     pub fn needs_no_session(self) -> bool {
         matches!(self, Permission::Public | Permission::OwnCredential)

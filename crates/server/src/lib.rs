@@ -61,6 +61,10 @@ pub struct ServerConfig {
     /// The Bearer token a Prometheus scraper sends for `/metrics`; `None`: only a
     /// signed-in system admin reads the metrics.
     pub metrics_token: Option<String>,
+    /// Where the administration routes (system, accounts, audit log) may be reached
+    /// from; empty: anywhere (AC-12). The client's address is read as for the rate
+    /// limits (`client_ip_header` behind a proxy).
+    pub management_networks: Vec<ipnet::IpNet>,
 }
 
 impl Default for ServerConfig {
@@ -77,6 +81,7 @@ impl Default for ServerConfig {
             client_ip_header: None,
             password_policy: zhili_domain::PasswordPolicy::default(),
             metrics_token: None,
+            management_networks: Vec::new(),
         }
     }
 }

@@ -233,6 +233,14 @@ pub async fn gate(State(g): State<GateState>, req: Request, next: Next) -> Respo
     if permission.needs_no_session() {
         return next.run(req).await;
     }
+    if permission.is_administration() && !from_management_network(&g.app.config, &req) {
+        let message = "管理功能只能从管理网络访问";
+        return if path.as_str().starts_with("/api/") {
+            ApiError::forbidden(message).into_response()
+        } else {
+            crate::pages::refused_page(message)
+        };
+    }
     let (mut parts, body) = req.into_parts();
     if path.as_str().starts_with("/api/") {
         let session = match ApiSession::from_request_parts(&mut parts, &g.app).await {
@@ -258,6 +266,18 @@ pub async fn gate(State(g): State<GateState>, req: Request, next: Next) -> Respo
         parts.extensions.insert(user);
     }
     next.run(Request::from_parts(parts, body)).await
+}
+
+/// Whether the request comes from a configured management network (or none is
+/// configured). An address that does not parse is outside.
+fn from_management_network(config: &crate::ServerConfig, req: &Request) -> bool {
+    if config.management_networks.is_empty() {
+        return true;
+    }
+    let address = crate::rate_limit::client_address(req, config.client_ip_header.as_deref());
+    address
+        .parse::<std::net::IpAddr>()
+        .is_ok_and(|ip| config.management_networks.iter().any(|n| n.contains(&ip)))
 }
 
 fn refusal(p: Permission) -> String {

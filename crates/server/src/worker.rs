@@ -96,6 +96,8 @@ pub struct WorkerConfig {
     pub sweep_every: Duration,
     /// Reporters' personal data is erased this long after an event closed (PI-07).
     pub keep_personal_data: chrono::Duration,
+    /// Staff accounts with no login for this long are disabled (IA-13); `None`: never.
+    pub disable_idle_accounts: Option<chrono::Duration>,
 }
 
 impl WorkerConfig {
@@ -108,6 +110,7 @@ impl WorkerConfig {
             connectors: HashMap::new(),
             sweep_every: Duration::from_secs(30),
             keep_personal_data: chrono::Duration::days(730),
+            disable_idle_accounts: Some(chrono::Duration::days(90)),
         }
     }
 }
@@ -220,6 +223,18 @@ pub async fn run(store: Store, cfg: WorkerConfig, shutdown: impl Future<Output =
                 Ok(_) => {}
                 Err(e) => {
                     tracing::error!(error = ?e, "erasing personal data past retention failed")
+                }
+            }
+            if let Some(idle) = cfg.disable_idle_accounts {
+                match store
+                    .disable_idle_accounts(idle, Utc::now(), &cfg.instance, 200)
+                    .await
+                {
+                    Ok(names) if !names.is_empty() => {
+                        tracing::warn!(accounts = ?names, "idle accounts disabled")
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::error!(error = ?e, "disabling idle accounts failed"),
                 }
             }
             next_sweep = tokio::time::Instant::now() + cfg.sweep_every;

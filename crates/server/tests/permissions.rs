@@ -321,3 +321,50 @@ fn the_documented_table_is_the_router_s() {
         }
     }
 }
+
+/// AC-12: with management networks configured, the administration routes (system,
+/// accounts, audit log) answer only requests from them, whoever asks; the rest of
+/// the application is reached as before.
+#[tokio::test]
+async fn administration_answers_only_from_the_management_networks() {
+    use zhili_storage::testing::{fresh_stores, with_small_city};
+    let hash = zhili_server::hash_password(common::PW);
+    for store in fresh_stores().await {
+        with_small_city(&store, &hash).await;
+        let config = zhili_server::ServerConfig {
+            management_networks: vec!["10.1.0.0/16".parse().unwrap()],
+            client_ip_header: Some("x-forwarded-for".into()),
+            ..common::config()
+        };
+        let app = zhili_server::app(AppState::new(store, config).load().await.unwrap());
+        let get = |uri: &'static str, token: String, from: &'static str| {
+            let app = app.clone();
+            async move {
+                let req = Request::get(uri)
+                    .header(header::AUTHORIZATION, format!("Bearer {token}"))
+                    .header("x-forwarded-for", from)
+                    .body(Body::empty())
+                    .unwrap();
+                page::send(&app, req).await
+            }
+        };
+        let auditor = common::login(&app, "auditor").await;
+        let city = common::login(&app, "city").await;
+        let inside = get("/api/v1/audit", auditor.clone(), "10.1.7.9").await;
+        assert_eq!(inside.status, StatusCode::OK, "{}", inside.body);
+        let outside = get("/api/v1/audit", auditor.clone(), "192.168.0.9").await;
+        assert_eq!(outside.status, StatusCode::FORBIDDEN);
+        assert!(outside.body.contains("管理网络"), "{}", outside.body);
+        // Pages too, before any session is looked at.
+        let r = Request::get("/admin/users")
+            .header("x-forwarded-for", "192.168.0.9")
+            .body(Body::empty())
+            .unwrap();
+        let r = page::send(&app, r).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+        assert!(r.body.contains("管理网络"), "{}", r.body);
+        // Everything else is reached from anywhere.
+        let events = get("/api/v1/events", city, "192.168.0.9").await;
+        assert_eq!(events.status, StatusCode::OK, "{}", events.body);
+    }
+}

@@ -288,9 +288,12 @@ impl Store {
                 .push(", org_id = ")
                 .arg(Arg::OptI64(org_id.map(|o| o.0)))
                 .push(", active = ")
-                .arg(Arg::Bool(active))
-                .push(" WHERE id = ")
-                .arg(Arg::I64(id));
+                .arg(Arg::Bool(active));
+            if active && !before.active {
+                // Turned back on: its idle clock starts again (idle_accounts.rs).
+                q.push(", last_login_at = ").arg(Arg::Time(now));
+            }
+            q.push(" WHERE id = ").arg(Arg::I64(id));
             tx.exec(q).await?;
             if !active
                 || role != before.role

@@ -19,6 +19,7 @@ pub mod duplicates;
 mod events;
 pub mod feedback;
 mod group_commit;
+mod idle_accounts;
 pub mod imports;
 pub mod kpi;
 pub mod outbox;

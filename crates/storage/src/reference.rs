@@ -491,11 +491,15 @@ impl Store {
         in_tx!(self, Write, |tx| {
             tx.insert_session(token_hash, actor.user_id.0, csrf_token, now, expires_at)
                 .await?;
-            // A login that gets through clears the count of failures before it.
+            // A login that gets through clears the count of failures before it, and
+            // restarts the account's idle clock (idle_accounts.rs).
             let mut reset = Sql::new(
-                "UPDATE users SET failed_logins = 0, failed_since = NULL WHERE failed_logins > 0 AND id = ",
+                "UPDATE users SET failed_logins = 0, failed_since = NULL, last_login_at = ",
             );
-            reset.arg(Arg::I64(actor.user_id.0));
+            reset
+                .arg(Arg::Time(now))
+                .push(" WHERE id = ")
+                .arg(Arg::I64(actor.user_id.0));
             tx.exec(reset).await?;
             tx.insert_audit(&AuditRecord {
                 at: now,

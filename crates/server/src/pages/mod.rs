@@ -118,6 +118,11 @@ pub(crate) fn forbidden_page(user: &PageUser) -> Response {
     )
 }
 
+/// A 403 page before any session is looked at (the management-network check).
+pub(crate) fn refused_page(message: &str) -> Response {
+    view::error_page(None, StatusCode::FORBIDDEN, message)
+}
+
 pub fn too_many_requests_page() -> Response {
     view::error_page(
         None,
