@@ -37,7 +37,8 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
         ZHILI_* environment variables (ZHILI_DATABASE_URL, ZHILI_BIND, ZHILI_DATA_DIR, \
         ZHILI_DEMO, ZHILI_NUMBER_PREFIX, ZHILI_SESSION_IDLE_MINUTES, \
         ZHILI_SESSION_ABSOLUTE_HOURS, ZHILI_SECURE_COOKIES), and flags. \
-        Logging follows RUST_LOG (default: info)."
+        Logging follows RUST_LOG (default: info), as JSON lines unless stderr is a terminal \
+        (ZHILI_LOG_FORMAT=json|text)."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -119,15 +120,35 @@ impl StoreArgs {
     }
 }
 
+/// Logs go to stderr: one JSON object per line (AU-07), or text for a person at a
+/// terminal. `ZHILI_LOG_FORMAT=json|text` chooses; unset, JSON unless stderr is a
+/// terminal. In JSON every field is an encoded string, so a value carrying a newline
+/// or a quote (a username typed at the login, say) stays inside its one record
+/// instead of forging another.
+fn init_logging() {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let terminal = std::io::stderr().is_terminal();
+    let json = match std::env::var("ZHILI_LOG_FORMAT").as_deref() {
+        Ok("json") => true,
+        Ok("text") => false,
+        _ => !terminal,
+    };
+    let fmt = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json {
+        fmt.json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .init();
+    } else {
+        fmt.with_ansi(terminal).init();
+    }
+}
+
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
+    init_logging();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

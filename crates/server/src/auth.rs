@@ -178,6 +178,10 @@ pub async fn login_at(
                 .await?;
         }
     }
+    // For the operators' log and whatever watches it (many refusals from one
+    // address, one account tried from many). The username is the caller's input:
+    // the JSON log encodes it, the text log prints it escaped (`?`).
+    tracing::warn!(username = ?username.chars().take(64).collect::<String>(), "login refused");
     Err(bad_credentials())
 }
 

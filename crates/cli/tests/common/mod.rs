@@ -56,10 +56,15 @@ impl Drop for Proc {
 }
 
 /// Starts `cmd` and waits for its `listening on http://ADDR` line.
-pub fn spawn(mut cmd: Command) -> Proc {
+pub fn spawn(cmd: Command) -> Proc {
+    spawn_with_stderr(cmd, Stdio::inherit())
+}
+
+/// [`spawn`] with the child's stderr (its log) sent to `stderr`.
+pub fn spawn_with_stderr(mut cmd: Command, stderr: Stdio) -> Proc {
     let mut child = cmd
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
+        .stderr(stderr)
         .spawn()
         .expect("spawn");
     let stdout = child.stdout.take().expect("stdout");
