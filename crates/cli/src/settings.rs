@@ -384,8 +384,14 @@ impl Settings {
     }
 
     pub fn worker_config(&self) -> zhili_server::worker::WorkerConfig {
+        // Host and pid name the instance in leases and in the work records; the
+        // suffix keeps two containers apart that share a hostname and a pid (1).
+        let suffix = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos() ^ (d.as_secs() as u32))
+            & 0xffff;
         let mut cfg = zhili_server::worker::WorkerConfig::new(format!(
-            "{}-{}",
+            "{}-{}-{suffix:04x}",
             std::env::var("HOSTNAME").unwrap_or_else(|_| "zhili".into()),
             std::process::id()
         ));

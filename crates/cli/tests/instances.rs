@@ -401,7 +401,7 @@ async fn two_instances_share_the_background_work_through_kills() {
     let work: Vec<InstanceWork> = store.work_by_instance().await.unwrap();
     for w in &work {
         assert!(
-            pids.iter().any(|p| w.instance.ends_with(&format!("-{p}"))),
+            pids.iter().any(|p| w.instance.contains(&format!("-{p}-"))),
             "{w:?} is none of {pids:?}"
         );
     }
