@@ -301,6 +301,20 @@ mod tests {
         );
     }
 
+    /// A cell reference of thirteen letters (`DficeDocument1I`) overflowed calamine's
+    /// column arithmetic (calamine #709, unreleased fix #696): a panic where overflow
+    /// checks are on, a wrapped column where not. Found by the petition_sheet,
+    /// survey_import and routing_rules fuzz targets (docs/fuzzing.md). Every build
+    /// of ours now compiles calamine without overflow checks, as a release build
+    /// does (Cargo.toml), so the file is read or refused, never a panic.
+    #[test]
+    fn an_overlong_cell_reference_is_no_panic() {
+        let bytes = include_bytes!("../testdata/long-cell-reference.xlsx");
+        let _ = excel_rows(bytes);
+        let _ = petition::Sheet::read(bytes);
+        let _ = routing::read(bytes);
+    }
+
     #[test]
     fn excel_rows_keep_columns_and_excel_row_numbers() {
         let rows = excel_rows(&xlsx(&[(2, 3, "d3"), (2, 1, "b3"), (5, 0, "a6")])).unwrap();
