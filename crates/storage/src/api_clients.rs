@@ -60,13 +60,17 @@ struct ClientRow {
 
 const CLIENT_SELECT: &str = "SELECT id, name, user_id, active, created_at FROM api_clients ";
 
-async fn with_actor<T: Tx>(tx: &mut T, row: ClientRow) -> Result<ApiClient, StoreError> {
+async fn with_actor<T: Tx>(
+    tx: &mut T,
+    pii: Option<&crate::pii::Pii>,
+    row: ClientRow,
+) -> Result<ApiClient, StoreError> {
     let mut q = Sql::new("id = ");
     q.arg(Arg::I64(row.user_id));
     let user = tx
         .user_where(q)
         .await?
-        .map(user_from_row)
+        .map(|r| user_from_row(r, pii))
         .transpose()?
         .ok_or_else(|| StoreError::Corrupt(format!("api client {} without user", row.id)))?;
     Ok(ApiClient {
@@ -287,7 +291,7 @@ impl Store {
                 active: true,
                 created_at: now,
             };
-            with_actor(&mut tx, row).await
+            with_actor(&mut tx, self.pii.as_deref(), row).await
         })
     }
 
@@ -304,7 +308,7 @@ impl Store {
             .fetch_optional(&mut *tx)
             .await?;
             match row {
-                Some(r) => with_actor(&mut tx, r).await.map(Some),
+                Some(r) => with_actor(&mut tx, self.pii.as_deref(), r).await.map(Some),
                 None => Ok::<_, StoreError>(None),
             }
         })?;
@@ -321,7 +325,7 @@ impl Store {
             .await?;
             let mut out = Vec::with_capacity(rows.len());
             for r in rows {
-                out.push(with_actor(&mut tx, r).await?);
+                out.push(with_actor(&mut tx, self.pii.as_deref(), r).await?);
             }
             Ok::<_, StoreError>(out)
         })
@@ -365,7 +369,7 @@ impl Store {
                 detail: Some(serde_json::json!({ "name": name })),
             })
             .await?;
-            with_actor(&mut tx, row).await
+            with_actor(&mut tx, self.pii.as_deref(), row).await
         })
     }
 

@@ -1,14 +1,16 @@
 //! Changing passwords and binding second factors. Each change and its audit record
 //! are one transaction; a changed password ends the account's other sessions, a
-//! reset by an admin ends all of them. Storage sees only hashes and TOTP secrets;
-//! the rules (length, age, who needs a second factor) are in the domain and the
-//! codes are checked by the server.
+//! reset by an admin ends all of them. Storage sees only hashes and TOTP secrets,
+//! and keeps the secrets sealed (`pii::Field::TotpSecret`, `TotpPending`); the rules
+//! (length, age, who needs a second factor) are in the domain and the codes are
+//! checked by the server.
 
 use chrono::{DateTime, Utc};
 use zhili_domain::UserId;
 
 use crate::backend::Tx;
 use crate::events::Acting;
+use crate::pii::Field;
 use crate::records::AuditRecord;
 use crate::sql::{Arg, Sql};
 use crate::{Store, StoreError, in_tx};
@@ -86,9 +88,10 @@ impl Store {
     /// for enrolment, bound by [`Store::bind_totp`]. A new start replaces an old
     /// pending secret, never a bound one.
     pub async fn start_totp_enrolment(&self, user: UserId, secret: &str) -> Result<(), StoreError> {
+        let sealed = self.pii()?.seal(Field::TotpPending, secret);
         in_tx!(self, Write, |tx| {
             let mut q = Sql::new("UPDATE users SET totp_pending = ");
-            q.arg(Arg::Text(secret.to_string()))
+            q.arg(Arg::Text(sealed))
                 .push(" WHERE totp_secret IS NULL AND id = ")
                 .arg(Arg::I64(user.0));
             match tx.exec(q).await? {
@@ -111,17 +114,31 @@ impl Store {
         step: i64,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
+        let pii = self.pii()?;
         in_tx!(self, Write, |tx| {
-            let mut q = Sql::new(
-                "UPDATE users SET totp_secret = totp_pending, totp_pending = NULL, totp_last_step = ",
-            );
-            q.arg(Arg::I64(step))
+            // Sealed values differ at every sealing, so the compare-and-set is on the
+            // stored value read here: one changed meanwhile (a new enrolment on
+            // another instance) is not this one, and nothing is bound.
+            let mut q =
+                Sql::new("SELECT totp_pending FROM users WHERE totp_secret IS NULL AND id = ");
+            q.arg(Arg::I64(user.0));
+            let stored: Vec<(Option<String>,)> = tx.rows(q).await?;
+            let Some((Some(sealed),)) = stored.into_iter().next() else {
+                return Ok::<_, StoreError>(false);
+            };
+            if pii.open(Field::TotpPending, &sealed)? != pending {
+                return Ok(false);
+            }
+            let mut q = Sql::new("UPDATE users SET totp_secret = ");
+            q.arg(Arg::Text(pii.seal(Field::TotpSecret, pending)))
+                .push(", totp_pending = NULL, totp_last_step = ")
+                .arg(Arg::I64(step))
                 .push(" WHERE totp_secret IS NULL AND totp_pending = ")
-                .arg(Arg::Text(pending.to_string()))
+                .arg(Arg::Text(sealed))
                 .push(" AND id = ")
                 .arg(Arg::I64(user.0));
             if tx.exec(q).await? == 0 {
-                return Ok::<_, StoreError>(false);
+                return Ok(false);
             }
             tx.insert_audit(&record(now, by, "auth.totp_bound", user, None))
                 .await?;

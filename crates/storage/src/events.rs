@@ -26,6 +26,16 @@ pub struct Acting {
     pub name: String,
 }
 
+impl Acting {
+    /// No user: the system itself, a CLI operator or a sender known only by name.
+    pub fn system(name: impl Into<String>) -> Acting {
+        Acting {
+            user_id: None,
+            name: name.into(),
+        }
+    }
+}
+
 impl From<&Actor> for Acting {
     fn from(a: &Actor) -> Self {
         Acting {
@@ -1269,7 +1279,7 @@ async fn import_one<T: ActTx>(
 ) -> Result<(), StoreError> {
     let reporter =
         match &h.reporter_username {
-            Some(u) => Some(user_by_username(tx, u).await?.ok_or_else(|| {
+            Some(u) => Some(user_by_username(tx, Some(pii), u).await?.ok_or_else(|| {
                 StoreError::invalid("reporter_username", format!("未知用户 {u}"))
             })?),
             None => None,

@@ -1,6 +1,7 @@
 //! Personal data at rest (DC-01). Reporters' names and phone numbers, chat senders'
-//! names and phones, staff phones and outgoing messages (which carry phones) are
-//! stored sealed: AES-256-GCM per value, with the column as associated
+//! names and phones, staff phones, outgoing messages (which carry phones) and staff
+//! TOTP secrets (a second factor is only one if a copy of the database does not
+//! hand it over) are stored sealed: AES-256-GCM per value, with the column as associated
 //! data so a sealed value cannot be moved to another column unnoticed. Lookups by
 //! phone go through a keyed hash (HMAC-SHA256), never through the plain number.
 //!
@@ -127,6 +128,11 @@ pub(crate) enum Field {
     SenderPhone,
     StaffPhone,
     OutboxPayload,
+    /// A bound authenticator's secret.
+    TotpSecret,
+    /// A secret shown for enrolment and not bound yet: its own column, so a pending
+    /// value copied into `totp_secret` around the application does not open there.
+    TotpPending,
 }
 
 impl Field {
@@ -138,6 +144,8 @@ impl Field {
             Field::SenderPhone => b"chat_messages.sender_phone",
             Field::StaffPhone => b"users.phone",
             Field::OutboxPayload => b"outbox.payload",
+            Field::TotpSecret => b"users.totp_secret",
+            Field::TotpPending => b"users.totp_pending",
         }
     }
 }
@@ -374,6 +382,7 @@ impl Store {
             n.messages += page.messages;
             n.staff += page.staff;
             n.outbox += page.outbox;
+            n.totp += page.totp;
         }
         in_tx!(self, Write, |tx| {
             let mut q = Sql::new("UPDATE pii_keys SET sealed_at = ");
@@ -391,7 +400,7 @@ impl Store {
                     object_id: Some(KEYS_ROW.into()),
                     detail: Some(serde_json::json!({
                         "events": n.events, "messages": n.messages, "staff": n.staff,
-                        "outbox": n.outbox,
+                        "outbox": n.outbox, "totp": n.totp,
                     })),
                 })
                 .await?;
@@ -424,11 +433,13 @@ struct SealedCounts {
     messages: u64,
     staff: u64,
     outbox: u64,
+    /// Accounts whose TOTP secrets (bound or pending) were sealed.
+    totp: u64,
 }
 
 impl SealedCounts {
     fn total(&self) -> u64 {
-        self.events + self.messages + self.staff + self.outbox
+        self.events + self.messages + self.staff + self.outbox + self.totp
     }
 }
 
@@ -511,6 +522,26 @@ async fn seal_page<T: Tx>(tx: &mut T, pii: &Pii) -> Result<SealedCounts, StoreEr
             .arg(Arg::I64(id));
         tx.exec(u).await?;
         n.outbox += 1;
+    }
+    let mut q = Sql::new(
+        "SELECT id, totp_secret, totp_pending FROM users \
+         WHERE totp_secret NOT LIKE 'pii1:%' OR totp_pending NOT LIKE 'pii1:%' ORDER BY id LIMIT ",
+    );
+    q.arg(Arg::I64(SEAL_PAGE));
+    let rows: Vec<(i64, Option<String>, Option<String>)> = tx.rows(q).await?;
+    for (id, secret, pending) in rows {
+        let mut u = Sql::new("UPDATE users SET totp_secret = ");
+        u.arg(Arg::OptText(seal_if_plain(pii, Field::TotpSecret, secret)))
+            .push(", totp_pending = ")
+            .arg(Arg::OptText(seal_if_plain(
+                pii,
+                Field::TotpPending,
+                pending,
+            )))
+            .push(" WHERE id = ")
+            .arg(Arg::I64(id));
+        tx.exec(u).await?;
+        n.totp += 1;
     }
     Ok(n)
 }

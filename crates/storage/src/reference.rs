@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use zhili_domain::{Actor, CategoryId, GridType, OrgId, OrgKind, Platform, Role, UserId};
 
 use crate::backend::{CategoryRow, OrgRow, Tx, UserRow};
+use crate::pii::{Field, Pii};
 use crate::records::{
     AuditRecord, Category, NewCategory, NewOrg, NewUser, Org, Session, UserRecord,
 };
@@ -86,7 +87,13 @@ fn category_from_row(r: CategoryRow) -> Result<Category, StoreError> {
     })
 }
 
-pub(crate) fn user_from_row(r: UserRow) -> Result<UserRecord, StoreError> {
+/// The account as stored, its TOTP secrets opened with `pii` (a store that holds
+/// one must be unlocked to read it: never passed on sealed, never dropped).
+pub(crate) fn user_from_row(r: UserRow, pii: Option<&Pii>) -> Result<UserRecord, StoreError> {
+    let open = |field, sealed: Option<String>| match sealed {
+        None => Ok(None),
+        Some(s) => pii.ok_or(StoreError::PiiLocked)?.open(field, &s).map(Some),
+    };
     Ok(UserRecord {
         actor: Actor {
             user_id: UserId(r.id),
@@ -109,8 +116,8 @@ pub(crate) fn user_from_row(r: UserRow) -> Result<UserRecord, StoreError> {
             second_factor: r.totp_secret.is_some(),
         },
         totp: crate::records::TotpState {
-            secret: r.totp_secret,
-            pending: r.totp_pending,
+            secret: open(Field::TotpSecret, r.totp_secret)?,
+            pending: open(Field::TotpPending, r.totp_pending)?,
             last_step: r.totp_last_step,
         },
     })
@@ -155,11 +162,15 @@ pub(crate) async fn category_by_code<T: Tx>(
 
 pub(crate) async fn user_by_username<T: Tx>(
     tx: &mut T,
+    pii: Option<&Pii>,
     username: &str,
 ) -> Result<Option<UserRecord>, StoreError> {
     let mut q = Sql::new("username = ");
     q.arg(Arg::Text(username.to_string()));
-    tx.user_where(q).await?.map(user_from_row).transpose()
+    tx.user_where(q)
+        .await?
+        .map(|r| user_from_row(r, pii))
+        .transpose()
 }
 
 async fn import<T: Tx>(
@@ -373,7 +384,9 @@ impl Store {
     }
 
     pub async fn user_by_username(&self, username: &str) -> Result<Option<UserRecord>, StoreError> {
-        in_tx!(self, Read, |tx| user_by_username(&mut tx, username).await)
+        let pii = self.pii.as_deref();
+        in_tx!(self, Read, |tx| user_by_username(&mut tx, pii, username)
+            .await)
     }
 
     /// Counts a wrong password for an account, locking it when `policy` says so, and
@@ -391,7 +404,12 @@ impl Store {
             let done = in_tx!(self, Write, |tx| {
                 let mut q = Sql::new("id = ");
                 q.arg(Arg::I64(user_id.0));
-                let Some(user) = tx.user_where(q).await?.map(user_from_row).transpose()? else {
+                let Some(user) = tx
+                    .user_where(q)
+                    .await?
+                    .map(|r| user_from_row(r, self.pii.as_deref()))
+                    .transpose()?
+                else {
                     return Err(StoreError::NotFound);
                 };
                 let (next, locks) = user.failures.after_failure(now, policy);
@@ -546,7 +564,7 @@ impl Store {
         else {
             return Ok(None);
         };
-        let user = user_from_row(u)?;
+        let user = user_from_row(u, self.pii.as_deref())?;
         if !user.active || now >= s.expires_at || now - s.last_seen_at > idle {
             return Ok(None);
         }

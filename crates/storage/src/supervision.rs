@@ -1126,7 +1126,7 @@ impl Store {
             {
                 None => None,
                 Some(u) => Some(
-                    user_by_username(&mut tx, u)
+                    user_by_username(&mut tx, self.pii.as_deref(), u)
                         .await?
                         .ok_or_else(|| {
                             StoreError::invalid("leader_username", format!("未知用户 {u}"))

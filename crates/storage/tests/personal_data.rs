@@ -13,6 +13,9 @@ use zhili_storage::{CreateOutcome, EventDetail, Store, StoreError};
 
 const PHONE: &str = "13987654321";
 const NAME: &str = "欧阳娜娜";
+/// An authenticator's secret (base32, as `server/src/totp.rs` makes them).
+const TOTP_SECRET: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
+const TOTP_PENDING: &str = "KRSXG5CTMVRXEZLUKRSXG5CTMVRXEZLU";
 
 async fn open(url: &str) -> Store {
     let store = Store::connect(url).await.unwrap();
@@ -57,8 +60,34 @@ async fn reported(store: &Store) -> EventDetail {
 fn plain_anywhere(store_text: &[String]) -> Vec<&String> {
     store_text
         .iter()
-        .filter(|v| v.contains(PHONE) || v.contains(NAME))
+        .filter(|v| {
+            [PHONE, NAME, TOTP_SECRET, TOTP_PENDING]
+                .iter()
+                .any(|p| v.contains(p))
+        })
         .collect()
+}
+
+/// `admin` has `TOTP_SECRET` bound;
+/// `secadmin` has `TOTP_PENDING` waiting for its first code.
+async fn with_authenticators(store: &Store) {
+    let admin = actor(store, "admin").await.user_id;
+    store
+        .start_totp_enrolment(admin, TOTP_SECRET)
+        .await
+        .unwrap();
+    let by = zhili_storage::Acting::system("test");
+    assert!(
+        store
+            .bind_totp(admin, &by, TOTP_SECRET, 1, Utc::now())
+            .await
+            .unwrap()
+    );
+    let secadmin = actor(store, "secadmin").await.user_id;
+    store
+        .start_totp_enrolment(secadmin, TOTP_PENDING)
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -80,6 +109,9 @@ async fn no_table_holds_the_reporters_name_or_phone_in_plain_text() {
             .set_user_contact("zhujian", Some("13911112222"), None)
             .await
             .unwrap();
+        // Authenticator secrets, bound and pending: a copy of the database must not
+        // be a copy of the second factor.
+        with_authenticators(&store).await;
         let text = stored_text(&store).await;
         assert!(text.len() > 50, "the scan read the tables");
         assert_eq!(plain_anywhere(&text), Vec::<&String>::new(), "{url}");
@@ -102,6 +134,17 @@ async fn no_table_holds_the_reporters_name_or_phone_in_plain_text() {
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].payload["reporter"]["phone"], PHONE);
         assert_eq!(out[0].payload["reporter"]["name"], NAME);
+
+        // The server reads them opened, to check codes.
+        let admin = store.user_by_username("admin").await.unwrap().unwrap();
+        assert_eq!(admin.totp.secret.as_deref(), Some(TOTP_SECRET));
+        let secadmin = store.user_by_username("secadmin").await.unwrap().unwrap();
+        assert_eq!(secadmin.totp.pending.as_deref(), Some(TOTP_PENDING));
+        // A store that was never unlocked does not hand out a sealed secret.
+        assert!(matches!(
+            open(&url).await.user_by_username("admin").await,
+            Err(StoreError::PiiLocked)
+        ));
     }
 }
 
@@ -231,8 +274,24 @@ async fn values_stored_before_sealing_are_sealed_at_the_next_start() {
             ),
         )
         .await;
+        // TOTP secrets as bound before they were sealed (before migration 0026).
+        execute(
+            &store,
+            &format!(
+                "UPDATE users SET totp_secret = '{TOTP_SECRET}', totp_last_step = 1 \
+                 WHERE username = 'admin'"
+            ),
+        )
+        .await;
+        execute(
+            &store,
+            &format!(
+                "UPDATE users SET totp_pending = '{TOTP_PENDING}' WHERE username = 'secadmin'"
+            ),
+        )
+        .await;
         execute(&store, "UPDATE pii_keys SET sealed_at = NULL").await;
-        assert!(!plain_anywhere(&stored_text(&store).await).is_empty());
+        assert_eq!(plain_anywhere(&stored_text(&store).await).len(), 4);
 
         let restarted = unlocked(open(&url).await).await;
         assert_eq!(
@@ -246,6 +305,32 @@ async fn values_stored_before_sealing_are_sealed_at_the_next_start() {
             .await
             .unwrap();
         assert_eq!(c.name.as_deref(), Some(NAME));
+        let admin = restarted.user_by_username("admin").await.unwrap().unwrap();
+        assert_eq!(admin.totp.secret.as_deref(), Some(TOTP_SECRET));
+        assert!(admin.credentials.second_factor);
+        let secadmin = restarted
+            .user_by_username("secadmin")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(secadmin.totp.pending.as_deref(), Some(TOTP_PENDING));
+        // The pending secret binds as one enrolled after sealing does.
+        assert!(
+            restarted
+                .bind_totp(
+                    secadmin.actor.user_id,
+                    &zhili_storage::Acting::system("test"),
+                    TOTP_PENDING,
+                    7,
+                    Utc::now()
+                )
+                .await
+                .unwrap()
+        );
+        assert_eq!(
+            plain_anywhere(&stored_text(&restarted).await),
+            Vec::<&String>::new()
+        );
         // The pass ran once: the next start finds nothing to do.
         let _ = unlocked(open(&url).await).await;
         assert_eq!(audit_count(&restarted, "pii.sealed").await, 1);
