@@ -718,10 +718,7 @@ async fn add_focus_leaders(
         "孙晓东（市公安局副局长）",
         "吴卫民（市综合执法局局长）",
     ];
-    let acting = Acting {
-        user_id: None,
-        name: "演示数据导入".into(),
-    };
+    let acting = Acting::system("演示数据导入");
     for (i, c) in city.categories.iter().filter(|c| c.focus).enumerate() {
         let input = zhili_storage::supervision::FocusLeaderInput {
             category: c.code.clone(),
@@ -760,10 +757,7 @@ async fn add_routing_rules(
             },
         })
         .collect();
-    let acting = Acting {
-        user_id: None,
-        name: "演示数据导入".into(),
-    };
+    let acting = Acting::system("演示数据导入");
     if let Err(refused) = store
         .routing_loader(acting)
         .import(&lines, Vec::new(), "demo", now)
@@ -829,10 +823,7 @@ pub async fn load(store: &Store, now: DateTime<Utc>) -> anyhow::Result<usize> {
     } else {
         ProgressBar::hidden()
     };
-    let importer = Acting {
-        user_id: None,
-        name: "演示数据导入".into(),
-    };
+    let importer = Acting::system("演示数据导入");
     let mut loaded = 0;
     for chunk in events.chunks(BATCH) {
         loaded += store
@@ -1189,10 +1180,7 @@ mod tests {
         )
         .all(Utc::now())
         .unwrap();
-        let importer = Acting {
-            user_id: None,
-            name: "test".into(),
-        };
+        let importer = Acting::system("test");
         store.import_history(&again[..10], &importer).await.unwrap();
         let page = repo
             .list(&zhili_storage::EventFilter {

@@ -41,10 +41,7 @@ struct StoreOnly {
 }
 
 fn cli_acting() -> Acting {
-    Acting {
-        user_id: None,
-        name: "命令行（zhili open311）".into(),
-    }
+    Acting::system("命令行（zhili open311）")
 }
 
 pub async fn run(args: Open311Args) -> anyhow::Result<()> {
@@ -112,10 +109,7 @@ pub async fn add_demo_client(
         .create_api_client(
             DEMO_CLIENT,
             &zhili_server::open311::api_key_hash(DEMO_KEY),
-            &Acting {
-                user_id: None,
-                name: "演示数据导入".into(),
-            },
+            &Acting::system("演示数据导入"),
             now,
         )
         .await

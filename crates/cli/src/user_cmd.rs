@@ -56,10 +56,7 @@ async fn reset(args: UserNameArgs, what: Reset) -> anyhow::Result<()> {
         .user_by_username(&args.username)
         .await?
         .with_context(|| format!("用户 {} 不存在", args.username))?;
-    let by = zhili_storage::Acting {
-        user_id: None,
-        name: "zhili user (命令行)".into(),
-    };
+    let by = zhili_storage::Acting::system("zhili user (命令行)");
     let now = chrono::Utc::now();
     match what {
         Reset::Password => {

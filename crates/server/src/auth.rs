@@ -9,7 +9,7 @@ use axum::http::request::Parts;
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 use zhili_domain::{Actor, Gate};
-use zhili_storage::{AuditRecord, Session};
+use zhili_storage::{Acting, AuditRecord, Session};
 
 use crate::AppState;
 use crate::error::ApiError;
@@ -113,10 +113,12 @@ pub async fn login_at(
     })
     .await
     .map_err(|_| ApiError::internal())?;
-    let refused = |action: &str, user_id| AuditRecord {
+    // Named as typed; a known account's role and area go with it.
+    let refused = |action: &str, account: Option<&Actor>| AuditRecord {
         at: now,
-        actor_id: user_id,
-        actor_name: username.chars().take(64).collect(),
+        actor: account
+            .map_or_else(|| Acting::system(""), Acting::from)
+            .named(username.chars().take(64).collect::<String>()),
         action: action.into(),
         object_type: "session",
         object_id: None,
@@ -159,7 +161,7 @@ pub async fn login_at(
         Some(u) if ok && u.failures.is_locked(now) => {
             state
                 .store
-                .audit(refused("auth.login_locked", Some(u.actor.user_id)))
+                .audit(refused("auth.login_locked", Some(&u.actor)))
                 .await?;
         }
         // A wrong password, or the right one with a wrong, missing or reused code:
@@ -174,7 +176,7 @@ pub async fn login_at(
         u => {
             state
                 .store
-                .audit(refused("auth.login_failed", u.map(|u| u.actor.user_id)))
+                .audit(refused("auth.login_failed", u.as_ref().map(|u| &u.actor)))
                 .await?;
         }
     }
@@ -291,9 +293,17 @@ pub fn cookie(parts: &Parts, name: &str) -> Option<String> {
 
 /// [`cookie`] from the headers alone (for middleware, which has the whole request).
 pub fn cookie_in(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(axum::http::header::COOKIE)
-        .iter()
+    cookie_among(headers.get_all(axum::http::header::COOKIE), name)
+}
+
+/// The value of cookie `name` among `Cookie` header values (HTTP/2 sends one per
+/// cookie).
+pub fn cookie_among<'a>(
+    values: impl IntoIterator<Item = &'a axum::http::HeaderValue>,
+    name: &str,
+) -> Option<String> {
+    values
+        .into_iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|kv| kv.trim().split_once('='))

@@ -1,58 +1,52 @@
 //! Every authorization denial is audited (AU-01): a 403 to a signed-in user leaves
-//! an `access.denied` record with the route, the method, the client's address and
-//! the request id, whichever handler refused. Done once here, after the handlers,
-//! so a new route cannot forget it. Unauthenticated knocks (401) are not recorded:
-//! they name nobody, and the rate limits and login records cover them.
+//! an `access.denied` record with the route and the method (the client's address,
+//! the request id, the role and the area are columns of every record), whichever
+//! handler refused. Done once here, after the handlers, so a new route cannot forget
+//! it. Unauthenticated knocks (401) are not recorded: they name nobody, and the rate
+//! limits and login records cover them.
 
 use axum::extract::{Request, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::Response;
 use chrono::Utc;
 use zhili_storage::{Acting, AuditRecord};
 
 use crate::AppState;
-use crate::auth::{SESSION_COOKIE, cookie_in, session_for_token};
+use crate::auth::{SESSION_COOKIE, cookie_among, session_for_token};
 
 pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let token = req
+    // Nearly every answer is not a 403: keep cheap handles (reference-counted
+    // clones) and make strings only for a denial.
+    let method = req.method().clone();
+    let uri = req.uri().clone();
+    let authorization = req.headers().get(header::AUTHORIZATION).cloned();
+    // Empty (no allocation) on API calls, which carry no cookie.
+    let cookies: Vec<HeaderValue> = req
         .headers()
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(|t| t.trim().to_string())
-        .or_else(|| cookie_in(req.headers(), SESSION_COOKIE));
-    let method = req.method().to_string();
-    let path: String = req.uri().path().chars().take(300).collect();
-    let address = crate::rate_limit::client_address(&req, state.config.client_ip_header.as_deref());
-    let request_id = req
-        .headers()
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .map(String::from);
+        .get_all(header::COOKIE)
+        .iter()
+        .cloned()
+        .collect();
     let response = next.run(req).await;
     if response.status() != StatusCode::FORBIDDEN {
         return response;
     }
-    let Some(token) = token else {
+    let Some(token) = session_token(authorization.as_ref(), &cookies) else {
         return response;
     };
     match session_for_token(&state, &token).await {
         Ok(Some(session)) => {
-            let by = Acting::from(&session.actor);
+            let path: String = uri.path().chars().take(300).collect();
             let record = AuditRecord {
                 at: Utc::now(),
-                actor_id: by.user_id,
-                actor_name: by.name,
+                actor: Acting::from(&session.actor),
                 action: "access.denied".into(),
                 object_type: "route",
                 object_id: Some(path.clone()),
                 detail: Some(serde_json::json!({
-                    "method": method,
+                    "method": method.as_str(),
                     "path": path,
-                    "role": session.actor.role.code(),
-                    "ip": address,
-                    "request_id": request_id,
                 })),
             };
             if let Err(e) = state.store.audit(record).await {
@@ -63,4 +57,14 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
         Err(e) => tracing::error!(error = ?e, "session lookup for a denial"),
     }
     response
+}
+
+/// The session token a request carried: the API's Bearer header, else the pages'
+/// cookie.
+fn session_token(authorization: Option<&HeaderValue>, cookies: &[HeaderValue]) -> Option<String> {
+    authorization
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(|t| t.trim().to_string())
+        .or_else(|| cookie_among(cookies, SESSION_COOKIE))
 }

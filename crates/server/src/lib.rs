@@ -15,6 +15,7 @@ mod metrics_layer;
 pub mod open311;
 pub mod pages;
 pub mod rate_limit;
+mod request_context;
 pub mod routes;
 pub mod totp;
 pub mod vendor;
@@ -247,6 +248,12 @@ pub fn app(state: AppState) -> Router {
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
+        ))
+        // Inside the request-id layers (the id is set by then), around everything
+        // that may write an audit record, the denials' included.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            request_context::layer,
         ))
         .layer(TraceLayer::new_for_http())
         .layer(PropagateRequestIdLayer::x_request_id())

@@ -76,8 +76,14 @@ fn limit_for(limits: &RateLimits, method: &Method, path: &str) -> Option<(&'stat
 }
 
 /// The client's address: the configured header's first entry when zhili runs behind
-/// a reverse proxy that sets it, else the connection's peer.
+/// a reverse proxy that sets it, else the connection's peer; "unknown" without
+/// either (a router called without a socket).
 pub(crate) fn client_address(req: &Request, header_name: Option<&str>) -> String {
+    client_ip(req, header_name).unwrap_or_else(|| "unknown".to_string())
+}
+
+/// [`client_address`], `None` when it is not known.
+pub(crate) fn client_ip(req: &Request, header_name: Option<&str>) -> Option<String> {
     let forwarded = header_name
         .and_then(|name| req.headers().get(name))
         .and_then(|v| v.to_str().ok())
@@ -85,11 +91,11 @@ pub(crate) fn client_address(req: &Request, header_name: Option<&str>) -> String
         .map(str::trim)
         .filter(|s| !s.is_empty());
     if let Some(first) = forwarded {
-        return first.chars().take(64).collect();
+        return Some(first.chars().take(64).collect());
     }
     req.extensions()
         .get::<ConnectInfo<SocketAddr>>()
-        .map_or_else(|| "unknown".to_string(), |c| c.0.ip().to_string())
+        .map(|c| c.0.ip().to_string())
 }
 
 pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> Response {

@@ -155,7 +155,7 @@ async fn the_audit_administrator_alone_reads_and_checks_the_log_and_is_recorded_
         assert_eq!(r["detail"]["reason"], "回访联系");
         assert_eq!(r["object_id"], e["id"].to_string());
 
-        // Each of those refusals is itself on record, with route and request id.
+        // Each of those refusals is itself on record, with route, request id and role.
         let (_, v) = call(
             &app,
             "GET",
@@ -169,11 +169,10 @@ async fn the_audit_administrator_alone_reads_and_checks_the_log_and_is_recorded_
         assert_eq!(denial["object_id"], "/api/v1/audit");
         assert_eq!(denial["detail"]["method"], "GET");
         assert!(
-            denial["detail"]["request_id"]
-                .as_str()
-                .is_some_and(|r| !r.is_empty()),
+            denial["request_id"].as_str().is_some_and(|r| !r.is_empty()),
             "{denial}"
         );
+        assert_eq!(denial["actor_role"], "oversight", "{denial}");
         // So is a logout.
         let city = login(&app, "city").await;
         let (s, _) = call(&app, "POST", "/api/v1/auth/logout", Some(&city), None).await;

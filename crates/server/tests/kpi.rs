@@ -120,10 +120,7 @@ async fn fixture(store: &Store) {
         ),
         h(event("F3", "33028100100101"), vec![accept(cn(3, 2, 9, 30))]),
     ];
-    let importer = Acting {
-        user_id: None,
-        name: "测试".into(),
-    };
+    let importer = Acting::system("测试");
     store.import_history(&events, &importer).await.unwrap();
 }
 

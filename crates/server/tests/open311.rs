@@ -34,10 +34,7 @@ async fn setups() -> Vec<T> {
             .create_api_client(
                 "fixmystreet",
                 &zhili_server::open311::api_key_hash(KEY),
-                &Acting {
-                    user_id: None,
-                    name: "测试".into(),
-                },
+                &Acting::system("测试"),
                 Utc::now(),
             )
             .await
@@ -998,10 +995,7 @@ async fn petitions_and_other_clients_requests_are_handled_apart() {
             .create_api_client(
                 "cityapp",
                 &zhili_server::open311::api_key_hash("second-key"),
-                &Acting {
-                    user_id: None,
-                    name: "测试".into(),
-                },
+                &Acting::system("测试"),
                 Utc::now(),
             )
             .await
@@ -1023,15 +1017,7 @@ async fn petitions_and_other_clients_requests_are_handled_apart() {
         assert_ne!(a[0]["service_request_id"], b[0]["service_request_id"]);
         // A deactivated client's key stops working at once.
         t.store
-            .set_api_client_active(
-                "cityapp",
-                false,
-                &Acting {
-                    user_id: None,
-                    name: "测试".into(),
-                },
-                Utc::now(),
-            )
+            .set_api_client_active("cityapp", false, &Acting::system("测试"), Utc::now())
             .await
             .unwrap();
         assert_error_json(

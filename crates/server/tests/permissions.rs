@@ -78,10 +78,7 @@ async fn apps_with_every_role() -> Vec<(Router, String)> {
     let mut out = Vec::new();
     for (app, store) in common::apps_with_stores().await {
         let hash = zhili_server::hash_password(common::PW);
-        let by = Acting {
-            user_id: None,
-            name: "测试".into(),
-        };
+        let by = Acting::system("测试");
         let leader = NewAccount {
             username: "leader",
             display_name: "市领导",

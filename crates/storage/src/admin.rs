@@ -235,8 +235,7 @@ impl Store {
                 .map_err(|e| unique("username", e))?;
             tx.insert_audit(&AuditRecord {
                 at: now,
-                actor_id: by.user_id,
-                actor_name: by.name.clone(),
+                actor: by.clone(),
                 action: "user.create".into(),
                 object_type: "user",
                 object_id: Some(id.to_string()),
@@ -306,8 +305,7 @@ impl Store {
             }
             tx.insert_audit(&AuditRecord {
                 at: now,
-                actor_id: by.user_id,
-                actor_name: by.name.clone(),
+                actor: by.clone(),
                 action: "user.update".into(),
                 object_type: "user",
                 object_id: Some(id.to_string()),
@@ -370,8 +368,7 @@ impl Store {
             tx.exec(q).await?;
             tx.insert_audit(&AuditRecord {
                 at: now,
-                actor_id: by.user_id,
-                actor_name: by.name.clone(),
+                actor: by.clone(),
                 action: "category.update".into(),
                 object_type: "category",
                 object_id: Some(before.code.clone()),

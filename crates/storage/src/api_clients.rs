@@ -263,8 +263,7 @@ impl Store {
             .map_err(|e| unique("name", e))?;
             tx.insert_audit(&AuditRecord {
                 at: now,
-                actor_id: by.user_id,
-                actor_name: by.name.clone(),
+                actor: by.clone(),
                 action: "user.create".into(),
                 object_type: "user",
                 object_id: Some(user_id.to_string()),
@@ -276,8 +275,7 @@ impl Store {
             .await?;
             tx.insert_audit(&AuditRecord {
                 at: now,
-                actor_id: by.user_id,
-                actor_name: by.name.clone(),
+                actor: by.clone(),
                 action: "api_client.create".into(),
                 object_type: "api_client",
                 object_id: Some(id.to_string()),
@@ -357,8 +355,7 @@ impl Store {
                 .await?;
             tx.insert_audit(&AuditRecord {
                 at: now,
-                actor_id: by.user_id,
-                actor_name: by.name.clone(),
+                actor: by.clone(),
                 action: if active {
                     "api_client.activate".into()
                 } else {
@@ -424,10 +421,7 @@ mod tests {
     use zhili_domain::{NewEvent, RawNewEvent, RawReporter};
 
     fn cli() -> Acting {
-        Acting {
-            user_id: None,
-            name: "命令行".into(),
-        }
+        Acting::system("命令行")
     }
 
     const HASH: &str = "aa00000000000000000000000000000000000000000000000000000000000000";

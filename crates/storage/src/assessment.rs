@@ -160,8 +160,7 @@ impl Store {
             let saved = stored(row)?;
             tx.insert_audit(&AuditRecord {
                 at: now,
-                actor_id: acting.user_id,
-                actor_name: acting.name.clone(),
+                actor: acting.clone(),
                 action: "assessment.save_scheme".into(),
                 object_type: "assessment_scheme",
                 object_id: Some(saved.id.to_string()),

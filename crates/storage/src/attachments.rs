@@ -360,8 +360,7 @@ async fn insert_one<T: AttachTx>(
         .await?;
     tx.insert_audit(&AuditRecord {
         at: now,
-        actor_id: acting.user_id,
-        actor_name: acting.name.clone(),
+        actor: acting.clone(),
         action: "attachment.upload".into(),
         object_type: "attachment",
         object_id: Some(id.to_string()),
@@ -493,8 +492,7 @@ impl<'a> AttachmentRepo<'a> {
             let acting = Acting::from(&self.actor);
             tx.insert_audit(&AuditRecord {
                 at: now,
-                actor_id: acting.user_id,
-                actor_name: acting.name,
+                actor: acting,
                 action: "attachment.read_original".into(),
                 object_type: "attachment",
                 object_id: Some(id.to_string()),

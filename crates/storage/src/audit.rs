@@ -12,6 +12,12 @@
 //! match its content) or whose predecessor is not the record before it (one was
 //! deleted, inserted or moved). A removed tail leaves a shorter chain that is still
 //! whole: an anchor — the head written down earlier, off the system — catches that.
+//!
+//! Every record carries where it came from: the client's address and the request id
+//! of the HTTP request it was written for ([`RequestContext`], set once per request
+//! by the server, so the many places that write records need not pass it on), and
+//! the actor's role and area ([`crate::Acting`]). Records of background work and the
+//! CLI have no request and leave those empty.
 
 use chrono::{DateTime, SubsecRound, Utc};
 use serde::{Deserialize, Serialize};
@@ -27,6 +33,44 @@ pub const GENESIS: &str = "00000000000000000000000000000000000000000000000000000
 /// Records read per transaction while verifying.
 const PAGE: i64 = 5_000;
 
+/// Where a request came from, for the audit records written while serving it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RequestContext {
+    /// The client's address (behind a trusted proxy, the one it reports).
+    pub ip: Option<String>,
+    /// The `x-request-id` the server answers with, to find the request in the logs.
+    pub request_id: Option<String>,
+}
+
+tokio::task_local! {
+    static REQUEST: RequestContext;
+}
+
+impl RequestContext {
+    /// Runs `f` as serving this request: every audit record it writes (in this task)
+    /// carries the request's address and id.
+    pub async fn scope<F: std::future::Future>(self, f: F) -> F::Output {
+        REQUEST.scope(self, f).await
+    }
+
+    /// The request being served by this task, if any.
+    pub fn current() -> Option<RequestContext> {
+        REQUEST.try_with(Clone::clone).ok()
+    }
+
+    /// Runs `f` in `request`'s scope when there is one: for work done in another
+    /// task on a request's behalf (group commit's writers).
+    pub(crate) async fn within<F: std::future::Future>(
+        request: Option<RequestContext>,
+        f: F,
+    ) -> F::Output {
+        match request {
+            Some(r) => r.scope(f).await,
+            None => f.await,
+        }
+    }
+}
+
 /// What a record's hash covers: its columns as stored.
 #[derive(Serialize)]
 pub(crate) struct Canonical<'a> {
@@ -41,26 +85,49 @@ pub(crate) struct Canonical<'a> {
     object_id: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     detail: Option<&'a str>,
+    // Added with migration 0026; empty in older records, which keep their hashes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    actor_role: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    actor_org_id: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ip: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    request_id: Option<&'a str>,
+}
+
+/// A record's columns as stored, borrowed: what [`Canonical`] is made of.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Columns<'a> {
+    pub at: DateTime<Utc>,
+    pub actor_id: Option<i64>,
+    pub actor_name: &'a str,
+    pub action: &'a str,
+    pub object_type: &'a str,
+    pub object_id: Option<&'a str>,
+    pub detail: Option<&'a str>,
+    pub actor_role: Option<&'a str>,
+    pub actor_org_id: Option<i64>,
+    pub ip: Option<&'a str>,
+    pub request_id: Option<&'a str>,
 }
 
 impl<'a> Canonical<'a> {
-    pub(crate) fn new(
-        at: DateTime<Utc>,
-        actor_id: Option<i64>,
-        actor_name: &'a str,
-        action: &'a str,
-        object_type: &'a str,
-        object_id: Option<&'a str>,
-        detail: Option<&'a str>,
-    ) -> Self {
+    pub(crate) fn new(c: Columns<'a>) -> Self {
         Canonical {
-            at: stored_time(at).format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
-            actor_id,
-            actor_name,
-            action,
-            object_type,
-            object_id,
-            detail,
+            at: stored_time(c.at)
+                .format("%Y-%m-%dT%H:%M:%S%.6fZ")
+                .to_string(),
+            actor_id: c.actor_id,
+            actor_name: c.actor_name,
+            action: c.action,
+            object_type: c.object_type,
+            object_id: c.object_id,
+            detail: c.detail,
+            actor_role: c.actor_role,
+            actor_org_id: c.actor_org_id,
+            ip: c.ip,
+            request_id: c.request_id,
         }
     }
 
@@ -134,29 +201,47 @@ struct StoredRecord {
     object_type: String,
     object_id: Option<String>,
     detail: Option<String>,
+    actor_role: Option<String>,
+    actor_org_id: Option<i64>,
+    ip: Option<String>,
+    request_id: Option<String>,
     prev_hash: Option<String>,
     hash: Option<String>,
 }
 
+/// The columns of `audit_log` a [`StoredRecord`] is read from (a macro, so that
+/// statements can `concat!` it).
+macro_rules! record_columns {
+    () => {
+        "id, at, actor_id, actor_name, action, object_type, object_id, detail, \
+         actor_role, actor_org_id, ip, request_id, prev_hash, hash"
+    };
+}
+
 impl StoredRecord {
     fn canonical(&self) -> Canonical<'_> {
-        Canonical::new(
-            self.at,
-            self.actor_id,
-            &self.actor_name,
-            &self.action,
-            &self.object_type,
-            self.object_id.as_deref(),
-            self.detail.as_deref(),
-        )
+        Canonical::new(Columns {
+            at: self.at,
+            actor_id: self.actor_id,
+            actor_name: &self.actor_name,
+            action: &self.action,
+            object_type: &self.object_type,
+            object_id: self.object_id.as_deref(),
+            detail: self.detail.as_deref(),
+            actor_role: self.actor_role.as_deref(),
+            actor_org_id: self.actor_org_id,
+            ip: self.ip.as_deref(),
+            request_id: self.request_id.as_deref(),
+        })
     }
 }
 
 fn page_after(after: i64, unsealed_only: bool) -> Sql {
-    let mut q = Sql::new(
-        "SELECT id, at, actor_id, actor_name, action, object_type, object_id, detail, prev_hash, hash \
-         FROM audit_log WHERE id > ",
-    );
+    let mut q = Sql::new(concat!(
+        "SELECT ",
+        record_columns!(),
+        " FROM audit_log WHERE id > "
+    ));
     q.arg(Arg::I64(after));
     if unsealed_only {
         q.push(" AND hash IS NULL");
@@ -287,8 +372,7 @@ mod tests {
     fn login_failed(n: usize) -> AuditRecord {
         AuditRecord {
             at: Utc::now(),
-            actor_id: None,
-            actor_name: format!("用户{n}"),
+            actor: crate::Acting::system(format!("用户{n}")),
             action: "auth.login_failed".into(),
             object_type: "session",
             object_id: Some(n.to_string()),
@@ -341,6 +425,20 @@ mod tests {
                 .map_err(StoreError::from))
         };
         read().await.unwrap().into_iter().map(|(id,)| id).collect()
+    }
+
+    /// (ip, request id) of a stored record.
+    type Origin = (Option<String>, Option<String>);
+
+    /// Where every record came from, in id order.
+    async fn origins(store: &Store) -> Vec<Origin> {
+        let read = async || -> Result<Vec<Origin>, StoreError> {
+            in_tx!(store, Read, |tx| tx
+                .rows(Sql::new("SELECT ip, request_id FROM audit_log ORDER BY id"))
+                .await
+                .map_err(StoreError::from))
+        };
+        read().await.unwrap()
     }
 
     async fn append(store: &Store, records: &[AuditRecord]) -> Result<(), StoreError> {
@@ -425,6 +523,50 @@ mod tests {
             assert_eq!(
                 (b.id, b.kind, b.previous_id),
                 (id[6], BreakKind::Unlinked, Some(id[4]))
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn the_address_and_request_id_are_chained_with_the_record() {
+        for store in fresh_stores().await {
+            let from = RequestContext {
+                ip: Some("192.0.2.7".into()),
+                request_id: Some("req-1".into()),
+            };
+            from.clone()
+                .scope(async {
+                    assert_eq!(RequestContext::current().as_ref(), Some(&from));
+                    store.audit(login_failed(1)).await.unwrap();
+                    append(&store, &[login_failed(2)]).await.unwrap();
+                })
+                .await;
+            assert_eq!(RequestContext::current(), None, "only inside the scope");
+            store.audit(login_failed(3)).await.unwrap();
+            let stored = origins(&store).await;
+            let inside = (Some("192.0.2.7".to_string()), Some("req-1".to_string()));
+            assert_eq!(stored, vec![inside.clone(), inside, (None, None)]);
+            assert_eq!(broken_at(&store, None).await, None);
+
+            // Someone with the owner's rights moves the first record to another
+            // address: the chain shows it.
+            drop_guards(&store).await;
+            let id = ids(&store).await;
+            let mut q = Sql::new("UPDATE audit_log SET ip = '10.9.9.9' WHERE id = ");
+            q.arg(Arg::I64(id[0]));
+            exec(&store, q).await.unwrap();
+            assert_eq!(
+                broken_at(&store, None).await,
+                Some((id[0], BreakKind::Edited))
+            );
+            // So does a changed role on a record that had none.
+            let mut q =
+                Sql::new("UPDATE audit_log SET ip = '192.0.2.7', actor_role = 'admin' WHERE id = ");
+            q.arg(Arg::I64(id[0]));
+            exec(&store, q).await.unwrap();
+            assert_eq!(
+                broken_at(&store, None).await,
+                Some((id[0], BreakKind::Edited))
             );
         }
     }
@@ -583,45 +725,64 @@ mod tests {
         }
     }
 
-    fn record(at: DateTime<Utc>, detail: Option<&str>) -> Canonical<'_> {
-        Canonical::new(
+    fn columns(at: DateTime<Utc>, detail: Option<&str>) -> Columns<'_> {
+        Columns {
             at,
-            Some(7),
-            "张三",
-            "event.dispatch",
-            "event",
-            Some("42"),
+            actor_id: Some(7),
+            actor_name: "张三",
+            action: "event.dispatch",
+            object_type: "event",
+            object_id: Some("42"),
             detail,
-        )
+            actor_role: None,
+            actor_org_id: None,
+            ip: None,
+            request_id: None,
+        }
+    }
+
+    fn record(at: DateTime<Utc>, detail: Option<&str>) -> Canonical<'_> {
+        Canonical::new(columns(at, detail))
     }
 
     #[test]
     fn the_hash_covers_every_field_and_the_predecessor() {
         let at = Utc.with_ymd_and_hms(2026, 12, 3, 8, 0, 0).unwrap();
-        let base = record(at, Some(r#"{"to":"住建局"}"#)).hash(GENESIS);
+        let detail = Some(r#"{"to":"住建局"}"#);
+        let base = record(at, detail).hash(GENESIS);
         assert_eq!(base.len(), 64);
-        assert_eq!(base, record(at, Some(r#"{"to":"住建局"}"#)).hash(GENESIS));
+        assert_eq!(base, record(at, detail).hash(GENESIS));
         assert_ne!(base, record(at, Some(r#"{"to":"城管局"}"#)).hash(GENESIS));
         assert_ne!(base, record(at, None).hash(GENESIS));
         assert_ne!(
             base,
-            record(
-                at + chrono::Duration::microseconds(1),
-                Some(r#"{"to":"住建局"}"#)
-            )
-            .hash(GENESIS)
+            record(at + chrono::Duration::microseconds(1), detail).hash(GENESIS)
         );
-        assert_ne!(base, record(at, Some(r#"{"to":"住建局"}"#)).hash(&base));
-        let other_actor = Canonical::new(
-            at,
-            Some(8),
-            "张三",
-            "event.dispatch",
-            "event",
-            Some("42"),
-            Some(r#"{"to":"住建局"}"#),
+        assert_ne!(base, record(at, detail).hash(&base));
+        let changed: [fn(&mut Columns<'_>); 5] = [
+            |c| c.actor_id = Some(8),
+            |c| c.actor_role = Some("township_operator"),
+            |c| c.actor_org_id = Some(3),
+            |c| c.ip = Some("10.0.0.1"),
+            |c| c.request_id = Some("r-1"),
+        ];
+        for change in changed {
+            let mut c = columns(at, detail);
+            change(&mut c);
+            assert_ne!(base, Canonical::new(c).hash(GENESIS));
+        }
+    }
+
+    #[test]
+    fn records_from_before_the_request_columns_keep_their_hashes() {
+        // What a record of migration 0020's time hashed as: the new columns were not
+        // there, and empty they are left out.
+        let at = Utc.with_ymd_and_hms(2026, 12, 3, 8, 0, 0).unwrap();
+        let json = serde_json::to_string(&record(at, None)).unwrap();
+        assert_eq!(
+            json,
+            r#"{"at":"2026-12-03T08:00:00.000000Z","actor_id":7,"actor_name":"张三","action":"event.dispatch","object_type":"event","object_id":"42"}"#
         );
-        assert_ne!(base, other_actor.hash(GENESIS));
     }
 
     #[test]
@@ -647,6 +808,10 @@ pub struct AuditFilter {
     pub actor: Option<String>,
     pub object_type: Option<String>,
     pub object_id: Option<String>,
+    /// The client's address, exactly (PI-11: what one address did).
+    pub ip: Option<String>,
+    /// One request's records, by the `x-request-id` it was answered with.
+    pub request_id: Option<String>,
     pub from: Option<DateTime<Utc>>,
     pub to: Option<DateTime<Utc>>,
     pub page: u32,
@@ -664,7 +829,21 @@ pub struct AuditEntry {
     pub object_type: String,
     pub object_id: Option<String>,
     pub detail: Option<serde_json::Value>,
+    /// The role the actor acted in (its code, `township_operator`).
+    pub actor_role: Option<String>,
+    /// The area or unit the actor belonged to, with its name now.
+    pub actor_org_id: Option<i64>,
+    pub actor_org_name: Option<String>,
+    pub ip: Option<String>,
+    pub request_id: Option<String>,
     pub hash: Option<String>,
+}
+
+#[derive(sqlx::FromRow)]
+struct FoundRecord {
+    #[sqlx(flatten)]
+    record: StoredRecord,
+    actor_org_name: Option<String>,
 }
 
 fn audit_where(f: &AuditFilter) -> Sql {
@@ -699,6 +878,12 @@ fn audit_where(f: &AuditFilter) -> Sql {
     if let Some(o) = filled(&f.object_id) {
         q.push(" AND object_id = ").arg(Arg::Text(o));
     }
+    if let Some(ip) = filled(&f.ip) {
+        q.push(" AND ip = ").arg(Arg::Text(ip));
+    }
+    if let Some(r) = filled(&f.request_id) {
+        q.push(" AND request_id = ").arg(Arg::Text(r));
+    }
     if let Some(from) = f.from {
         q.push(" AND at >= ").arg(Arg::Time(from));
     }
@@ -721,10 +906,12 @@ impl Store {
         let page = f.page.max(1);
         let mut count = Sql::new("SELECT COUNT(*) FROM audit_log");
         count.append(audit_where(f));
-        let mut rows = Sql::new(
-            "SELECT id, at, actor_id, actor_name, action, object_type, object_id, detail, \
-             prev_hash, hash FROM audit_log",
-        );
+        let mut rows = Sql::new(concat!(
+            "SELECT ",
+            record_columns!(),
+            ", (SELECT o.name FROM orgs o WHERE o.id = audit_log.actor_org_id) AS actor_org_name \
+             FROM audit_log"
+        ));
         rows.append(audit_where(f));
         rows.push(" ORDER BY id DESC LIMIT ")
             .arg(Arg::I64(i64::from(per_page)))
@@ -732,15 +919,15 @@ impl Store {
             .arg(Arg::I64(i64::from(page - 1) * i64::from(per_page)));
         let said = serde_json::json!({
             "action": f.action, "actor": f.actor, "object_type": f.object_type,
-            "object_id": f.object_id, "from": f.from, "to": f.to, "page": page,
+            "object_id": f.object_id, "ip": f.ip, "request_id": f.request_id,
+            "from": f.from, "to": f.to, "page": page,
         });
         let (total, found) = in_tx!(self, Write, |tx| {
             let total = tx.count(count).await?;
-            let found: Vec<StoredRecord> = tx.rows(rows).await?;
+            let found: Vec<FoundRecord> = tx.rows(rows).await?;
             tx.insert_audit(&crate::AuditRecord {
                 at: now,
-                actor_id: reader.user_id,
-                actor_name: reader.name.clone(),
+                actor: reader.clone(),
                 action: "audit.read".into(),
                 object_type: "audit_log",
                 object_id: None,
@@ -752,20 +939,30 @@ impl Store {
         Ok(crate::Page {
             items: found
                 .into_iter()
-                .map(|r| AuditEntry {
-                    detail: r
-                        .detail
-                        .as_deref()
-                        .and_then(|d| serde_json::from_str(d).ok()),
-                    id: r.id,
-                    at: r.at,
-                    actor_id: r.actor_id,
-                    actor_name: r.actor_name,
-                    action: r.action,
-                    object_type: r.object_type,
-                    object_id: r.object_id,
-                    hash: r.hash,
-                })
+                .map(
+                    |FoundRecord {
+                         record: r,
+                         actor_org_name,
+                     }| AuditEntry {
+                        detail: r
+                            .detail
+                            .as_deref()
+                            .and_then(|d| serde_json::from_str(d).ok()),
+                        id: r.id,
+                        at: r.at,
+                        actor_id: r.actor_id,
+                        actor_name: r.actor_name,
+                        action: r.action,
+                        object_type: r.object_type,
+                        object_id: r.object_id,
+                        actor_role: r.actor_role,
+                        actor_org_id: r.actor_org_id,
+                        actor_org_name,
+                        ip: r.ip,
+                        request_id: r.request_id,
+                        hash: r.hash,
+                    },
+                )
                 .collect(),
             total,
             page,

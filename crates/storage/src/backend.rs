@@ -364,9 +364,20 @@ pub(crate) trait Tx: Send + Sized {
         &mut self,
         entries: &[TimelineInsert],
     ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+    /// Appends records to the audit chain, each from the request being served now
+    /// (if any).
     fn insert_audits(
         &mut self,
         records: &[crate::records::AuditRecord],
+    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+    /// Appends records each from the request given with it: for a batch that
+    /// serves several requests at once (group commit).
+    fn insert_audits_from(
+        &mut self,
+        records: &[(
+            &crate::records::AuditRecord,
+            Option<&crate::audit::RequestContext>,
+        )],
     ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
     fn event_by_external_id(
         &mut self,
@@ -461,7 +472,8 @@ pub(crate) trait Tx: Send + Sized {
     fn calendar_years(
         &mut self,
     ) -> impl Future<Output = Result<Vec<(i64, String)>, sqlx::Error>> + Send;
-    /// Appends one record to the audit chain (`audit.rs`).
+    /// Appends one record to the audit chain (`audit.rs`), from the request being
+    /// served now (if any).
     fn insert_audit(
         &mut self,
         a: &crate::records::AuditRecord,
@@ -531,21 +543,48 @@ pub(crate) trait Tx: Send + Sized {
 }
 
 /// An audit record as stored and chained after `prev`: its time cut to what both
-/// backends keep, its detail as text, its hash.
-fn chained(a: &crate::records::AuditRecord, prev: &str) -> (DateTime<Utc>, Option<String>, String) {
+/// backends keep, its detail as text, where it came from, its hash.
+struct Chained<'a> {
+    at: DateTime<Utc>,
+    detail: Option<String>,
+    actor_role: Option<&'static str>,
+    ip: Option<&'a str>,
+    request_id: Option<&'a str>,
+    hash: String,
+}
+
+fn chained<'a>(
+    a: &crate::records::AuditRecord,
+    from: Option<&'a crate::audit::RequestContext>,
+    prev: &str,
+) -> Chained<'a> {
     let at = crate::audit::stored_time(a.at);
     let detail = a.detail.as_ref().map(|d| d.to_string());
-    let hash = crate::audit::Canonical::new(
+    let actor_role = a.actor.role.map(|r| r.code());
+    let ip = from.and_then(|f| f.ip.as_deref());
+    let request_id = from.and_then(|f| f.request_id.as_deref());
+    let hash = crate::audit::Canonical::new(crate::audit::Columns {
         at,
-        a.actor_id.map(|u| u.0),
-        &a.actor_name,
-        &a.action,
-        a.object_type,
-        a.object_id.as_deref(),
-        detail.as_deref(),
-    )
+        actor_id: a.actor.user_id.map(|u| u.0),
+        actor_name: &a.actor.name,
+        action: &a.action,
+        object_type: a.object_type,
+        object_id: a.object_id.as_deref(),
+        detail: detail.as_deref(),
+        actor_role,
+        actor_org_id: a.actor.org_id.map(|o| o.0),
+        ip,
+        request_id,
+    })
     .hash(prev);
-    (at, detail, hash)
+    Chained {
+        at,
+        detail,
+        actor_role,
+        ip,
+        request_id,
+        hash,
+    }
 }
 
 macro_rules! impl_tx {
@@ -814,26 +853,40 @@ macro_rules! impl_tx {
             }
 
             async fn insert_audits(&mut self, records: &[crate::records::AuditRecord]) -> Result<(), sqlx::Error> {
+                let from = crate::audit::RequestContext::current();
+                let sourced: Vec<_> = records.iter().map(|r| (r, from.as_ref())).collect();
+                self.insert_audits_from(&sourced).await
+            }
+
+            async fn insert_audits_from(
+                &mut self,
+                records: &[(&crate::records::AuditRecord, Option<&crate::audit::RequestContext>)],
+            ) -> Result<(), sqlx::Error> {
                 if records.is_empty() {
                     return Ok(());
                 }
                 let mut prev = self.audit_chain_head().await?;
                 for chunk in pow2_chunks(records, 128) {
                     let mut q = Sql::new(
-                        "INSERT INTO audit_log (at, actor_id, actor_name, action, object_type, object_id, detail, prev_hash, hash) VALUES ",
+                        "INSERT INTO audit_log (at, actor_id, actor_name, action, object_type, object_id, detail, \
+                         actor_role, actor_org_id, ip, request_id, prev_hash, hash) VALUES ",
                     );
-                    q.rows(chunk.iter().map(|a| {
-                        let (at, detail, hash) = chained(a, &prev);
+                    q.rows(chunk.iter().map(|(a, from)| {
+                        let c = chained(a, *from, &prev);
                         [
-                            Arg::Time(at),
-                            Arg::OptI64(a.actor_id.map(|u| u.0)),
-                            Arg::Text(a.actor_name.clone()),
+                            Arg::Time(c.at),
+                            Arg::OptI64(a.actor.user_id.map(|u| u.0)),
+                            Arg::Text(a.actor.name.clone()),
                             Arg::Text(a.action.clone()),
                             Arg::Text(a.object_type.to_string()),
                             Arg::OptText(a.object_id.clone()),
-                            Arg::OptText(detail),
-                            Arg::Text(std::mem::replace(&mut prev, hash.clone())),
-                            Arg::Text(hash),
+                            Arg::OptText(c.detail),
+                            Arg::OptText(c.actor_role.map(String::from)),
+                            Arg::OptI64(a.actor.org_id.map(|o| o.0)),
+                            Arg::OptText(c.ip.map(String::from)),
+                            Arg::OptText(c.request_id.map(String::from)),
+                            Arg::Text(std::mem::replace(&mut prev, c.hash.clone())),
+                            Arg::Text(c.hash),
                         ]
                     }));
                     bind_all!(sqlx::query(AssertSqlSafe($bulk_text(q.text))), q.args)
@@ -1097,20 +1150,26 @@ macro_rules! impl_tx {
 
             async fn insert_audit(&mut self, a: &crate::records::AuditRecord) -> Result<(), sqlx::Error> {
                 let prev = self.audit_chain_head().await?;
-                let (at, detail, hash) = chained(a, &prev);
+                let from = crate::audit::RequestContext::current();
+                let c = chained(a, from.as_ref(), &prev);
                 sqlx::query(
-                    "INSERT INTO audit_log (at, actor_id, actor_name, action, object_type, object_id, detail, prev_hash, hash) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                    "INSERT INTO audit_log (at, actor_id, actor_name, action, object_type, object_id, detail, \
+                     actor_role, actor_org_id, ip, request_id, prev_hash, hash) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
                 )
-                .bind(at)
-                .bind(a.actor_id.map(|u| u.0))
-                .bind(&a.actor_name)
+                .bind(c.at)
+                .bind(a.actor.user_id.map(|u| u.0))
+                .bind(&a.actor.name)
                 .bind(&a.action)
                 .bind(a.object_type)
                 .bind(&a.object_id)
-                .bind(detail)
+                .bind(c.detail)
+                .bind(c.actor_role)
+                .bind(a.actor.org_id.map(|o| o.0))
+                .bind(c.ip)
+                .bind(c.request_id)
                 .bind(prev)
-                .bind(hash)
+                .bind(c.hash)
                 .execute(&mut **self)
                 .await
                 .map(|_| ())

@@ -209,8 +209,7 @@ mod tests {
             store
                 .audit(crate::AuditRecord {
                     at: chrono::Utc::now(),
-                    actor_id: None,
-                    actor_name: "测试".into(),
+                    actor: crate::Acting::system("测试"),
                     action: "test.digest".into(),
                     object_type: "session",
                     object_id: None,

@@ -386,8 +386,7 @@ impl ChatIntake<'_> {
                 Some(id) => {
                     tx.insert_audit(&AuditRecord {
                         at: now,
-                        actor_id: acting.user_id,
-                        actor_name: acting.name.clone(),
+                        actor: acting.clone(),
                         action: "chat.receive".into(),
                         object_type: "chat_message",
                         object_id: Some(id.to_string()),
@@ -614,8 +613,7 @@ impl ChatRepo<'_> {
             if changed == 1 {
                 tx.insert_audit(&AuditRecord {
                     at: now,
-                    actor_id: acting.user_id,
-                    actor_name: acting.name.clone(),
+                    actor: acting.clone(),
                     action: "chat.promote".into(),
                     object_type: "chat_message",
                     object_id: Some(id.to_string()),
@@ -675,8 +673,7 @@ impl ChatRepo<'_> {
             }
             tx.insert_audit(&AuditRecord {
                 at: now,
-                actor_id: acting.user_id,
-                actor_name: acting.name.clone(),
+                actor: acting.clone(),
                 action: "chat.dismiss".into(),
                 object_type: "chat_message",
                 object_id: Some(id.to_string()),
@@ -789,8 +786,7 @@ impl ChatRepo<'_> {
             .rows_affected();
             tx.insert_audit(&AuditRecord {
                 at: now,
-                actor_id: acting.user_id,
-                actor_name: acting.name.clone(),
+                actor: acting.clone(),
                 action: "chat.register_group".into(),
                 object_type: "chat_group",
                 object_id: Some(group_id.to_string()),

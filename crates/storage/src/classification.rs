@@ -277,8 +277,7 @@ impl Store {
             };
             tx.insert_audit(&AuditRecord {
                 at: now,
-                actor_id: by.user_id,
-                actor_name: by.name.clone(),
+                actor: by.clone(),
                 action: if id.is_some() {
                     "classification_rule.update"
                 } else {
@@ -317,8 +316,7 @@ impl Store {
             }
             tx.insert_audit(&AuditRecord {
                 at: now,
-                actor_id: by.user_id,
-                actor_name: by.name.clone(),
+                actor: by.clone(),
                 action: "classification_rule.delete".into(),
                 object_type: "classification_rule",
                 object_id: Some(id.to_string()),
@@ -404,8 +402,7 @@ impl Store {
             tx.exec(q).await?;
             tx.insert_audit(&AuditRecord {
                 at: now,
-                actor_id: by.user_id,
-                actor_name: by.name.clone(),
+                actor: by.clone(),
                 action: "classifier_label.put".into(),
                 object_type: "classifier_label",
                 object_id: Some(label.to_string()),
@@ -583,8 +580,7 @@ impl EventRepo<'_> {
             .await?;
             tx.insert_audit(&AuditRecord {
                 at: now,
-                actor_id: acting.user_id,
-                actor_name: acting.name.clone(),
+                actor: acting.clone(),
                 action: "event.classify".into(),
                 object_type: "event",
                 object_id: Some(id.to_string()),

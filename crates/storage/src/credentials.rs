@@ -24,8 +24,7 @@ fn record(
 ) -> AuditRecord {
     AuditRecord {
         at,
-        actor_id: by.user_id,
-        actor_name: by.name.clone(),
+        actor: by.clone(),
         action: action.into(),
         object_type: "user",
         object_id: Some(user.0.to_string()),
@@ -220,10 +219,7 @@ mod tests {
     use crate::testing::{audit_count, fresh_stores, with_small_city};
 
     fn system() -> Acting {
-        Acting {
-            user_id: None,
-            name: "test".into(),
-        }
+        Acting::system("test")
     }
 
     #[tokio::test]

@@ -546,8 +546,7 @@ async fn audit<T: Tx>(
 ) -> Result<(), StoreError> {
     tx.insert_audit(&AuditRecord {
         at: now,
-        actor_id: acting.user_id,
-        actor_name: acting.name.clone(),
+        actor: acting.clone(),
         action: action.into(),
         object_type: "event",
         object_id: Some(id.to_string()),
@@ -837,8 +836,7 @@ impl DuplicateRepo<'_> {
             tx.exec(q).await?;
             tx.insert_audit(&AuditRecord {
                 at: now,
-                actor_id: acting.user_id,
-                actor_name: acting.name.clone(),
+                actor: acting.clone(),
                 action: "duplicates.settings".into(),
                 object_type: "category",
                 object_id: Some(category_code.to_string()),

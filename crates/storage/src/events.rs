@@ -19,11 +19,16 @@ use crate::reference::{category_by_code, org_by_code, org_by_id, user_by_usernam
 use crate::sql::{Arg, Sql, like_contains};
 use crate::{Store, StoreError, in_tx};
 
-/// Who performs a change, as the timeline and audit will name them.
-#[derive(Debug, Clone)]
+/// Who performs a change, as the timeline and audit will name them, and in which
+/// capacity: the role and area they acted in go into every audit record they
+/// leave, so an auditor reads them as they were at the time of the act.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Acting {
     pub user_id: Option<UserId>,
     pub name: String,
+    /// `None`: no staff role (the system, a CLI operator, an unknown login).
+    pub role: Option<Role>,
+    pub org_id: Option<OrgId>,
 }
 
 impl Acting {
@@ -32,6 +37,16 @@ impl Acting {
         Acting {
             user_id: None,
             name: name.into(),
+            role: None,
+            org_id: None,
+        }
+    }
+
+    /// The same actor under another name (a login names the account as typed).
+    pub fn named(self, name: impl Into<String>) -> Acting {
+        Acting {
+            name: name.into(),
+            ..self
         }
     }
 }
@@ -41,6 +56,8 @@ impl From<&Actor> for Acting {
         Acting {
             user_id: Some(a.user_id),
             name: format!("{}（{}）", a.display_name, a.role.label_zh()),
+            role: Some(a.role),
+            org_id: a.org_id,
         }
     }
 }
@@ -769,6 +786,9 @@ pub(crate) struct Prepared {
     date: chrono::NaiveDate,
     acting: Acting,
     note: String,
+    /// The request the event came in by, for its audit record: the one being
+    /// served, unless a group-commit writer stores it for another task's request.
+    pub(crate) request: Option<crate::audit::RequestContext>,
 }
 
 /// Checks a new event against the reference data and the actor's area and works
@@ -888,6 +908,7 @@ pub(crate) async fn prepare<T: Tx>(
         date,
         acting: acting.clone(),
         note,
+        request: crate::audit::RequestContext::current(),
     })
 }
 
@@ -947,21 +968,24 @@ pub(crate) async fn insert_prepared<T: Tx>(
             note: Some(p.note),
             data: None,
         });
-        audit.push(AuditRecord {
-            at: p.insert.reported_at,
-            actor_id: p.acting.user_id,
-            actor_name: p.acting.name,
-            action: "event.create".into(),
-            object_type: "event",
-            object_id: Some(id.to_string()),
-            detail: Some(
-                serde_json::json!({ "number": p.insert.number, "channel": p.insert.channel }),
-            ),
-        });
+        audit.push((
+            AuditRecord {
+                at: p.insert.reported_at,
+                actor: p.acting,
+                action: "event.create".into(),
+                object_type: "event",
+                object_id: Some(id.to_string()),
+                detail: Some(
+                    serde_json::json!({ "number": p.insert.number, "channel": p.insert.channel }),
+                ),
+            },
+            p.request,
+        ));
         stored.push((id, p.insert.number));
     }
     tx.insert_first_timelines(&timeline).await?;
-    tx.insert_audits(&audit).await?;
+    let sourced: Vec<_> = audit.iter().map(|(a, r)| (a, r.as_ref())).collect();
+    tx.insert_audits_from(&sourced).await?;
     Ok(stored)
 }
 
@@ -1119,8 +1143,7 @@ pub(crate) async fn act_on<T: ActTx>(
     .await?;
     tx.insert_audit(&AuditRecord {
         at: now,
-        actor_id: acting.user_id,
-        actor_name: acting.name.clone(),
+        actor: acting.clone(),
         action: format!("event.{}", out.kind.code()),
         object_type: "event",
         object_id: Some(row.id.to_string()),
@@ -1245,8 +1268,7 @@ impl Store {
             in_tx!(self, Write, |tx| tx
                 .insert_audit(&AuditRecord {
                     at: now,
-                    actor_id: None,
-                    actor_name: by.to_string(),
+                    actor: crate::Acting::system(by.to_string()),
                     action: "calendar.recount_deadlines".into(),
                     object_type: "calendar",
                     object_id: None,
@@ -1312,10 +1334,7 @@ async fn import_one<T: ActTx>(
         let row = row_in_scope(tx, Scope::All, id)
             .await?
             .ok_or(StoreError::NotFound)?;
-        let acting = Acting {
-            user_id: None,
-            name: step.actor_name.clone(),
-        };
+        let acting = Acting::system(step.actor_name.clone());
         let ctx = ActContext {
             rules,
             replay: true,
@@ -1398,6 +1417,7 @@ impl EventRepo<'_> {
                 new: new.clone(),
                 photos: Vec::new(),
                 now,
+                request: crate::audit::RequestContext::current(),
             })
             .collect();
         self.store.store_new_all(jobs).await
@@ -1418,6 +1438,7 @@ impl EventRepo<'_> {
                 new: new.clone(),
                 photos: photos.to_vec(),
                 now,
+                request: crate::audit::RequestContext::current(),
             })
             .await
     }
@@ -1475,8 +1496,7 @@ impl EventRepo<'_> {
             .collect();
             tx.insert_audit(&AuditRecord {
                 at: now,
-                actor_id: acting.user_id,
-                actor_name: acting.name.clone(),
+                actor: acting.clone(),
                 action: "pii.reveal".into(),
                 object_type: "event",
                 object_id: Some(id.to_string()),

@@ -466,10 +466,7 @@ impl Store {
             ));
         }
         let hash = token_hash(token.trim());
-        let acting = Acting {
-            user_id: None,
-            name: LINK_ACTOR.into(),
-        };
+        let acting = Acting::system(LINK_ACTOR);
         let reporter = Capacities {
             reporter: true,
             ..Capacities::default()

@@ -25,6 +25,7 @@ use tokio::sync::{Mutex, mpsc, oneshot};
 use zhili_domain::{Actor, NewEvent, Role};
 
 use crate::attachments::attach_to_new_event;
+use crate::audit::RequestContext;
 use crate::backend::Tx;
 use crate::events::{Acting, Intake, insert_prepared, prepare, row_in_scope};
 use crate::{Store, StoreError, in_tx};
@@ -44,6 +45,10 @@ pub(crate) struct Job {
     /// Taken with the report; stored with the event or not at all.
     pub photos: Vec<crate::attachments::Photo>,
     pub now: DateTime<Utc>,
+    /// The request that brought it, taken in the request's task: the writers run
+    /// in tasks of their own, and the job's audit records must still say where it
+    /// came from.
+    pub request: Option<RequestContext>,
 }
 
 /// The jobs of one request, sent together so that a writer never starts a batch
@@ -262,7 +267,8 @@ impl Store {
                 )
                 .await
                 {
-                    Ok(p) => {
+                    Ok(mut p) => {
+                        p.request = job.request.clone();
                         if let Some(k) = key {
                             first_of_key.insert(k, prepared.len());
                         }
@@ -281,12 +287,15 @@ impl Store {
                 if !job.photos.is_empty() {
                     // A photo refused after the writes ends the batch (`?`); alone,
                     // this job then gets the refusal.
-                    attach_to_new_event(
-                        &mut tx,
-                        &Acting::from(&job.actor),
-                        stored[k].0,
-                        &job.photos,
-                        job.now,
+                    RequestContext::within(
+                        job.request.clone(),
+                        attach_to_new_event(
+                            &mut tx,
+                            &Acting::from(&job.actor),
+                            stored[k].0,
+                            &job.photos,
+                            job.now,
+                        ),
                     )
                     .await?;
                 }

@@ -79,8 +79,7 @@ impl Store {
             }
             tx.insert_audit(&AuditRecord {
                 at: now,
-                actor_id: by.user_id,
-                actor_name: by.name.clone(),
+                actor: by.clone(),
                 action: "user.enabled".into(),
                 object_type: "user",
                 object_id: Some(id.0.to_string()),
@@ -113,8 +112,7 @@ async fn disable<T: Tx>(
     }
     tx.insert_audit(&AuditRecord {
         at: now,
-        actor_id: None,
-        actor_name: by.chars().take(64).collect(),
+        actor: crate::Acting::system(by.chars().take(64).collect::<String>()),
         action: "user.disabled_idle".into(),
         object_type: "user",
         object_id: Some(id.to_string()),

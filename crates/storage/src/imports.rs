@@ -250,8 +250,7 @@ async fn audit_import<T: Tx>(
     let acting = Acting::from(actor);
     tx.insert_audit(&AuditRecord {
         at: opts.now,
-        actor_id: acting.user_id,
-        actor_name: acting.name,
+        actor: acting,
         action: "events.import".into(),
         object_type: "import",
         object_id: None,

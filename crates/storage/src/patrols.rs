@@ -323,8 +323,7 @@ impl PatrolRepo<'_> {
             };
             tx.insert_audit(&AuditRecord {
                 at: now,
-                actor_id: Some(actor.user_id),
-                actor_name: format!("{}（{}）", actor.display_name, actor.role.label_zh()),
+                actor: crate::Acting::from(actor),
                 action: "patrol.check_in".into(),
                 object_type: "patrol",
                 object_id: Some(id.to_string()),

@@ -323,8 +323,7 @@ impl Store {
             tx.exec(q).await?;
             tx.insert_audit(&AuditRecord {
                 at: now,
-                actor_id: None,
-                actor_name: by.into(),
+                actor: crate::Acting::system(by),
                 action: "pii.master_key_changed".into(),
                 object_type: "pii_keys",
                 object_id: Some(KEYS_ROW.into()),
@@ -393,8 +392,7 @@ impl Store {
             if n.total() > 0 {
                 tx.insert_audit(&AuditRecord {
                     at: now,
-                    actor_id: None,
-                    actor_name: "system".into(),
+                    actor: crate::Acting::system("system"),
                     action: "pii.sealed".into(),
                     object_type: "pii_keys",
                     object_id: Some(KEYS_ROW.into()),

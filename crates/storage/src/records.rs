@@ -6,7 +6,7 @@ use serde::Serialize;
 use zhili_domain::lifecycle::ExtensionRequest;
 use zhili_domain::{
     Actor, CategoryId, Channel, GeoPoint, GridType, OrgId, OrgKind, Platform, Priority,
-    ReporterKind, Satisfaction, Status, UserId,
+    ReporterKind, Satisfaction, Status,
 };
 
 /// An event as another record names it: its id for links, its number for people.
@@ -328,11 +328,14 @@ pub struct Page<T> {
 }
 
 /// One audit record, written in the same transaction as the change it records.
+/// Where it came from (the client's address, the request id) is not part of it: it
+/// is taken from the request being served when the record is written
+/// ([`crate::audit::RequestContext`]), so no call site can leave it out.
 #[derive(Debug, Clone)]
 pub struct AuditRecord {
     pub at: DateTime<Utc>,
-    pub actor_id: Option<UserId>,
-    pub actor_name: String,
+    /// Who, with the role and area they acted in.
+    pub actor: crate::Acting,
     pub action: String,
     pub object_type: &'static str,
     pub object_id: Option<String>,

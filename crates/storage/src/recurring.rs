@@ -321,8 +321,7 @@ async fn record_cluster<T: crate::events::ActTx>(
     notice(tx, pii, newest, alert, members.len(), false, now).await?;
     tx.insert_audit(&AuditRecord {
         at: now,
-        actor_id: None,
-        actor_name: crate::warnings::SWEEP_ACTOR.into(),
+        actor: crate::Acting::system(crate::warnings::SWEEP_ACTOR),
         action: "recurring.detect".into(),
         object_type: "recurring_alert",
         object_id: Some(alert.to_string()),
@@ -472,8 +471,7 @@ impl RecurringRepo<'_> {
             tx.exec(q).await?;
             tx.insert_audit(&AuditRecord {
                 at: now,
-                actor_id: by.user_id,
-                actor_name: by.name.clone(),
+                actor: by.clone(),
                 action: "recurring.dismiss".into(),
                 object_type: "recurring_alert",
                 object_id: Some(id.to_string()),
@@ -549,8 +547,7 @@ impl RecurringRepo<'_> {
             .await?;
             tx.insert_audit(&AuditRecord {
                 at: now,
-                actor_id: by.user_id,
-                actor_name: by.name.clone(),
+                actor: by.clone(),
                 action: "topic.open".into(),
                 object_type: "governance_topic",
                 object_id: Some(id.to_string()),
@@ -643,8 +640,7 @@ impl RecurringRepo<'_> {
             .await?;
             tx.insert_audit(&AuditRecord {
                 at: now,
-                actor_id: by.user_id,
-                actor_name: by.name.clone(),
+                actor: by.clone(),
                 action: "topic.close".into(),
                 object_type: "governance_topic",
                 object_id: Some(id.to_string()),
@@ -687,8 +683,7 @@ async fn on_events<T: Tx>(
         .await?;
         tx.insert_audit(&AuditRecord {
             at: now,
-            actor_id: by.user_id,
-            actor_name: by.name.clone(),
+            actor: by.clone(),
             action: format!("event.{action}"),
             object_type: "event",
             object_id: Some(r.id.to_string()),

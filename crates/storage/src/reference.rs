@@ -260,8 +260,7 @@ async fn import<T: Tx>(
             .map_err(|e| unique("username", e))?;
         tx.insert_audit(&AuditRecord {
             at: now,
-            actor_id: None,
-            actor_name: "system".into(),
+            actor: crate::Acting::system("system"),
             action: "user.create".into(),
             object_type: "user",
             object_id: Some(id.to_string()),
@@ -359,8 +358,7 @@ impl Store {
                 .await?;
             tx.insert_audit(&AuditRecord {
                 at: now,
-                actor_id: None,
-                actor_name: loaded_by.to_string(),
+                actor: crate::Acting::system(loaded_by.to_string()),
                 action: "calendar.load".into(),
                 object_type: "calendar_year",
                 object_id: Some(year.to_string()),
@@ -428,8 +426,10 @@ impl Store {
                 } else {
                     let failed = |action: &str, detail| AuditRecord {
                         at: now,
-                        actor_id: Some(user_id),
-                        actor_name: attempted_as.chars().take(64).collect(),
+                        // The account's holder, or someone with its name: the role
+                        // and area are the account's.
+                        actor: crate::Acting::from(&user.actor)
+                            .named(attempted_as.chars().take(64).collect::<String>()),
                         action: action.into(),
                         object_type: "user",
                         object_id: Some(user_id.0.to_string()),
@@ -521,8 +521,7 @@ impl Store {
             tx.exec(reset).await?;
             tx.insert_audit(&AuditRecord {
                 at: now,
-                actor_id: Some(actor.user_id),
-                actor_name: actor.username.clone(),
+                actor: crate::Acting::from(actor).named(actor.username.clone()),
                 action: "auth.login".into(),
                 object_type: "session",
                 object_id: None,
@@ -604,8 +603,7 @@ impl Store {
             tx.delete_session(token_hash).await?;
             tx.insert_audit(&AuditRecord {
                 at: now,
-                actor_id: by.user_id,
-                actor_name: by.name.clone(),
+                actor: by.clone(),
                 action: "auth.logout".into(),
                 object_type: "user",
                 object_id: by.user_id.map(|u| u.0.to_string()),

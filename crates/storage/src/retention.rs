@@ -99,8 +99,7 @@ async fn erase<T: Tx>(
     let emptied = tx.exec(u).await?;
     tx.insert_audit(&AuditRecord {
         at: now,
-        actor_id: None,
-        actor_name: by.into(),
+        actor: crate::Acting::system(by),
         action: "event.anonymised".into(),
         object_type: "event",
         object_id: Some(id.to_string()),

@@ -791,8 +791,7 @@ fn audit(
 ) -> AuditRecord {
     AuditRecord {
         at: now,
-        actor_id: by.user_id,
-        actor_name: by.name.clone(),
+        actor: by.clone(),
         action: format!("routing.{action}"),
         object_type: "routing_rule",
         object_id: id.map(|i| i.to_string()),

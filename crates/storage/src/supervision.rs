@@ -122,10 +122,7 @@ pub(crate) async fn after_action<T: Tx>(
                 Some((name, _)) => format!("焦点问题自动挂牌督办，责任领导：{name}"),
                 None => "焦点问题自动挂牌督办（该类别尚未设置责任领导，请管理员补充）".to_string(),
             };
-            let system = Acting {
-                user_id: None,
-                name: SYSTEM_NAME.into(),
-            };
+            let system = Acting::system(SYSTEM_NAME);
             let order = NewOrderRow {
                 event_id: row.id,
                 level: SupervisionLevel::Listed,
@@ -176,8 +173,7 @@ pub(crate) async fn after_action<T: Tx>(
             if closed > 0 {
                 tx.insert_audit(&AuditRecord {
                     at: now,
-                    actor_id: acting.user_id,
-                    actor_name: acting.name.clone(),
+                    actor: acting.clone(),
                     action: "supervision.close".into(),
                     object_type: "event",
                     object_id: Some(row.id.to_string()),
@@ -311,8 +307,7 @@ async fn insert_order<T: Tx>(
     })?;
     tx.insert_audit(&AuditRecord {
         at: o.at,
-        actor_id: acting.user_id,
-        actor_name: acting.name.clone(),
+        actor: acting.clone(),
         action: "supervision.issue".into(),
         object_type: "supervision_order",
         object_id: Some(id.to_string()),
@@ -860,8 +855,7 @@ async fn record<T: Tx>(
     .await?;
     tx.insert_audit(&AuditRecord {
         at: now,
-        actor_id: acting.user_id,
-        actor_name: acting.name.clone(),
+        actor: acting.clone(),
         action: audit_action.into(),
         // On the event, like its other changes; the order is named in the detail.
         object_type: "event",
@@ -1163,8 +1157,7 @@ impl Store {
             tx.exec(ins).await?;
             tx.insert_audit(&AuditRecord {
                 at: now,
-                actor_id: acting.user_id,
-                actor_name: acting.name.clone(),
+                actor: acting.clone(),
                 action: "supervision.focus_leader".into(),
                 object_type: "focus_leader",
                 object_id: Some(category.code.clone()),

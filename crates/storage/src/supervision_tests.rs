@@ -433,10 +433,7 @@ async fn a_focus_event_accepted_is_under_listed_supervision_with_its_leader() {
                 action: step(r#"{"action":"accept"}"#),
             }],
         };
-        let importer = Acting {
-            user_id: None,
-            name: "导入".into(),
-        };
+        let importer = Acting::system("导入");
         store.import_history(&[h], &importer).await.unwrap();
         let all = repo.list(&SupervisionFilter::default(), now).await.unwrap();
         assert_eq!(all.total, before + 1);

@@ -157,8 +157,7 @@ impl Store {
                     &mut tx,
                     &AuditRecord {
                         at: now,
-                        actor_id: acting.user_id,
-                        actor_name: acting.name.clone(),
+                        actor: acting.clone(),
                         action: "surveys.import".into(),
                         object_type: "survey",
                         object_id: None,

@@ -492,8 +492,7 @@ async fn fire<T: crate::events::ActTx>(
     .await?;
     tx.insert_audit(&AuditRecord {
         at: now,
-        actor_id: None,
-        actor_name: SWEEP_ACTOR.into(),
+        actor: crate::Acting::system(SWEEP_ACTOR),
         action: format!("event.{}", alarm.timeline_action()),
         object_type: "event",
         object_id: Some(id.to_string()),
@@ -519,10 +518,7 @@ async fn fire<T: crate::events::ActTx>(
         operator: true,
         ..Default::default()
     };
-    let acting = Acting {
-        user_id: None,
-        name: SWEEP_ACTOR.into(),
-    };
+    let acting = Acting::system(SWEEP_ACTOR);
     act_on(
         tx,
         &ctx,

@@ -79,10 +79,7 @@ async fn staff_accounts_idle_past_the_period_are_disabled_once() {
             .unwrap();
         assert_eq!(later, vec!["city".to_string()]);
 
-        let reader = Acting {
-            user_id: None,
-            name: "测试".into(),
-        };
+        let reader = Acting::system("测试");
         let records = store
             .search_audit(
                 &AuditFilter {

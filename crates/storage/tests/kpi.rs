@@ -240,10 +240,7 @@ async fn load_fixture(store: &Store) {
             ],
         ),
     ];
-    let importer = Acting {
-        user_id: None,
-        name: "测试".into(),
-    };
+    let importer = Acting::system("测试");
     store.import_history(&events, &importer).await.unwrap();
     store
         .set_population(FENGSHAN, 30_000, cn(3, 1, 0, 0))

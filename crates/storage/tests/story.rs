@@ -509,10 +509,7 @@ async fn history_replays_through_the_lifecycle() {
                 step(3, Action::Sign { note: None }),
             ],
         };
-        let importer = Acting {
-            user_id: None,
-            name: "导入".into(),
-        };
+        let importer = Acting::system("导入");
         assert_eq!(
             store
                 .import_history(std::slice::from_ref(&h), &importer)
@@ -792,10 +789,7 @@ async fn replayed_history_sends_nothing_out_again() {
                 },
             }],
         };
-        let importer = Acting {
-            user_id: None,
-            name: "导入".into(),
-        };
+        let importer = Acting::system("导入");
         store.import_history(&[h], &importer).await.unwrap();
         let city = store.events_for(&actor(&store, "city").await);
         let list = city.list(&EventFilter::default()).await.unwrap();

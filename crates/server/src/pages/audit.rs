@@ -7,12 +7,12 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::Utc;
-use zhili_domain::Permission;
+use zhili_domain::{Permission, Role};
 use zhili_storage::Acting;
 use zhili_storage::audit::{AuditEntry, ChainReport};
 
 use super::session::PageUser;
-use super::view::{Header, china_time, error_page, internal, render};
+use super::view::{Header, china_time, error_page, internal, render, url_encode};
 use crate::AppState;
 use crate::api::audit::{AuditQuery, require_auditor};
 use crate::i18n::Lang;
@@ -25,23 +25,49 @@ struct Row {
     id: i64,
     at: String,
     actor: String,
+    /// The role and area the actor acted in, as far as recorded.
+    capacity: String,
     action: String,
     object: String,
     detail: String,
+    ip: String,
+    request_id: String,
+    /// Searches for every record of the same address and of the same request.
+    ip_link: String,
+    request_link: String,
 }
 
-impl From<AuditEntry> for Row {
-    fn from(e: AuditEntry) -> Self {
+impl Row {
+    fn new(e: AuditEntry, lang: Lang) -> Row {
+        let role = e
+            .actor_role
+            .as_deref()
+            .map(|r| Role::parse(r).map_or(r, |r| lang.t(r.label_zh())));
+        let org = e
+            .actor_org_name
+            .or_else(|| e.actor_org_id.map(|id| format!("#{id}")));
         Row {
             id: e.id,
             at: china_time(e.at),
             actor: e.actor_name,
+            capacity: [role.map(String::from), org]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(" · "),
             action: e.action,
             object: match e.object_id {
                 Some(id) => format!("{} {id}", e.object_type),
                 None => e.object_type,
             },
             detail: e.detail.map(|d| d.to_string()).unwrap_or_default(),
+            ip_link: format!("/audit?ip={}", url_encode(e.ip.as_deref().unwrap_or(""))),
+            request_link: format!(
+                "/audit?request_id={}",
+                url_encode(e.request_id.as_deref().unwrap_or(""))
+            ),
+            ip: e.ip.unwrap_or_default(),
+            request_id: e.request_id.unwrap_or_default(),
         }
     }
 }
@@ -70,6 +96,8 @@ struct Typed {
     actor: String,
     object_type: String,
     object: String,
+    ip: String,
+    request_id: String,
     from: String,
     to: String,
 }
@@ -82,13 +110,15 @@ struct PageQuery {
 }
 
 fn link(t: &Typed, page: u32) -> String {
-    let enc = |v: &str| super::view::url_encode(v);
+    let enc = |v: &str| url_encode(v);
     format!(
-        "/audit?action={}&actor={}&object_type={}&object={}&from={}&to={}&page={page}",
+        "/audit?action={}&actor={}&object_type={}&object={}&ip={}&request_id={}&from={}&to={}&page={page}",
         enc(&t.action),
         enc(&t.actor),
         enc(&t.object_type),
         enc(&t.object),
+        enc(&t.ip),
+        enc(&t.request_id),
         enc(&t.from),
         enc(&t.to)
     )
@@ -116,6 +146,8 @@ async fn page(
         actor: text(&form.actor),
         object_type: text(&form.object_type),
         object: text(&form.object),
+        ip: text(&form.ip),
+        request_id: text(&form.request_id),
         from: text(&form.from),
         to: text(&form.to),
     };
@@ -169,7 +201,11 @@ async fn page(
         prev: (found.page > 1).then(|| link(&typed, found.page - 1)),
         next: (found.page < pages).then(|| link(&typed, found.page + 1)),
         q: typed,
-        rows: found.items.into_iter().map(Row::from).collect(),
+        rows: found
+            .items
+            .into_iter()
+            .map(|e| Row::new(e, user.lang))
+            .collect(),
         total: found.total,
         page: found.page,
         error: None,

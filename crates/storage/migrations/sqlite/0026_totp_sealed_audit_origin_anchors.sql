@@ -3,3 +3,16 @@
 -- runs at unlock while sealed_at is empty: cleared here so that it runs once more
 -- and seals the secrets bound before this version.
 UPDATE pii_keys SET sealed_at = NULL;
+
+-- Where every audit record came from (AU-02, storage/src/audit.rs): the client's
+-- address and the request id of the HTTP request it was written for (empty for
+-- background work and the CLI), and the role and area the actor acted in. The
+-- hash covers them; empty, they are left out of it, so older records verify as
+-- before.
+ALTER TABLE audit_log ADD COLUMN actor_role TEXT;
+ALTER TABLE audit_log ADD COLUMN actor_org_id BIGINT;
+ALTER TABLE audit_log ADD COLUMN ip TEXT;
+ALTER TABLE audit_log ADD COLUMN request_id TEXT;
+-- What one address did (PI-11), what one request did.
+CREATE INDEX audit_log_ip ON audit_log(ip) WHERE ip IS NOT NULL;
+CREATE INDEX audit_log_request_id ON audit_log(request_id) WHERE request_id IS NOT NULL;
