@@ -2,7 +2,9 @@
 //! `verify` recomputes it and names the first record edited, deleted or moved;
 //! `head` prints the last record, to be kept off the system (printed, mailed to the
 //! oversight office) and given back to `verify --anchor` later, so that cutting off
-//! the newest records shows too.
+//! the newest records shows too. `verify` also checks every signed anchor the
+//! background work stored (their signatures, and that each anchored record is still
+//! there unchanged), so a rewritten or cut chain shows even without a file.
 
 use std::path::PathBuf;
 
@@ -69,6 +71,14 @@ pub async fn run(args: AuditArgs) -> anyhow::Result<()> {
                             |h| format!("#{} {}", h.id, h.hash),
                         );
                         println!("审计链完整：{} 条记录，最后一条 {head}", report.records);
+                        match report.last_anchor_at {
+                            Some(at) => println!(
+                                "{} 个签名锚点均有效，最近一个写于 {}",
+                                report.anchors,
+                                at.format("%Y-%m-%d %H:%M:%S UTC")
+                            ),
+                            None => println!("尚无签名锚点（由后台任务定时写入）"),
+                        }
                         if anchor.is_some() {
                             println!("锚定的记录仍在链中，未被改动");
                         }
@@ -106,10 +116,22 @@ fn describe(b: &ChainBreak) -> String {
         ),
         BreakKind::Unsealed => format!("记录 #{} 没有哈希，不是经本系统写入的 (unsealed)", b.id),
         BreakKind::AnchorMismatch => format!(
-            "锚定的记录 #{} 已不在链中或已被替换：其后的记录被截去 (anchor mismatch)",
+            "{}锚定的记录 #{} 已不在链中或已被替换：链被截短或整体重写 (anchor mismatch)",
+            stored_anchor(b),
+            b.id
+        ),
+        BreakKind::AnchorForged => format!(
+            "{}的签名无效：锚点不是本系统写入的，或被改动过（锚定记录 #{}） (anchor forged)",
+            stored_anchor(b),
             b.id
         ),
     }
+}
+
+/// "签名锚点 #n " for a stored anchor, "" for the file given.
+fn stored_anchor(b: &ChainBreak) -> String {
+    b.anchor_id
+        .map_or_else(String::new, |a| format!("签名锚点 #{a} "))
 }
 
 async fn open(args: &crate::StoreArgs) -> anyhow::Result<zhili_storage::Store> {

@@ -55,6 +55,7 @@ pub const KEYS: &[&str] = &[
     "map_tile_url",
     "pii_key_file",
     "pii_retention_days",
+    "audit_anchor_minutes",
     "metrics_token",
     "management_networks",
     "account_idle_days",
@@ -157,6 +158,9 @@ pub struct Settings {
     pub pii_key_file: Option<PathBuf>,
     /// Reporters' personal data of events closed this many days ago is erased (PI-07).
     pub pii_retention_days: u32,
+    /// The background work signs an anchor of the audit chain at most this often
+    /// (minutes), when the chain has grown (AU-03, docs/audit.md).
+    pub audit_anchor_minutes: u32,
     /// The Bearer token Prometheus sends for `/metrics` (best from
     /// `ZHILI_METRICS_TOKEN`); unset: only a signed-in system admin reads them.
     pub metrics_token: Option<String>,
@@ -228,6 +232,7 @@ pub fn load(
         .set_default("classifier_fallback", "refuse")?
         .set_default("pii_retention_days", 730)?
         .set_default("account_idle_days", 90)?
+        .set_default("audit_anchor_minutes", 60)?
         .set_default(
             "triage_confidence",
             f64::from(zhili_server::classify::DEFAULT_THRESHOLD),
@@ -400,6 +405,7 @@ impl Settings {
         cfg.keep_personal_data = chrono::Duration::days(i64::from(self.pii_retention_days.max(1)));
         cfg.disable_idle_accounts = (self.account_idle_days > 0)
             .then(|| chrono::Duration::days(i64::from(self.account_idle_days)));
+        cfg.anchor_every = chrono::Duration::minutes(i64::from(self.audit_anchor_minutes.max(1)));
         let receivers = [
             (
                 zhili_storage::TOPIC_110,

@@ -74,3 +74,45 @@ async fn verify_names_the_first_changed_record_and_the_anchor_catches_a_cut() {
     assert!(!ok, "a broken chain is not anchored: {text}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn verify_checks_the_signed_anchors_without_a_file() {
+    let dir = std::env::temp_dir().join(format!("zhili-audit-anchors-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    for name in ["chief", "ops"] {
+        let (ok, text) = zhili(&dir, &["user", "add", name, "--role", "admin"]);
+        assert!(ok, "{text}");
+    }
+    let (ok, text) = zhili(&dir, &["audit", "verify"]);
+    assert!(ok && text.contains("尚无签名锚点"), "{text}");
+
+    // What the background work of `zhili serve` does every hour.
+    let url = format!("sqlite:{}", dir.join("zhili.db").display());
+    let store =
+        zhili_storage::testing::unlocked(zhili_storage::Store::connect(&url).await.unwrap()).await;
+    store
+        .anchor_audit_chain(chrono::Duration::hours(1), chrono::Utc::now(), "test")
+        .await
+        .unwrap()
+        .expect("an anchor");
+    store.close().await;
+    let (ok, text) = zhili(&dir, &["audit", "verify"]);
+    assert!(ok && text.contains("1 个签名锚点均有效"), "{text}");
+
+    // An anchor written by hand, without the key.
+    tamper(
+        &dir,
+        &[
+            "INSERT INTO audit_anchors (head_id, head_hash, at, signature, written_by) \
+           SELECT MAX(id) + 100, 'ab', '2026-12-04 08:00:00+00:00', 'cd', 'dba' FROM audit_log",
+        ],
+    )
+    .await;
+    let (ok, text) = zhili(&dir, &["audit", "verify"]);
+    assert!(!ok, "{text}");
+    assert!(
+        text.contains("签名锚点 #2") && text.contains("anchor forged"),
+        "{text}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,8 +1,10 @@
-//! Background work that any instance may do: delivering the outbox and sweeping
-//! deadlines. Outbox work is leased in the database and each deadline warning is
-//! unique there, so several `zhili serve` processes share the work without a
-//! coordinator, and a process that dies mid-delivery only delays its messages until
-//! its lease runs out.
+//! Background work that any instance may do: delivering the outbox, sweeping
+//! deadlines, erasing personal data past retention, disabling idle accounts and
+//! anchoring the audit chain.
+//! Outbox work is leased in the database, each deadline warning and erasure is
+//! unique there and anchors are written under the audit chain's lock, so several
+//! `zhili serve` processes share the work without a coordinator, and a process that
+//! dies mid-delivery only delays its messages until its lease runs out.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -98,6 +100,8 @@ pub struct WorkerConfig {
     pub keep_personal_data: chrono::Duration,
     /// Staff accounts with no login for this long are disabled (IA-13); `None`: never.
     pub disable_idle_accounts: Option<chrono::Duration>,
+    /// At most one signed anchor of the audit chain this often (AU-03).
+    pub anchor_every: chrono::Duration,
 }
 
 impl WorkerConfig {
@@ -111,6 +115,7 @@ impl WorkerConfig {
             sweep_every: Duration::from_secs(30),
             keep_personal_data: chrono::Duration::days(730),
             disable_idle_accounts: Some(chrono::Duration::days(90)),
+            anchor_every: chrono::Duration::hours(1),
         }
     }
 }
@@ -236,6 +241,21 @@ pub async fn run(store: Store, cfg: WorkerConfig, shutdown: impl Future<Output =
                     Ok(_) => {}
                     Err(e) => tracing::error!(error = ?e, "disabling idle accounts failed"),
                 }
+            }
+            // Every round asks; the store writes an anchor only when the interval has
+            // passed and the chain has grown, on whichever instance comes first.
+            match store
+                .anchor_audit_chain(cfg.anchor_every, Utc::now(), &cfg.instance)
+                .await
+            {
+                Ok(Some(a)) => {
+                    tracing::info!(head = a.head_id, "audit chain anchored");
+                    metrics::counter!("zhili_audit_anchors_total").increment(1);
+                }
+                Ok(None) => {}
+                // A broken chain or a forged anchor: said every round until someone
+                // runs `zhili audit verify`.
+                Err(e) => tracing::error!(error = ?e, "audit chain not anchored"),
             }
             next_sweep = tokio::time::Instant::now() + cfg.sweep_every;
         }

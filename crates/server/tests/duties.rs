@@ -213,10 +213,17 @@ async fn the_audit_administrator_alone_reads_and_checks_the_log_and_is_recorded_
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
         assert_eq!(v["error"]["field"], "from");
 
+        // The check covers the signed anchors the background work writes.
+        store
+            .anchor_audit_chain(chrono::Duration::hours(1), chrono::Utc::now(), "test")
+            .await
+            .unwrap()
+            .expect("an anchor");
         let (s, v) = call(&app, "GET", "/api/v1/audit/verify", Some(&auditor), None).await;
         assert_eq!(s, StatusCode::OK);
         assert_eq!(v["first_break"], Value::Null, "{v}");
         assert!(v["records"].as_u64().unwrap() > 3);
+        assert_eq!(v["anchors"], 1, "{v}");
 
         // The page: a search and the chain check, in the auditor's start page.
         let p = page::login(&app, "auditor").await;
@@ -224,6 +231,7 @@ async fn the_audit_administrator_alone_reads_and_checks_the_log_and_is_recorded_
         assert_eq!(shown.status, StatusCode::OK);
         assert!(shown.body.contains("回访联系"), "{}", shown.body);
         assert!(shown.body.contains("id=\"chain-status\""));
+        assert!(shown.body.contains("1 个签名锚点均有效"), "{}", shown.body);
         assert!(!shown.body.contains("13912340000"), "no phone in the log");
         assert_eq!(
             get(
@@ -235,6 +243,5 @@ async fn the_audit_administrator_alone_reads_and_checks_the_log_and_is_recorded_
             .status,
             StatusCode::FORBIDDEN
         );
-        let _ = store;
     }
 }

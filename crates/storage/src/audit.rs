@@ -115,9 +115,7 @@ pub(crate) struct Columns<'a> {
 impl<'a> Canonical<'a> {
     pub(crate) fn new(c: Columns<'a>) -> Self {
         Canonical {
-            at: stored_time(c.at)
-                .format("%Y-%m-%dT%H:%M:%S%.6fZ")
-                .to_string(),
+            at: canonical_time(c.at),
             actor_id: c.actor_id,
             actor_name: c.actor_name,
             action: c.action,
@@ -148,6 +146,11 @@ pub(crate) fn stored_time(at: DateTime<Utc>) -> DateTime<Utc> {
     at.trunc_subsecs(6)
 }
 
+/// A time as hashes and signatures spell it: RFC 3339, UTC, microseconds.
+fn canonical_time(at: DateTime<Utc>) -> String {
+    stored_time(at).format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
+
 /// The last record of the chain: written down (off the system) it is an anchor that a
 /// later verification checks, so that removing the newest records shows too.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -169,17 +172,24 @@ pub enum BreakKind {
     /// The record has no hash: written around the application.
     Unsealed,
     /// The anchored record is gone, or holds something else now: the chain was cut
-    /// back and perhaps written on.
+    /// back and perhaps written on, or rewritten with every hash recomputed.
     AnchorMismatch,
+    /// A stored anchor whose signature does not verify: written or changed around
+    /// the application, by someone without the master key.
+    AnchorForged,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ChainBreak {
-    /// The first record where the chain does not hold.
+    /// The first record where the chain does not hold (for an anchor, the record it
+    /// anchors).
     pub id: i64,
     /// The record read before it, if any.
     pub previous_id: Option<i64>,
     pub kind: BreakKind,
+    /// The stored anchor (`audit_anchors.id`) that does not hold, if one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub anchor_id: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -187,8 +197,84 @@ pub struct ChainReport {
     /// Records read.
     pub records: u64,
     pub head: Option<ChainHead>,
-    /// `None`: the chain holds (and matches the anchor, if one was given).
+    /// Signed anchors stored by the system and checked.
+    pub anchors: u64,
+    /// When the newest of them was written: an old one means anchoring stopped.
+    pub last_anchor_at: Option<DateTime<Utc>>,
+    /// `None`: the chain holds, matches every stored anchor and the given one.
     pub first_break: Option<ChainBreak>,
+}
+
+/// An anchor the system keeps itself: the chain's head at `at`, signed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct SignedAnchor {
+    pub id: i64,
+    pub head_id: i64,
+    pub head_hash: String,
+    pub at: DateTime<Utc>,
+    pub signature: String,
+    /// The instance whose background work wrote it.
+    pub written_by: String,
+}
+
+impl SignedAnchor {
+    fn verifies(&self, pii: &crate::pii::Pii) -> bool {
+        let expected =
+            pii.anchor_signature(self.head_id, &self.head_hash, &canonical_time(self.at));
+        expected == self.signature
+    }
+}
+
+const ANCHOR_SELECT: &str =
+    "SELECT id, head_id, head_hash, at, signature, written_by FROM audit_anchors";
+
+/// Walks records in id order and keeps the first break of the chain itself.
+#[derive(Default)]
+struct Walk {
+    records: u64,
+    prev: Option<(i64, String)>,
+    first_break: Option<ChainBreak>,
+}
+
+impl Walk {
+    /// A walk that goes on from a record known to hold (`id`, `hash`).
+    fn after(id: i64, hash: String) -> Walk {
+        Walk {
+            prev: Some((id, hash)),
+            ..Walk::default()
+        }
+    }
+
+    fn previous_id(&self) -> Option<i64> {
+        self.prev.as_ref().map(|(id, _)| *id)
+    }
+
+    /// Notes a break at `id` unless an earlier one was found.
+    fn found(&mut self, id: i64, kind: BreakKind, anchor_id: Option<i64>) {
+        if self.first_break.is_none() {
+            self.first_break = Some(ChainBreak {
+                id,
+                previous_id: self.previous_id(),
+                kind,
+                anchor_id,
+            });
+        }
+    }
+
+    fn step(&mut self, r: &StoredRecord) {
+        self.records += 1;
+        let expected_prev = self.prev.as_ref().map_or(GENESIS, |(_, h)| h.as_str());
+        let kind = match (&r.prev_hash, &r.hash) {
+            (None, _) | (_, None) => Some(BreakKind::Unsealed),
+            (Some(p), Some(h)) if *h != r.canonical().hash(p) => Some(BreakKind::Edited),
+            (Some(p), _) if p != expected_prev => Some(BreakKind::Unlinked),
+            _ => None,
+        };
+        if let Some(kind) = kind {
+            self.found(r.id, kind, None);
+        }
+        self.prev = Some((r.id, r.hash.clone().unwrap_or_default()));
+    }
 }
 
 #[derive(sqlx::FromRow)]
@@ -251,19 +337,39 @@ fn page_after(after: i64, unsealed_only: bool) -> Sql {
 }
 
 impl Store {
-    /// Recomputes the whole chain and reports the first record where it breaks;
-    /// with `anchor`, also that the anchored record is still there, unchanged.
+    /// Recomputes the whole chain and reports the first record where it breaks:
+    /// also where it no longer holds the head a stored, signed anchor names (or the
+    /// anchor's signature is wrong), and with `anchor` (a head kept off the system)
+    /// where that record is gone or changed. With stored anchors the store must be
+    /// unlocked ([`Store::unlock_pii`]): their key comes from the master key.
     pub async fn verify_audit_chain(
         &self,
         anchor: Option<&ChainHead>,
     ) -> Result<ChainReport, StoreError> {
-        let mut records = 0u64;
-        let mut prev: Option<(i64, String)> = None;
-        let mut first_break = None;
+        let mut q = Sql::new(ANCHOR_SELECT);
+        q.push(" ORDER BY head_id, id");
+        let stored: Vec<SignedAnchor> =
+            in_tx!(self, Read, |tx| tx.rows(q).await.map_err(StoreError::from))?;
+        let pii = if stored.is_empty() {
+            None
+        } else {
+            Some(self.pii()?)
+        };
+        let anchors = stored.len() as u64;
+        let last_anchor_at = stored.iter().map(|a| a.at).max();
+        // Anchor by anchored record, each with whether its signature holds; those
+        // left at the end anchor records that are no longer there.
+        let mut pending: std::collections::BTreeMap<i64, Vec<(SignedAnchor, bool)>> =
+            Default::default();
+        for a in stored {
+            let ok = pii.is_some_and(|p| a.verifies(p));
+            pending.entry(a.head_id).or_default().push((a, ok));
+        }
+        let mut walk = Walk::default();
         let mut anchor_seen = false;
         let mut head = None;
         loop {
-            let after = prev.as_ref().map_or(i64::MIN, |(id, _)| *id);
+            let after = walk.previous_id().unwrap_or(i64::MIN);
             let page: Vec<StoredRecord> = in_tx!(self, Read, |tx| tx
                 .rows(page_after(after, false))
                 .await
@@ -275,45 +381,146 @@ impl Store {
                 at: last.at,
             });
             for r in &page {
-                records += 1;
                 if let Some(a) = anchor.filter(|a| a.id == r.id) {
                     anchor_seen = true;
-                    if r.hash.as_deref() != Some(a.hash.as_str()) && first_break.is_none() {
-                        first_break = Some(ChainBreak {
-                            id: r.id,
-                            previous_id: prev.as_ref().map(|(id, _)| *id),
-                            kind: BreakKind::AnchorMismatch,
-                        });
+                    if r.hash.as_deref() != Some(a.hash.as_str()) {
+                        walk.found(r.id, BreakKind::AnchorMismatch, None);
                     }
                 }
-                let expected_prev = prev.as_ref().map_or(GENESIS, |(_, h)| h.as_str());
-                let kind = match (&r.prev_hash, &r.hash) {
-                    (None, _) | (_, None) => Some(BreakKind::Unsealed),
-                    (Some(p), Some(h)) if *h != r.canonical().hash(p) => Some(BreakKind::Edited),
-                    (Some(p), _) if p != expected_prev => Some(BreakKind::Unlinked),
-                    _ => None,
-                };
-                if let (Some(kind), None) = (kind, &first_break) {
-                    first_break = Some(ChainBreak {
-                        id: r.id,
-                        previous_id: prev.as_ref().map(|(id, _)| *id),
-                        kind,
-                    });
+                for (a, ok) in pending.remove(&r.id).unwrap_or_default() {
+                    if !ok {
+                        walk.found(r.id, BreakKind::AnchorForged, Some(a.id));
+                    } else if r.hash.as_deref() != Some(a.head_hash.as_str()) {
+                        walk.found(r.id, BreakKind::AnchorMismatch, Some(a.id));
+                    }
                 }
-                prev = Some((r.id, r.hash.clone().unwrap_or_default()));
+                walk.step(r);
             }
         }
-        if let Some(a) = anchor.filter(|_| !anchor_seen && first_break.is_none()) {
-            first_break = Some(ChainBreak {
-                id: a.id,
-                previous_id: prev.as_ref().map(|(id, _)| *id),
-                kind: BreakKind::AnchorMismatch,
-            });
+        if let Some(a) = anchor.filter(|_| !anchor_seen) {
+            walk.found(a.id, BreakKind::AnchorMismatch, None);
+        }
+        for (head_id, left) in pending {
+            for (a, ok) in left {
+                let kind = if ok {
+                    BreakKind::AnchorMismatch
+                } else {
+                    BreakKind::AnchorForged
+                };
+                walk.found(head_id, kind, Some(a.id));
+            }
         }
         Ok(ChainReport {
-            records,
+            records: walk.records,
             head,
-            first_break,
+            anchors,
+            last_anchor_at,
+            first_break: walk.first_break,
+        })
+    }
+
+    /// Writes a signed anchor of the chain's head, unless one was written less
+    /// than `every` ago or the chain has not grown since: background work that any
+    /// instance may run, each round (the chain lock makes two instances take turns,
+    /// and the second then finds the first's anchor). The records since the last
+    /// anchor are checked first, so that an anchor never vouches for a chain already
+    /// broken; a break or a forged last anchor is an error, for the log, and no
+    /// anchor is written until someone looks. `by` names the instance.
+    pub async fn anchor_audit_chain(
+        &self,
+        every: chrono::Duration,
+        now: DateTime<Utc>,
+        by: &str,
+    ) -> Result<Option<SignedAnchor>, StoreError> {
+        let pii = self.pii()?;
+        let (last, head) = in_tx!(self, Read, |tx| {
+            let last = newest_anchor(&mut tx).await?;
+            let head = chain_head(&mut tx).await?;
+            Ok::<_, StoreError>((last, head))
+        })?;
+        if let Some(l) = &last {
+            if !l.verifies(pii) {
+                return Err(StoreError::Corrupt(format!(
+                    "audit anchor #{}: its signature does not verify; run zhili audit verify",
+                    l.id
+                )));
+            }
+            if l.at > now - every {
+                return Ok(None);
+            }
+        }
+        let Some((head_id, Some(_))) = head else {
+            // Empty, or the last record is unsealed: verify reports the latter.
+            return Ok(None);
+        };
+        if last.as_ref().is_some_and(|l| l.head_id >= head_id) {
+            return Ok(None);
+        }
+        // Outside the chain lock (which every audit write waits for): the records
+        // since the last anchor, up to the head read above.
+        let mut walk = match &last {
+            Some(l) => Walk::after(l.head_id, l.head_hash.clone()),
+            None => Walk::default(),
+        };
+        while walk.previous_id().is_none_or(|id| id < head_id) && walk.first_break.is_none() {
+            let after = walk.previous_id().unwrap_or(i64::MIN);
+            let page: Vec<StoredRecord> = in_tx!(self, Read, |tx| tx
+                .rows(page_after(after, false))
+                .await
+                .map_err(StoreError::from))?;
+            if page.is_empty() {
+                break;
+            }
+            for r in page.iter().filter(|r| r.id <= head_id) {
+                walk.step(r);
+            }
+            if page.last().is_some_and(|r| r.id >= head_id) {
+                break;
+            }
+        }
+        if let Some(b) = walk.first_break {
+            return Err(StoreError::Corrupt(format!(
+                "audit chain broken at record #{} ({:?}); not anchored, run zhili audit verify",
+                b.id, b.kind
+            )));
+        }
+        // What is signed is the head as the walk found it to hold.
+        let Some((_, head_hash)) = walk.prev.filter(|(id, _)| *id == head_id) else {
+            return Err(StoreError::Corrupt(format!(
+                "audit record #{head_id} vanished while anchoring"
+            )));
+        };
+        let at = stored_time(now);
+        in_tx!(self, Write, |tx| {
+            // Holds the chain (and so other instances' anchoring) until commit.
+            tx.audit_chain_head().await?;
+            if let Some(l) = newest_anchor(&mut tx).await?
+                && (l.at > now - every || l.head_id >= head_id)
+            {
+                return Ok(None);
+            }
+            let mut q = Sql::new(
+                "INSERT INTO audit_anchors (head_id, head_hash, at, signature, written_by) VALUES (",
+            );
+            q.arg(Arg::I64(head_id))
+                .push(", ")
+                .arg(Arg::Text(head_hash.clone()))
+                .push(", ")
+                .arg(Arg::Time(at))
+                .push(", ")
+                .arg(Arg::Text(pii.anchor_signature(
+                    head_id,
+                    &head_hash,
+                    &canonical_time(at),
+                )))
+                .push(", ")
+                .arg(Arg::Text(by.to_string()))
+                .push(
+                    ") ON CONFLICT (head_id) DO NOTHING \
+                     RETURNING id, head_id, head_hash, at, signature, written_by",
+                );
+            let written: Vec<SignedAnchor> = tx.rows(q).await?;
+            Ok::<_, StoreError>(written.into_iter().next())
         })
     }
 
@@ -360,6 +567,18 @@ async fn seal_page<T: Tx>(tx: &mut T) -> Result<u64, sqlx::Error> {
         prev = hash;
     }
     Ok(page.len() as u64)
+}
+
+async fn newest_anchor<T: Tx>(tx: &mut T) -> Result<Option<SignedAnchor>, sqlx::Error> {
+    let mut q = Sql::new(ANCHOR_SELECT);
+    q.push(" ORDER BY id DESC LIMIT 1");
+    Ok(tx.rows(q).await?.into_iter().next())
+}
+
+/// The last record's id and hash.
+async fn chain_head<T: Tx>(tx: &mut T) -> Result<Option<(i64, Option<String>)>, sqlx::Error> {
+    let q = Sql::new("SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1");
+    Ok(tx.rows(q).await?.into_iter().next())
 }
 
 #[cfg(test)]
@@ -568,6 +787,234 @@ mod tests {
                 broken_at(&store, None).await,
                 Some((id[0], BreakKind::Edited))
             );
+        }
+    }
+
+    fn hour() -> chrono::Duration {
+        chrono::Duration::hours(1)
+    }
+
+    /// `n` records, then the anchor of their head.
+    async fn anchored(store: &Store, n: usize) -> SignedAnchor {
+        for i in 0..n {
+            store.audit(login_failed(i)).await.unwrap();
+        }
+        store
+            .anchor_audit_chain(hour(), Utc::now(), "w1")
+            .await
+            .unwrap()
+            .expect("an anchor of a new chain")
+    }
+
+    async fn broken(store: &Store) -> Option<(i64, BreakKind, Option<i64>)> {
+        let report = store.verify_audit_chain(None).await.unwrap();
+        report.first_break.map(|b| (b.id, b.kind, b.anchor_id))
+    }
+
+    /// What a database owner does to hide a change: every hash recomputed from the
+    /// first record on (the pass that chains records from before the chain).
+    async fn recompute_every_hash(store: &Store) {
+        raw(store, "UPDATE audit_log SET prev_hash = NULL, hash = NULL")
+            .await
+            .unwrap();
+        store.seal_audit_chain().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_chain_cut_back_past_a_signed_anchor_is_reported() {
+        for store in fresh_stores().await {
+            let a = anchored(&store, 5).await;
+            let id = ids(&store).await;
+            assert_eq!((a.head_id, a.written_by.as_str()), (id[4], "w1"));
+            let report = store.verify_audit_chain(None).await.unwrap();
+            assert_eq!((report.anchors, report.first_break), (1, None));
+            assert_eq!(report.last_anchor_at, Some(a.at));
+
+            for n in 5..8 {
+                store.audit(login_failed(n)).await.unwrap();
+            }
+            drop_guards(&store).await;
+            // The records after the newest anchor can go unseen: that is the window
+            // the interval leaves (a file anchor narrows it).
+            let mut cut = Sql::new("DELETE FROM audit_log WHERE id > ");
+            cut.arg(Arg::I64(id[4]));
+            exec(&store, cut).await.unwrap();
+            assert_eq!(broken(&store).await, None);
+            // Cut back past it, the anchored record is gone: reported without any
+            // anchor kept off the system.
+            let mut cut = Sql::new("DELETE FROM audit_log WHERE id >= ");
+            cut.arg(Arg::I64(id[3]));
+            exec(&store, cut).await.unwrap();
+            assert_eq!(broken_at(&store, None).await.map(|b| b.0), Some(id[4]));
+            assert_eq!(
+                broken(&store).await,
+                Some((id[4], BreakKind::AnchorMismatch, Some(a.id)))
+            );
+            // Written on, the id may exist again (SQLite), holding another record.
+            for n in 8..12 {
+                store.audit(login_failed(n)).await.unwrap();
+            }
+            assert_eq!(
+                broken(&store).await,
+                Some((id[4], BreakKind::AnchorMismatch, Some(a.id)))
+            );
+            // And no new anchor vouches for the cut chain.
+            let later = Utc::now() + chrono::Duration::hours(2);
+            assert!(matches!(
+                store.anchor_audit_chain(hour(), later, "w1").await,
+                Err(StoreError::Corrupt(_))
+            ));
+        }
+    }
+
+    #[tokio::test]
+    async fn a_chain_rewritten_with_every_hash_recomputed_is_reported_by_its_anchor() {
+        for store in fresh_stores().await {
+            let a = anchored(&store, 6).await;
+            let id = ids(&store).await;
+            drop_guards(&store).await;
+            let mut q = Sql::new("UPDATE audit_log SET actor_name = '另一人' WHERE id = ");
+            q.arg(Arg::I64(id[1]));
+            exec(&store, q).await.unwrap();
+            assert_eq!(broken(&store).await.map(|b| b.1), Some(BreakKind::Edited));
+            recompute_every_hash(&store).await;
+            // Every record matches its hash and follows the one before: only the
+            // signed anchor knows the head was another.
+            assert_eq!(
+                broken(&store).await,
+                Some((id[5], BreakKind::AnchorMismatch, Some(a.id)))
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_forged_or_changed_anchor_is_reported() {
+        for store in fresh_stores().await {
+            let a = anchored(&store, 4).await;
+            let id = ids(&store).await;
+            // The rewritten chain's new head, "anchored" without the key.
+            drop_guards(&store).await;
+            raw(&store, "UPDATE audit_log SET detail = NULL")
+                .await
+                .unwrap();
+            recompute_every_hash(&store).await;
+            let head = store.verify_audit_chain(None).await.unwrap().head.unwrap();
+            let mut q = Sql::new(
+                "INSERT INTO audit_anchors (head_id, head_hash, at, signature, written_by) VALUES (",
+            );
+            q.arg(Arg::I64(head.id + 1))
+                .push(", ")
+                .arg(Arg::Text(head.hash.clone()))
+                .push(", ")
+                .arg(Arg::Time(Utc::now()))
+                .push(", ")
+                .arg(Arg::Text("0".repeat(64)))
+                .push(", 'dba')");
+            exec(&store, q).await.unwrap();
+            let report = store.verify_audit_chain(None).await.unwrap();
+            assert_eq!(report.anchors, 2);
+            // The real anchor no longer holds; it comes first.
+            assert_eq!(
+                report.first_break.map(|b| (b.id, b.kind)),
+                Some((id[3], BreakKind::AnchorMismatch))
+            );
+            // Changed to the rewritten head, the real anchor's signature fails.
+            let unguard = match store.backend() {
+                Backend::Sqlite => "DROP TRIGGER audit_anchors_no_update",
+                Backend::Postgres => "DROP TRIGGER audit_anchors_no_change ON audit_anchors",
+            };
+            raw(&store, unguard).await.unwrap();
+            let mut q = Sql::new("UPDATE audit_anchors SET head_hash = ");
+            q.arg(Arg::Text(head.hash.clone()))
+                .push(" WHERE id = ")
+                .arg(Arg::I64(a.id));
+            exec(&store, q).await.unwrap();
+            assert_eq!(
+                broken(&store).await,
+                Some((id[3], BreakKind::AnchorForged, Some(a.id)))
+            );
+            // The background work stops anchoring and says why, every round.
+            assert!(matches!(
+                store
+                    .anchor_audit_chain(hour(), Utc::now() + chrono::Duration::hours(2), "w1")
+                    .await,
+                Err(StoreError::Corrupt(m)) if m.contains("signature")
+            ));
+            // A store that was never unlocked cannot check signatures: it says so
+            // rather than report a chain it did not fully check.
+            let mut locked = store.clone();
+            locked.pii = None;
+            assert!(matches!(
+                locked.verify_audit_chain(None).await,
+                Err(StoreError::PiiLocked)
+            ));
+        }
+    }
+
+    #[tokio::test]
+    async fn anchors_are_written_at_most_once_per_interval_and_only_when_the_chain_grew() {
+        for url in crate::testing::fresh_urls().await {
+            let open = async || {
+                let s = Store::connect(&url).await.unwrap();
+                s.migrate().await.unwrap();
+                crate::testing::unlocked(s).await
+            };
+            // Two instances on one database.
+            let (one, two) = (open().await, open().await);
+            let t0 = Utc::now();
+            assert!(
+                one.anchor_audit_chain(hour(), t0, "one")
+                    .await
+                    .unwrap()
+                    .is_none(),
+                "nothing to anchor yet"
+            );
+            one.audit(login_failed(1)).await.unwrap();
+            let first = one.anchor_audit_chain(hour(), t0, "one").await.unwrap();
+            assert!(first.is_some());
+            two.audit(login_failed(2)).await.unwrap();
+            // The other instance's sweep within the hour writes none, grown or not.
+            let t1 = t0 + chrono::Duration::minutes(10);
+            assert!(
+                two.anchor_audit_chain(hour(), t1, "two")
+                    .await
+                    .unwrap()
+                    .is_none()
+            );
+            assert!(
+                one.anchor_audit_chain(hour(), t1, "one")
+                    .await
+                    .unwrap()
+                    .is_none()
+            );
+            // An hour on, one of them anchors the grown chain, the other finds it done.
+            let t2 = t0 + chrono::Duration::minutes(61);
+            let (a, b) = tokio::join!(
+                one.anchor_audit_chain(hour(), t2, "one"),
+                two.anchor_audit_chain(hour(), t2, "two")
+            );
+            let written: Vec<_> = [a.unwrap(), b.unwrap()].into_iter().flatten().collect();
+            assert_eq!(written.len(), 1, "{written:?}");
+            // Not grown since: no anchor however long it has been.
+            let t3 = t0 + chrono::Duration::days(3);
+            assert!(
+                one.anchor_audit_chain(hour(), t3, "one")
+                    .await
+                    .unwrap()
+                    .is_none()
+            );
+            let report = two.verify_audit_chain(None).await.unwrap();
+            assert_eq!((report.anchors, report.first_break), (2, None));
+
+            // A new master key (rewrap) leaves the anchors' key as it was.
+            let next = crate::pii::MasterKey::generate();
+            one.rewrap_pii(crate::testing::master_key(), &next, "test", t3)
+                .await
+                .unwrap();
+            let reopened = Store::connect(&url).await.unwrap();
+            let reopened = reopened.unlock_pii(&next, t3).await.unwrap();
+            let report = reopened.verify_audit_chain(None).await.unwrap();
+            assert_eq!((report.anchors, report.first_break), (2, None));
         }
     }
 

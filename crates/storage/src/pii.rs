@@ -150,11 +150,19 @@ impl Field {
     }
 }
 
-/// A database's field keys, unwrapped: seals and opens values, hashes phones.
+/// A database's field keys, unwrapped: seals and opens values, hashes phones,
+/// signs the audit chain's anchors.
 pub struct Pii {
     cipher: Aes256Gcm,
     index_key: Zeroizing<[u8; 32]>,
+    anchor_key: Zeroizing<[u8; 32]>,
 }
+
+/// Derives the key that signs audit anchors from the field keys. From these and
+/// not from the master key itself: like them it is out of reach of whoever has
+/// only the database, and it survives a change of master key (`rewrap`), which
+/// must not make every anchor signed before it look forged.
+const ANCHOR_KEY_LABEL: &[u8] = b"zhili audit anchor key v1";
 
 impl std::fmt::Debug for Pii {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -171,7 +179,14 @@ impl Pii {
         Pii {
             cipher: Aes256Gcm::new(&Key::<Aes256Gcm>::from(*seal_key)),
             index_key,
+            anchor_key: Zeroizing::new(hmac_sha256(keys.0.as_slice(), ANCHOR_KEY_LABEL)),
         }
+    }
+
+    /// The signature of an audit anchor: HMAC-SHA256 over its head and time, hex.
+    pub(crate) fn anchor_signature(&self, head_id: i64, head_hash: &str, at: &str) -> String {
+        let message = format!("zhili audit anchor v1\n{head_id}\n{head_hash}\n{at}");
+        hex::encode(hmac_sha256(self.anchor_key.as_slice(), message.as_bytes()))
     }
 
     pub(crate) fn seal(&self, field: Field, plain: &str) -> String {
@@ -610,6 +625,25 @@ mod tests {
         assert_eq!(again.id(), master.id());
         assert_eq!(format!("{master:?}"), format!("MasterKey({})", master.id()));
         assert!(MasterKey::from_base64("c2hvcnQ=").is_err());
+    }
+
+    #[test]
+    fn an_anchor_signature_covers_head_and_time_and_needs_the_keys() {
+        let keys = FieldKeyBytes::generate();
+        let (p, same) = (Pii::new(&keys), Pii::new(&keys));
+        let at = "2026-12-04T08:00:00.000000Z";
+        let sig = p.anchor_signature(42, "ab12", at);
+        assert_eq!(sig.len(), 64);
+        assert_eq!(same.anchor_signature(42, "ab12", at), sig);
+        assert_ne!(p.anchor_signature(43, "ab12", at), sig);
+        assert_ne!(p.anchor_signature(42, "ab13", at), sig);
+        assert_ne!(
+            p.anchor_signature(42, "ab12", "2026-12-04T08:00:00.000001Z"),
+            sig
+        );
+        assert_ne!(pii().anchor_signature(42, "ab12", at), sig, "other keys");
+        // Not the phone hash's key under another name.
+        assert_ne!(p.anchor_key.as_slice(), p.index_key.as_slice());
     }
 
     #[test]

@@ -9,7 +9,7 @@ use axum::response::Response;
 use chrono::Utc;
 use zhili_domain::{Permission, Role};
 use zhili_storage::Acting;
-use zhili_storage::audit::{AuditEntry, ChainReport};
+use zhili_storage::audit::{AuditEntry, BreakKind, ChainReport};
 
 use super::session::PageUser;
 use super::view::{Header, china_time, error_page, internal, render, url_encode};
@@ -87,6 +87,32 @@ struct AuditPage {
     error: Option<String>,
     /// `Some` when the chain was checked on this request.
     chain: Option<ChainReport>,
+    /// What the check found about the signed anchors, in words.
+    anchors_note: String,
+}
+
+/// The anchors' part of a check, for the page.
+fn anchors_note(lang: Lang, c: Option<&ChainReport>) -> String {
+    let Some(c) = c else {
+        return String::new();
+    };
+    match c.first_break.as_ref().map(|b| b.kind) {
+        Some(BreakKind::AnchorForged) => lang
+            .t("签名锚点的签名无效：锚点不是本系统写入的，或被改动过。")
+            .to_string(),
+        Some(BreakKind::AnchorMismatch) => lang
+            .t("锚定的记录已不在链中或已被替换：链被截短或整体重写。")
+            .to_string(),
+        Some(_) => String::new(),
+        None if c.anchors == 0 => lang.t("尚无签名锚点（由后台任务定时写入）。").to_string(),
+        None => lang.f(
+            "{} 个签名锚点均有效，最近一个写于 {}。",
+            &[
+                &c.anchors,
+                &c.last_anchor_at.map(china_time).unwrap_or_default(),
+            ],
+        ),
+    }
 }
 
 /// The search as typed, to show it again.
@@ -176,6 +202,7 @@ async fn page(
                 prev: None,
                 next: None,
                 error: Some(e.message.clone()),
+                anchors_note: anchors_note(user.lang, chain.as_ref()),
                 chain,
             };
             return render(StatusCode::UNPROCESSABLE_ENTITY, &view);
@@ -209,6 +236,7 @@ async fn page(
         total: found.total,
         page: found.page,
         error: None,
+        anchors_note: anchors_note(user.lang, chain.as_ref()),
         chain,
     };
     render(StatusCode::OK, &view)

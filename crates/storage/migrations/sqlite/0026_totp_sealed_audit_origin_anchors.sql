@@ -16,3 +16,26 @@ ALTER TABLE audit_log ADD COLUMN request_id TEXT;
 -- What one address did (PI-11), what one request did.
 CREATE INDEX audit_log_ip ON audit_log(ip) WHERE ip IS NOT NULL;
 CREATE INDEX audit_log_request_id ON audit_log(request_id) WHERE request_id IS NOT NULL;
+
+-- Signed anchors the system keeps itself (AU-03, storage/src/audit.rs): the chain's
+-- head (id and hash) at a moment, signed with HMAC-SHA256 under a key derived from
+-- the personal-data field keys, which only the master key opens. A database owner
+-- who rewrites or cuts the chain and recomputes every hash cannot sign a new
+-- anchor to match. Written by the background work of any instance, at most once per
+-- interval and only when the chain has grown; append-only like the log.
+CREATE TABLE audit_anchors (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    head_id    BIGINT NOT NULL UNIQUE,
+    head_hash  TEXT NOT NULL,
+    at         TEXT NOT NULL,
+    signature  TEXT NOT NULL,
+    written_by TEXT NOT NULL
+);
+CREATE TRIGGER audit_anchors_no_update BEFORE UPDATE ON audit_anchors
+BEGIN
+    SELECT RAISE(ABORT, 'audit_anchors is append-only');
+END;
+CREATE TRIGGER audit_anchors_no_delete BEFORE DELETE ON audit_anchors
+BEGIN
+    SELECT RAISE(ABORT, 'audit_anchors is append-only');
+END;
