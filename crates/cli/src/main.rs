@@ -230,7 +230,12 @@ async fn open_store(s: &Settings) -> anyhow::Result<Store> {
         .load_calendar()
         .await
         .context("无法读取数据库中的工作日历年份")?;
-    tracing::info!(database = %shown, "数据库已就绪");
+    // Events taken in from here on record the notice their reporters were given.
+    let notice = store
+        .publish_notice(&s.processing_notice(), chrono::Utc::now())
+        .await
+        .context("无法保存个人信息处理告知")?;
+    tracing::info!(database = %shown, notice = %notice, "数据库已就绪");
     Ok(store)
 }
 

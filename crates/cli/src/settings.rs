@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use config::{Config, Environment, File, FileFormat};
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use zhili_server::ServerConfig;
 
@@ -59,6 +60,7 @@ pub const KEYS: &[&str] = &[
     "metrics_token",
     "management_networks",
     "account_idle_days",
+    "privacy_contact",
 ];
 
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
@@ -66,11 +68,13 @@ pub const DEFAULT_DATA_DIR: &str = "./data";
 pub const DEFAULT_NUMBER_PREFIX: &str = "ZL";
 pub const DEMO_NUMBER_PREFIX: &str = "YY";
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+/// `Debug` shows the tokens and the database URL (which may hold a password) as
+/// `[REDACTED]`, and they are zeroed when the settings are dropped (RI-01).
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
     /// `sqlite:PATH` or `postgres://…`; by default SQLite in the data directory.
-    pub database_url: Option<String>,
+    pub database_url: Option<SecretString>,
     pub bind: String,
     pub data_dir: PathBuf,
     pub demo: bool,
@@ -96,7 +100,7 @@ pub struct Settings {
     /// Where matters for 110 are POSTed (docs/exchange-110.md); unset: they wait in
     /// the outbox and show as pending in the channel health.
     pub exchange_110_url: Option<String>,
-    pub exchange_110_token: Option<String>,
+    pub exchange_110_token: Option<SecretString>,
     /// How long a delivery lease lasts before another instance may take over.
     pub outbox_lease_secs: u32,
     /// Whether this instance does background work (outbox delivery).
@@ -111,13 +115,13 @@ pub struct Settings {
     /// the dispatches of 市场监管 events; unset: they wait.
     pub province_market_supervision_url: Option<String>,
     /// Bearer token for both province platforms.
-    pub province_token: Option<String>,
+    pub province_token: Option<SecretString>,
     /// SMS and e-mail gateways for deadline notices (docs/connectors.md); unset: the
     /// notices stay in the app and their messages wait in the outbox.
     pub sms_gateway_url: Option<String>,
     pub email_gateway_url: Option<String>,
     /// Bearer token for both gateways.
-    pub notice_token: Option<String>,
+    pub notice_token: Option<SecretString>,
     /// Yellow warning when this share (%) of a clock's working time is used.
     pub deadline_warn_percent: u8,
     /// How often (seconds) the deadline sweep runs.
@@ -163,12 +167,15 @@ pub struct Settings {
     pub audit_anchor_minutes: u32,
     /// The Bearer token Prometheus sends for `/metrics` (best from
     /// `ZHILI_METRICS_TOKEN`); unset: only a signed-in system admin reads them.
-    pub metrics_token: Option<String>,
+    pub metrics_token: Option<SecretString>,
     /// Comma-separated networks (CIDR, e.g. `10.20.0.0/16, 192.168.8.0/24`) from which
     /// the administration pages and APIs may be reached (AC-12); unset: anywhere.
     pub management_networks: Option<String>,
     /// Staff accounts with no login for this many days are disabled (IA-13); 0: never.
     pub account_idle_days: u32,
+    /// Where reporters ask about, correct or delete their personal data; part of the
+    /// processing notice every channel shows (PI-02).
+    pub privacy_contact: String,
 }
 
 /// What the command line said; `None` (or `false` for `demo`) leaves the lower layers be.
@@ -232,6 +239,10 @@ pub fn load(
         .set_default("classifier_fallback", "refuse")?
         .set_default("pii_retention_days", 730)?
         .set_default("account_idle_days", 90)?
+        .set_default(
+            "privacy_contact",
+            "拨打 12345 政务服务热线，或到所在乡镇（街道）指挥室",
+        )?
         .set_default("audit_anchor_minutes", 60)?
         .set_default(
             "triage_confidence",
@@ -285,7 +296,7 @@ impl Settings {
         }
         self.second_factor_roles()?;
         self.management_networks()?;
-        if let Some(url) = &self.database_url
+        if let Some(url) = self.database_url.as_ref().map(ExposeSecret::expose_secret)
             && !(url.starts_with("sqlite:")
                 || url.starts_with("postgres://")
                 || url.starts_with("postgresql://"))
@@ -357,7 +368,7 @@ impl Settings {
 
     pub fn database_url(&self) -> String {
         match &self.database_url {
-            Some(u) => u.clone(),
+            Some(u) => u.expose_secret().to_string(),
             None => format!("sqlite:{}", self.data_dir.join("zhili.db").display()),
         }
     }
@@ -445,6 +456,14 @@ impl Settings {
             }
         }
         cfg
+    }
+
+    /// The processing notice of these settings (PI-02), published by every start.
+    pub fn processing_notice(&self) -> zhili_domain::ProcessingNotice {
+        zhili_domain::ProcessingNotice::render(&zhili_domain::NoticeTerms {
+            retention_days: self.pii_retention_days,
+            contact: self.privacy_contact.clone(),
+        })
     }
 
     pub fn feedback_settings(&self) -> zhili_storage::feedback::FeedbackSettings {
@@ -546,7 +565,10 @@ impl Settings {
                     zhili_domain::PasswordPolicy::default().second_factor_roles
                 }),
             },
-            metrics_token: self.metrics_token.clone().filter(|t| !t.trim().is_empty()),
+            metrics_token: self
+                .metrics_token
+                .clone()
+                .filter(|t| !t.expose_secret().trim().is_empty()),
             // Checked in `validate`; were it not, fail closed: nothing is a
             // management network, and the administration routes answer 403.
             management_networks: self
@@ -676,6 +698,53 @@ session_absolute_hours = 6
         // Not given as a flag: the environment's value stands.
         assert_eq!(s.database_url(), "postgres://u@127.0.0.1/env");
         assert!(s.demo, "an absent --demo does not switch demo mode off");
+    }
+
+    #[test]
+    fn secrets_are_never_shown_by_debug_and_are_zeroed_on_drop() {
+        let s = load(
+            None,
+            env(&[
+                (
+                    "ZHILI_DATABASE_URL",
+                    "postgres://zhili:db-pass-4711@127.0.0.1/zhili",
+                ),
+                ("ZHILI_EXCHANGE_110_URL", "http://127.0.0.1:9/110"),
+                ("ZHILI_EXCHANGE_110_TOKEN", "tok-110-a1b2"),
+                ("ZHILI_PROVINCE_TOKEN", "tok-prov-c3d4"),
+                ("ZHILI_NOTICE_TOKEN", "tok-sms-e5f6"),
+                ("ZHILI_METRICS_TOKEN", "tok-metrics-g7h8"),
+            ]),
+            &Flags::default(),
+        )
+        .unwrap();
+        // The values still reach the code that needs them …
+        assert_eq!(
+            s.database_url(),
+            "postgres://zhili:db-pass-4711@127.0.0.1/zhili"
+        );
+        let server = s.server_config();
+        assert_eq!(
+            server
+                .metrics_token
+                .as_ref()
+                .map(ExposeSecret::expose_secret),
+            Some("tok-metrics-g7h8")
+        );
+        // … but neither the settings nor the server's configuration print them.
+        let shown = format!("{s:?} {server:?}");
+        for secret in [
+            "db-pass-4711",
+            "tok-110-a1b2",
+            "tok-prov-c3d4",
+            "tok-sms-e5f6",
+            "tok-metrics-g7h8",
+        ] {
+            assert!(!shown.contains(secret), "{secret} shown by Debug");
+        }
+        assert!(shown.contains("REDACTED"));
+        fn zeroed_on_drop<T: secrecy::zeroize::ZeroizeOnDrop + ?Sized>(_: &T) {}
+        zeroed_on_drop(s.metrics_token.as_ref().unwrap());
     }
 
     #[test]

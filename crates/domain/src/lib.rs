@@ -3,6 +3,7 @@
 //! rules an event moves through its life.
 
 pub mod actor;
+pub mod alerts;
 pub mod classification;
 pub mod codes;
 pub mod credentials;
@@ -13,11 +14,13 @@ pub mod kpi;
 pub mod lifecycle;
 pub mod lockout;
 pub mod mask;
+pub mod notice;
 pub mod permission;
 pub mod supervision;
 pub mod values;
 
 pub use actor::{AccountRefusal, Actor, Capacities, Scope, may_manage_account};
+pub use alerts::{AlertKind, AlertRules, Finding};
 pub use classification::{
     Classification, Decision, KeywordRule, ModelOpinion, RuleMode, RuleTarget, Suggestion,
     SuggestionSource,
@@ -33,5 +36,6 @@ pub use ids::{CategoryId, EventId, OrgId, UserId};
 pub use lifecycle::{Action, ActionKind, EventState, Level, LifecycleError, Outcome, Status};
 pub use lockout::{LockoutPolicy, LoginFailures};
 pub use mask::mask_in_text;
+pub use notice::{NoticeTerms, ProcessingNotice};
 pub use permission::Permission;
 pub use values::{EventText, GeoPoint, PersonName, Phone, ValueError, mask_name, mask_phone};

@@ -61,7 +61,7 @@ pub struct ServerConfig {
     pub password_policy: zhili_domain::PasswordPolicy,
     /// The Bearer token a Prometheus scraper sends for `/metrics`; `None`: only a
     /// signed-in system admin reads the metrics.
-    pub metrics_token: Option<String>,
+    pub metrics_token: Option<secrecy::SecretString>,
     /// Where the administration routes (system, accounts, audit log) may be reached
     /// from; empty: anywhere (AC-12). The client's address is read as for the rate
     /// limits (`client_ip_header` behind a proxy).

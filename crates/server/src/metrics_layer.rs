@@ -54,7 +54,8 @@ pub async fn render(
         (Some(expected), Some(given)) => {
             use sha2::Digest;
             // Compared as digests: equal length, so no early exit tells the prefix.
-            sha2::Sha256::digest(expected.as_bytes()) == sha2::Sha256::digest(given.as_bytes())
+            sha2::Sha256::digest(secrecy::ExposeSecret::expose_secret(expected).as_bytes())
+                == sha2::Sha256::digest(given.as_bytes())
         }
         _ => false,
     };

@@ -37,11 +37,11 @@ pub trait Connector: Send + Sync {
 pub struct HttpConnector {
     client: reqwest::Client,
     url: String,
-    token: Option<String>,
+    token: Option<secrecy::SecretString>,
 }
 
 impl HttpConnector {
-    pub fn new(url: impl Into<String>, token: Option<String>) -> Self {
+    pub fn new(url: impl Into<String>, token: Option<secrecy::SecretString>) -> Self {
         HttpConnector {
             client: reqwest::Client::builder()
                 .timeout(Duration::from_secs(10))
@@ -62,7 +62,7 @@ impl Connector for HttpConnector {
                 .header("Idempotency-Key", &msg.dedup_key)
                 .json(&msg.payload);
             if let Some(t) = &self.token {
-                req = req.bearer_auth(t);
+                req = req.bearer_auth(secrecy::ExposeSecret::expose_secret(t));
             }
             let res = req
                 .send()
@@ -102,6 +102,11 @@ pub struct WorkerConfig {
     pub disable_idle_accounts: Option<chrono::Duration>,
     /// At most one signed anchor of the audit chain this often (AU-03).
     pub anchor_every: chrono::Duration,
+    /// The thresholds of the security alerts (IP-09), looked for at every sweep.
+    pub alert_rules: zhili_domain::AlertRules,
+    /// The whole audit chain is verified this often by each instance, and at once
+    /// (at most every ten minutes) when anchoring finds it broken; a break is an alert.
+    pub verify_audit_every: Duration,
 }
 
 impl WorkerConfig {
@@ -116,6 +121,8 @@ impl WorkerConfig {
             keep_personal_data: chrono::Duration::days(730),
             disable_idle_accounts: Some(chrono::Duration::days(90)),
             anchor_every: chrono::Duration::hours(1),
+            alert_rules: zhili_domain::AlertRules::default(),
+            verify_audit_every: Duration::from_secs(24 * 3600),
         }
     }
 }
@@ -185,6 +192,13 @@ pub async fn run(store: Store, cfg: WorkerConfig, shutdown: impl Future<Output =
         tracing::info!("no outbound connector configured; outbox messages wait");
     }
     let mut next_sweep = tokio::time::Instant::now();
+    // Pacing only: which instance verifies when does not matter, the alert is
+    // raised once whichever finds the break.
+    // The first an hour after the start, so a restart does not walk the chain.
+    let mut next_verify =
+        tokio::time::Instant::now() + Duration::from_secs(3600).min(cfg.verify_audit_every);
+    // A walk of a long chain takes a while: it runs beside the rounds, one at a time.
+    let mut verifying: Option<tokio::task::JoinHandle<()>> = None;
     loop {
         if !cfg.connectors.is_empty() {
             match tick(&store, &cfg).await {
@@ -253,9 +267,43 @@ pub async fn run(store: Store, cfg: WorkerConfig, shutdown: impl Future<Output =
                     metrics::counter!("zhili_audit_anchors_total").increment(1);
                 }
                 Ok(None) => {}
-                // A broken chain or a forged anchor: said every round until someone
-                // runs `zhili audit verify`.
-                Err(e) => tracing::error!(error = ?e, "audit chain not anchored"),
+                // A broken chain or a forged anchor: said every round, and verified
+                // in full soon, which raises the alert.
+                Err(e) => {
+                    tracing::error!(error = ?e, "audit chain not anchored");
+                    next_verify = next_verify.min(
+                        tokio::time::Instant::now()
+                            + Duration::from_secs(600).min(cfg.verify_audit_every),
+                    );
+                }
+            }
+            if tokio::time::Instant::now() >= next_verify
+                && verifying.as_ref().is_none_or(|h| h.is_finished())
+            {
+                next_verify = tokio::time::Instant::now() + cfg.verify_audit_every;
+                let store = store.clone();
+                verifying = Some(tokio::spawn(async move {
+                    match store.verify_audit_chain_for_alerts(Utc::now()).await {
+                        Ok(Some(b)) => {
+                            tracing::error!(record = b.id, kind = ?b.kind, "audit chain broken")
+                        }
+                        Ok(None) => tracing::info!("audit chain verified"),
+                        Err(e) => tracing::error!(error = ?e, "audit chain verification failed"),
+                    }
+                }));
+            }
+            match store
+                .detect_security_alerts(&cfg.alert_rules, Utc::now())
+                .await
+            {
+                Ok(raised) => {
+                    for a in raised {
+                        tracing::warn!(kind = a.kind.code(), subject = %a.subject, count = a.count, "security alert");
+                        metrics::counter!("zhili_security_alerts_total", "kind" => a.kind.code())
+                            .increment(1);
+                    }
+                }
+                Err(e) => tracing::error!(error = ?e, "security alert detection failed"),
             }
             next_sweep = tokio::time::Instant::now() + cfg.sweep_every;
         }

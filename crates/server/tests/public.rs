@@ -30,6 +30,8 @@ fn public_routes(number: &str, code: &str, token: &str) -> Vec<String> {
         "/public/events".into(),
         "/public/events?township=330281002&category=0101&status=informed".into(),
         "/public/lookup".into(),
+        "/public/notice".into(),
+        "/api/public/v1/notice".into(),
         format!("/public/lookup?number={number}&code={code}"),
         format!("/f/{token}"),
         "/api/public/v1/stats".into(),
@@ -94,6 +96,17 @@ async fn apps(settings: FeedbackSettings) -> Vec<(Router, Store)> {
     for store in fresh_stores().await {
         with_small_city(&store, &hash).await;
         let store = store.with_feedback_settings(settings.clone());
+        // As every start does (PI-02).
+        store
+            .publish_notice(
+                &zhili_domain::ProcessingNotice::render(&zhili_domain::NoticeTerms {
+                    retention_days: 730,
+                    contact: "拨打 12345 政务服务热线".into(),
+                }),
+                Utc::now(),
+            )
+            .await
+            .unwrap();
         let state = AppState::new(store.clone(), common::config())
             .load()
             .await
@@ -652,5 +665,95 @@ async fn the_event_page_shows_the_check_code_to_those_who_talk_to_the_reporter()
                 "{user}"
             );
         }
+    }
+}
+
+/// PI-02: the notice in force is readable by anyone, in both languages; every event
+/// taken in records the version its reporter was given, and an older version stays
+/// readable after the text changed.
+#[tokio::test]
+async fn every_event_records_the_processing_notice_its_reporter_was_given() {
+    use zhili_domain::{NoticeTerms, ProcessingNotice};
+    let terms = |days| NoticeTerms {
+        retention_days: days,
+        contact: "拨打 12345".into(),
+    };
+    for (app, store) in apps(FeedbackSettings::default()).await {
+        let v1 = store
+            .publish_notice(&ProcessingNotice::render(&terms(730)), Utc::now())
+            .await
+            .unwrap();
+        // Published again (a second instance, a restart): the same version, once.
+        assert_eq!(
+            store
+                .publish_notice(&ProcessingNotice::render(&terms(730)), Utc::now())
+                .await
+                .unwrap(),
+            v1
+        );
+        let (s, n) = call(&app, "GET", "/api/public/v1/notice", None, None).await;
+        assert_eq!(s, StatusCode::OK, "{n}");
+        assert_eq!(n["version"], v1.as_str());
+        assert!(n["text_zh"].as_str().unwrap().contains("730 天"), "{n}");
+        assert!(n["text_en"].as_str().unwrap().contains("730 days"), "{n}");
+        let (s, page) = raw(&app, "GET", "/public/notice", None).await;
+        assert_eq!(s, StatusCode::OK);
+        assert!(
+            page.contains("个人信息处理告知") && page.contains(&v1),
+            "{page}"
+        );
+
+        let fengshan = login(&app, "fengshan").await;
+        let first = report(&app, &fengshan, "hotline_12345").await;
+        let (_, d) = call(
+            &app,
+            "GET",
+            &format!("/api/v1/events/{}", first.id),
+            Some(&fengshan),
+            None,
+        )
+        .await;
+        assert_eq!(d["notice_version"], v1.as_str(), "{d}");
+
+        // The retention period changes: a new version, recorded from then on.
+        let v2 = store
+            .publish_notice(&ProcessingNotice::render(&terms(365)), Utc::now())
+            .await
+            .unwrap();
+        assert_ne!(v1, v2);
+        let second = report(&app, &fengshan, "web_form").await;
+        for (id, version) in [(first.id, &v1), (second.id, &v2)] {
+            let (_, d) = call(
+                &app,
+                "GET",
+                &format!("/api/v1/events/{id}"),
+                Some(&fengshan),
+                None,
+            )
+            .await;
+            assert_eq!(d["notice_version"], version.as_str(), "{d}");
+        }
+        // What the first reporter was told is still there, word for word.
+        let (s, old) = call(
+            &app,
+            "GET",
+            &format!("/api/public/v1/notice?version={v1}"),
+            None,
+            None,
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(old["text_zh"], n["text_zh"]);
+        let (s, _) = call(
+            &app,
+            "GET",
+            "/api/public/v1/notice?version=N-000000000000",
+            None,
+            None,
+        )
+        .await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
+        let (s, page) = raw(&app, "GET", "/public/notice?version=N-000000000000", None).await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{page}");
     }
 }

@@ -388,6 +388,7 @@ pub(crate) async fn detail<T: Tx>(
         duplicate_of,
         duplicates,
         routing,
+        notice_version: row.notice_version.clone(),
     }))
 }
 
@@ -537,6 +538,8 @@ pub(crate) struct Intake<'a> {
     duplicates: Option<crate::duplicates::IntakeRules>,
     /// Seals the reporter's name and phone.
     pub pii: &'a crate::pii::Pii,
+    /// Set for live intake: the processing notice the reporters were given.
+    notice: Option<std::sync::Arc<str>>,
 }
 
 #[derive(Default)]
@@ -583,7 +586,14 @@ impl<'a> Intake<'a> {
             lookups: Default::default(),
             duplicates: None,
             pii,
+            notice: None,
         }
+    }
+
+    /// Records `notice` (a version in `processing_notices`) on each new event.
+    pub fn with_notice(mut self, notice: Option<std::sync::Arc<str>>) -> Self {
+        self.notice = notice;
+        self
     }
 
     /// Links each new event to the open event it duplicates (not for replayed history).
@@ -898,6 +908,7 @@ pub(crate) async fn prepare<T: Tx>(
         needs_triage: new.needs_triage && category_id.is_none(),
         routing_rule_id: route.map(|r| r.rule_id),
         duplicate_of: None,
+        notice_version: intake.notice.as_deref().map(str::to_string),
         level: state.level.code(),
     };
     let mut note = format!("经{}上报", new.channel.label_zh());

@@ -198,7 +198,8 @@ impl Store {
         // Duplicates are looked for among the events committed before this batch:
         // the jobs of one batch do not see each other (see `duplicates`).
         let intake = Intake::new(self.deadline_rules(), &prefix, self.pii()?)
-            .with_duplicates(self.duplicates);
+            .with_duplicates(self.duplicates)
+            .with_notice(self.current_notice_version());
         in_tx!(self, Write, |tx| {
             // Keys stored before this batch: one query per channel, not per job.
             let mut known: HashMap<&str, HashMap<String, i64>> = HashMap::new();

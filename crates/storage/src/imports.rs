@@ -126,7 +126,8 @@ impl Store {
         }
         let prefix = self.number_prefix.clone();
         let intake = Intake::new(self.deadline_rules(), &prefix, self.pii()?)
-            .with_duplicates(self.duplicates);
+            .with_duplicates(self.duplicates)
+            .with_notice(self.current_notice_version());
         let outcome = in_tx!(self, Write, |tx| {
             let mut report = import_rows(&mut tx, &intake, actor, rows, opts, progress).await?;
             let commit = match opts.mode {

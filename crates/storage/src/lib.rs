@@ -4,6 +4,7 @@
 //! for an actor ([`Store::events_for`]), which puts the actor's scope into every query.
 
 pub mod admin;
+pub mod alerts;
 pub mod api_clients;
 pub mod assessment;
 pub mod attachments;
@@ -22,6 +23,7 @@ mod group_commit;
 mod idle_accounts;
 pub mod imports;
 pub mod kpi;
+pub mod notices;
 pub mod outbox;
 pub mod patrols;
 pub mod pii;
@@ -144,6 +146,9 @@ pub struct Store {
     feedback: std::sync::Arc<feedback::FeedbackState>,
     /// The field keys for personal data, once unlocked (see `pii`).
     pii: Option<std::sync::Arc<pii::Pii>>,
+    /// The processing notice live intake records (see `notices`); shared by every
+    /// clone, like the calendar, so the group-commit writers see it too.
+    notice: std::sync::Arc<std::sync::RwLock<Option<std::sync::Arc<str>>>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -253,6 +258,7 @@ impl Store {
             group: None,
             feedback: Default::default(),
             pii: None,
+            notice: Default::default(),
         })
     }
 

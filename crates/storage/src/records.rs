@@ -241,6 +241,9 @@ pub struct EventDetail {
     pub duplicates: Vec<crate::chat::EventRef>,
     /// Where the routing matrix sends it (staff only; see `routing`).
     pub routing: Option<crate::routing::RouteSuggestion>,
+    /// The processing notice its reporter was given (PI-02; see `notices`); none
+    /// for events from before notices were kept and for imported history.
+    pub notice_version: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -4,6 +4,7 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use zhili_domain::Permission;
 use zhili_domain::UserId;
@@ -46,8 +47,8 @@ async fn me(s: ApiSession) -> Result<Response, ApiError> {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PasswordChange {
-    current_password: String,
-    new_password: String,
+    current_password: SecretString,
+    new_password: SecretString,
 }
 
 async fn change_password(
@@ -59,8 +60,8 @@ async fn change_password(
         &state,
         &s.actor,
         &s.token_hash,
-        &req.current_password,
-        &req.new_password,
+        req.current_password.expose_secret(),
+        req.new_password.expose_secret(),
     )
     .await?;
     Ok(StatusCode::NO_CONTENT)
@@ -80,7 +81,7 @@ async fn start_totp(State(state): State<AppState>, s: ApiSession) -> Result<Resp
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct TotpConfirm {
-    code: String,
+    code: SecretString,
 }
 
 async fn confirm_totp(
@@ -88,7 +89,7 @@ async fn confirm_totp(
     s: ApiSession,
     JsonBody(req): JsonBody<TotpConfirm>,
 ) -> Result<StatusCode, ApiError> {
-    account::confirm_totp(&state, &s.actor, &req.code).await?;
+    account::confirm_totp(&state, &s.actor, req.code.expose_secret()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

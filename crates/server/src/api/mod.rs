@@ -2,6 +2,7 @@
 //! event query goes through a repository built for the caller.
 
 mod account;
+mod alerts;
 pub mod attachments;
 pub(crate) mod audit;
 pub mod body;
@@ -23,6 +24,7 @@ pub(crate) mod work;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use zhili_domain::{Actor, OrgKind, Permission};
 
@@ -80,6 +82,7 @@ pub fn routes() -> crate::Routes {
         .merge(classification::routes())
         .merge(attachments::routes())
         .merge(notifications::routes())
+        .merge(alerts::routes())
         .merge(calendar::routes())
         .merge(public::routes())
         .merge(recurring::routes())
@@ -99,10 +102,11 @@ async fn openapi() -> Response {
 #[serde(deny_unknown_fields)]
 struct LoginRequest {
     username: String,
-    password: String,
+    /// Secrets: zeroed when the request is dropped, never printed (RI-01).
+    password: SecretString,
     /// The authenticator app's code, for accounts that have one bound.
     #[serde(default)]
-    otp: Option<String>,
+    otp: Option<SecretString>,
 }
 
 #[derive(Serialize)]
@@ -135,15 +139,16 @@ async fn login_handler(
     if req.username.trim().is_empty() {
         return Err(ApiError::invalid("username", "请输入用户名"));
     }
-    if req.password.is_empty() || req.password.len() > 1024 {
+    let password = req.password.expose_secret();
+    if password.is_empty() || password.len() > 1024 {
         return Err(ApiError::invalid("password", "请输入密码"));
     }
     let s = login(
         &state,
         Credentials {
             username: req.username.trim(),
-            password: &req.password,
-            otp: req.otp.as_deref(),
+            password,
+            otp: req.otp.as_ref().map(ExposeSecret::expose_secret),
         },
     )
     .await?;

@@ -21,6 +21,7 @@ pub fn routes() -> crate::Routes {
         .get("/api/public/v1/stats", Permission::Public, stats)
         .get("/api/public/v1/events", Permission::Public, events)
         .get("/api/public/v1/lookup", Permission::Public, lookup)
+        .get("/api/public/v1/notice", Permission::Public, notice)
         .get(
             "/api/public/v1/feedback/{token}",
             Permission::Public,
@@ -118,6 +119,35 @@ async fn stats(
 ) -> Result<Response, ApiError> {
     let f = query(q)?.to_filter()?;
     Ok(axum::Json(state.store.public_stats(&f).await?).into_response())
+}
+
+/// `?version=`: one version of the processing notice, as an event records it.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoticeQuery {
+    pub version: Option<String>,
+}
+
+/// The processing notice (PI-02): the one in force, or the version asked for.
+/// Every channel's client shows it before a reporter gives a name or number.
+pub(crate) async fn find_notice(
+    state: &AppState,
+    version: Option<&str>,
+) -> Result<zhili_storage::notices::PublishedNotice, ApiError> {
+    let found = match version.map(str::trim).filter(|v| !v.is_empty()) {
+        Some(v) if v.len() > 40 => return Err(ApiError::invalid("version", "版本号过长")),
+        Some(v) => state.store.notice(v).await?,
+        None => state.store.notice_in_force().await?,
+    };
+    found.ok_or_else(ApiError::not_found)
+}
+
+async fn notice(
+    State(state): State<AppState>,
+    q: Result<Query<NoticeQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let q = q.map_err(|_| ApiError::invalid("version", "查询参数无效"))?;
+    Ok(axum::Json(find_notice(&state, q.version.as_deref()).await?).into_response())
 }
 
 async fn events(

@@ -200,6 +200,8 @@ struct EventView {
     status_label: &'static str,
     channel: &'static str,
     external_id: Option<String>,
+    /// The processing notice its reporter was given (PI-02).
+    notice_version: Option<String>,
     priority: &'static str,
     /// Name and code; `None`: not classified yet.
     category: Option<String>,
@@ -290,6 +292,7 @@ impl EventView {
             status_label: d.status.label,
             channel: d.channel.label,
             external_id: d.external_id.clone(),
+            notice_version: d.notice_version.clone(),
             priority: d.priority.label,
             category: d
                 .category

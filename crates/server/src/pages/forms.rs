@@ -10,6 +10,17 @@ use super::view::error_page;
 
 pub struct FormData(pub(super) Vec<(String, String)>);
 
+/// A form may carry a password or a code: its values are zeroed when it is dropped
+/// (RI-01), whatever the handler did with it.
+impl Drop for FormData {
+    fn drop(&mut self) {
+        use zeroize::Zeroize;
+        for (_, v) in &mut self.0 {
+            v.zeroize();
+        }
+    }
+}
+
 impl FormData {
     #[cfg(test)]
     pub fn from_pairs(pairs: &[(&str, &str)]) -> Self {

@@ -123,7 +123,7 @@ pub async fn submit(
     form: FormData,
 ) -> Response {
     let username = form.value("username").trim().to_string();
-    let password = form.value("password");
+    let password = zeroize::Zeroizing::new(form.value("password"));
     if username.is_empty() || password.is_empty() {
         return login_page(
             &state,

@@ -5,6 +5,7 @@
 
 mod account;
 mod admin;
+mod alerts;
 mod audit;
 mod bulk;
 mod calendar;
@@ -68,6 +69,7 @@ pub fn routes() -> crate::Routes {
         .get("/static/locate.js", Permission::Public, locate_js)
         .merge(chat::routes())
         .merge(notices::routes())
+        .merge(alerts::routes())
         .merge(outbox::routes())
         .merge(audit::routes())
         .merge(calendar::routes())

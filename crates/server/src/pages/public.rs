@@ -26,6 +26,7 @@ pub fn routes() -> crate::Routes {
         .get("/public", Permission::Public, stats_page)
         .get("/public/events", Permission::Public, events_page)
         .get("/public/lookup", Permission::Public, lookup_page)
+        .get("/public/notice", Permission::Public, notice_page)
         .get("/f/{token}", Permission::Public, feedback_page)
         .post("/f/{token}", Permission::Public, feedback_submit)
 }
@@ -98,6 +99,50 @@ fn message(lang: Lang, status: StatusCode, title: &str, text: String) -> Respons
             message: text,
         },
     ))
+}
+
+#[derive(Template)]
+#[template(path = "public_notice.html")]
+struct NoticePage {
+    lang: Lang,
+    version: String,
+    published_at: String,
+    /// The paragraphs in the reader's language; the first is the title.
+    title: String,
+    paragraphs: Vec<String>,
+}
+
+/// `/public/notice[?version=]`: the processing notice (PI-02), linked from every
+/// form that asks for a name or a phone number and from every public page.
+async fn notice_page(
+    State(state): State<AppState>,
+    lang: Lang,
+    q: Result<Query<crate::api::public::NoticeQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let (q, _) = query(lang, q);
+    match crate::api::public::find_notice(&state, q.version.as_deref()).await {
+        Ok(n) => {
+            let text = if lang.is_en() { &n.text_en } else { &n.text_zh };
+            let mut lines = text.lines().map(str::to_string);
+            let title = lines.next().unwrap_or_default();
+            render(
+                StatusCode::OK,
+                &NoticePage {
+                    lang,
+                    version: n.version,
+                    published_at: china_time(n.published_at),
+                    title,
+                    paragraphs: lines.collect(),
+                },
+            )
+        }
+        Err(_) => message(
+            lang,
+            StatusCode::NOT_FOUND,
+            "个人信息处理告知",
+            lang.t("没有这个版本的告知。").into(),
+        ),
+    }
 }
 
 fn no_store(mut r: Response) -> Response {
