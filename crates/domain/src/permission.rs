@@ -35,6 +35,7 @@ coded_enum!(
         ManageSystem = "manage_system" / "系统管理",
         ManageAccounts = "manage_accounts" / "账号管理",
         ReadAudit = "read_audit" / "审计查阅",
+        ExportPersonalData = "export_personal_data" / "导出个人信息",
     }
 );
 
@@ -128,6 +129,9 @@ impl Permission {
             Permission::ManageSystem => &[Admin],
             Permission::ManageAccounts => &[SecurityAdmin],
             Permission::ReadAudit => &[Auditor],
+            // Bulk contacts for a follow-up campaign (AC-09): the command rooms that
+            // run the events, never a unit, a leader or oversight.
+            Permission::ExportPersonalData => &[CityOperator, TownshipOperator],
         }
     }
 

@@ -35,6 +35,8 @@ pub struct RateLimits {
     pub feedback: Limit,
     /// Open311 service requests posted (a civic app's server posts for many people).
     pub open311_post: Limit,
+    /// Bulk exports of reporters' contacts (AC-09): a campaign needs a few.
+    pub pii_export: Limit,
 }
 
 impl Default for RateLimits {
@@ -56,6 +58,10 @@ impl Default for RateLimits {
                 hits: 120,
                 window_secs: 60,
             },
+            pii_export: Limit {
+                hits: 10,
+                window_secs: 3600,
+            },
         }
     }
 }
@@ -68,6 +74,7 @@ fn limit_for(limits: &RateLimits, method: &Method, path: &str) -> Option<(&'stat
             Some(("lookup", limits.lookup))
         }
         (&Method::POST, p) if p.starts_with("/f/") => Some(("feedback", limits.feedback)),
+        (&Method::POST, "/api/v1/exports/contacts") => Some(("pii_export", limits.pii_export)),
         (&Method::POST, p) if p.starts_with("/open311/v2/requests") => {
             Some(("open311_post", limits.open311_post))
         }
@@ -171,6 +178,10 @@ mod tests {
         assert_eq!(
             limit_for(&l, &Method::POST, "/open311/v2/requests.json").map(|x| x.0),
             Some("open311_post")
+        );
+        assert_eq!(
+            limit_for(&l, &Method::POST, "/api/v1/exports/contacts").map(|x| x.0),
+            Some("pii_export")
         );
         assert_eq!(
             limit_for(&l, &Method::GET, "/login"),

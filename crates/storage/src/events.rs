@@ -1526,6 +1526,86 @@ impl EventRepo<'_> {
         })
     }
 
+    /// The reporters' names and phones of the events `filter` selects in the actor's
+    /// scope, at most [`EXPORT_MAX`], for a stated reason (AC-09): only the events
+    /// the actor handles (as for a reveal), only for the roles that may export, and
+    /// audited as one `pii.export` record with the row count in the same
+    /// transaction as the read.
+    pub async fn export_contacts(
+        &self,
+        filter: &EventFilter,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<ContactExport, StoreError> {
+        let reason = reason.trim();
+        if !(4..=200).contains(&reason.chars().count()) {
+            return Err(StoreError::invalid(
+                "reason",
+                "请说明导出的用途（4–200 字）",
+            ));
+        }
+        let actor = &self.actor;
+        if !zhili_domain::Permission::ExportPersonalData.allows(actor.role) {
+            return Err(StoreError::Forbidden(format!(
+                "{}不能导出个人信息",
+                actor.role.label_zh()
+            )));
+        }
+        let acting = Acting::from(actor);
+        let pii = self.store.pii()?;
+        let mut q = filter_sql(actor.scope(), filter);
+        q.push(" AND (e.reporter_name IS NOT NULL OR e.reporter_phone IS NOT NULL) ORDER BY e.reported_at, e.id LIMIT ")
+            .arg(Arg::I64(EXPORT_MAX as i64 + 1));
+        in_tx!(self.store, Write, |tx| {
+            let found = tx.events_where(q).await?;
+            if found.len() > EXPORT_MAX {
+                return Err(StoreError::invalid(
+                    "filter",
+                    format!("一次最多导出 {EXPORT_MAX} 条，请缩小范围"),
+                ));
+            }
+            let mut rows = Vec::new();
+            let mut withheld = 0;
+            for row in &found {
+                if !capacities(actor, row, &parse_state(row)?).sees_personal_data() {
+                    withheld += 1;
+                    continue;
+                }
+                rows.push(ContactRow {
+                    number: row.number.clone(),
+                    category: row.category_name.clone(),
+                    status: Status::parse(&row.status).map_or("", Status::label_zh),
+                    township: row.township_name.clone(),
+                    reported_at: row.reported_at,
+                    name: pii.open_opt(Field::ReporterName, row.reporter_name.as_deref())?,
+                    phone: pii.open_opt(Field::ReporterPhone, row.reporter_phone.as_deref())?,
+                });
+            }
+            tx.insert_audit(&AuditRecord {
+                at: now,
+                actor: acting.clone(),
+                action: "pii.export".into(),
+                object_type: "event",
+                object_id: None,
+                detail: Some(serde_json::json!({
+                    "rows": rows.len(),
+                    "withheld": withheld,
+                    "reason": reason,
+                    "numbers": rows.iter().map(|r| r.number.as_str()).collect::<Vec<_>>(),
+                })),
+            })
+            .await?;
+            Ok(ContactExport {
+                rows,
+                withheld,
+                exported_by: acting.name.clone(),
+                exporter_id: actor.user_id.0,
+                reason: reason.to_string(),
+                at: now,
+            })
+        })
+    }
+
     /// Performs one lifecycle action and returns the event as it is afterwards.
     pub async fn act(
         &self,
@@ -1555,79 +1635,7 @@ impl EventRepo<'_> {
     }
 
     pub async fn list(&self, filter: &EventFilter) -> Result<Page<EventSummary>, StoreError> {
-        let mut cond = Sql::new("WHERE ");
-        cond.append(scope_sql(self.actor.scope()));
-        if !filter.statuses.is_empty() {
-            cond.push(" AND e.status IN (");
-            for (i, s) in filter.statuses.iter().enumerate() {
-                if i > 0 {
-                    cond.push(", ");
-                }
-                cond.arg(Arg::Text(s.code().into()));
-            }
-            cond.push(")");
-        }
-        if let Some(t) = &filter.township {
-            cond.push(" AND e.township_id IN (SELECT id FROM orgs WHERE code = ")
-                .arg(Arg::Text(t.clone()))
-                .push(")");
-        }
-        if let Some(g) = &filter.grid {
-            cond.push(" AND e.grid_id IN (SELECT id FROM orgs WHERE code = ")
-                .arg(Arg::Text(g.clone()))
-                .push(")");
-        }
-        if let Some(c) = &filter.category {
-            // A 大类 code finds its 小类 too.
-            cond.push(" AND e.category_id IN (SELECT c2.id FROM categories c2 LEFT JOIN categories p ON p.id = c2.parent_id WHERE c2.code = ")
-                .arg(Arg::Text(c.clone()))
-                .push(" OR p.code = ")
-                .arg(Arg::Text(c.clone()))
-                .push(")");
-        }
-        if let Some(u) = &filter.unit {
-            cond.push(" AND EXISTS (SELECT 1 FROM event_units fu JOIN orgs fo ON fo.id = fu.unit_id WHERE fu.event_id = e.id AND fo.code = ")
-                .arg(Arg::Text(u.clone()))
-                .push(")");
-        }
-        if filter.triage {
-            cond.push(" AND e.needs_triage = ").arg(Arg::Bool(true));
-        }
-        if let Some(d) = filter.duplicates {
-            cond.push(match d {
-                DuplicateFilter::Hide => " AND e.duplicate_of IS NULL",
-                DuplicateFilter::Only => " AND e.duplicate_of IS NOT NULL",
-            });
-        }
-        if let Some(now) = filter.overdue_at {
-            cond.push(" AND ");
-            cond.append(crate::command::overdue_sql(now));
-        }
-        if let Some(ch) = filter.channel {
-            cond.push(" AND e.channel = ")
-                .arg(Arg::Text(ch.code().into()));
-        }
-        if let Some(from) = filter.from {
-            cond.push(" AND e.reported_at >= ").arg(Arg::Time(from));
-        }
-        if let Some(to) = filter.to {
-            cond.push(" AND e.reported_at < ").arg(Arg::Time(to));
-        }
-        if let Some(text) = filter
-            .text
-            .as_deref()
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-        {
-            let pattern = like_contains(text);
-            cond.push(" AND (e.text LIKE ")
-                .arg(Arg::Text(pattern.clone()))
-                .push(" ESCAPE '\\' OR e.number LIKE ")
-                .arg(Arg::Text(pattern.clone()))
-                .push(" ESCAPE '\\' OR e.address LIKE ")
-                .arg(Arg::Text(pattern))
-                .push(" ESCAPE '\\')");
-        }
+        let cond = filter_sql(self.actor.scope(), filter);
         let mut count = Sql::new("SELECT COUNT(*) FROM events e ");
         count.append(cond.clone());
         let mut rows = cond;
@@ -1674,4 +1682,85 @@ async fn existing_outcome<T: Tx>(
             field: "external_id".into(),
         }),
     }
+}
+
+/// The most contacts one export may hold.
+pub const EXPORT_MAX: usize = 2000;
+
+/// `WHERE …` for the events of `scope` that `filter` selects (list and export).
+fn filter_sql(scope: Scope, filter: &EventFilter) -> Sql {
+    let mut cond = Sql::new("WHERE ");
+    cond.append(scope_sql(scope));
+    if !filter.statuses.is_empty() {
+        cond.push(" AND e.status IN (");
+        for (i, s) in filter.statuses.iter().enumerate() {
+            if i > 0 {
+                cond.push(", ");
+            }
+            cond.arg(Arg::Text(s.code().into()));
+        }
+        cond.push(")");
+    }
+    if let Some(t) = &filter.township {
+        cond.push(" AND e.township_id IN (SELECT id FROM orgs WHERE code = ")
+            .arg(Arg::Text(t.clone()))
+            .push(")");
+    }
+    if let Some(g) = &filter.grid {
+        cond.push(" AND e.grid_id IN (SELECT id FROM orgs WHERE code = ")
+            .arg(Arg::Text(g.clone()))
+            .push(")");
+    }
+    if let Some(c) = &filter.category {
+        // A 大类 code finds its 小类 too.
+        cond.push(" AND e.category_id IN (SELECT c2.id FROM categories c2 LEFT JOIN categories p ON p.id = c2.parent_id WHERE c2.code = ")
+            .arg(Arg::Text(c.clone()))
+            .push(" OR p.code = ")
+            .arg(Arg::Text(c.clone()))
+            .push(")");
+    }
+    if let Some(u) = &filter.unit {
+        cond.push(" AND EXISTS (SELECT 1 FROM event_units fu JOIN orgs fo ON fo.id = fu.unit_id WHERE fu.event_id = e.id AND fo.code = ")
+            .arg(Arg::Text(u.clone()))
+            .push(")");
+    }
+    if filter.triage {
+        cond.push(" AND e.needs_triage = ").arg(Arg::Bool(true));
+    }
+    if let Some(d) = filter.duplicates {
+        cond.push(match d {
+            DuplicateFilter::Hide => " AND e.duplicate_of IS NULL",
+            DuplicateFilter::Only => " AND e.duplicate_of IS NOT NULL",
+        });
+    }
+    if let Some(now) = filter.overdue_at {
+        cond.push(" AND ");
+        cond.append(crate::command::overdue_sql(now));
+    }
+    if let Some(ch) = filter.channel {
+        cond.push(" AND e.channel = ")
+            .arg(Arg::Text(ch.code().into()));
+    }
+    if let Some(from) = filter.from {
+        cond.push(" AND e.reported_at >= ").arg(Arg::Time(from));
+    }
+    if let Some(to) = filter.to {
+        cond.push(" AND e.reported_at < ").arg(Arg::Time(to));
+    }
+    if let Some(text) = filter
+        .text
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    {
+        let pattern = like_contains(text);
+        cond.push(" AND (e.text LIKE ")
+            .arg(Arg::Text(pattern.clone()))
+            .push(" ESCAPE '\\' OR e.number LIKE ")
+            .arg(Arg::Text(pattern.clone()))
+            .push(" ESCAPE '\\' OR e.address LIKE ")
+            .arg(Arg::Text(pattern))
+            .push(" ESCAPE '\\')");
+    }
+    cond
 }

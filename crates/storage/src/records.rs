@@ -161,6 +161,30 @@ pub struct RevealedContact {
     pub reason: String,
 }
 
+/// Reporters' contacts taken out in bulk (AC-09), with who took them and why, for
+/// the watermark the export carries.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ContactExport {
+    pub rows: Vec<ContactRow>,
+    /// Events the filter selected whose contact the exporter has no part in.
+    pub withheld: usize,
+    pub exported_by: String,
+    pub exporter_id: i64,
+    pub reason: String,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ContactRow {
+    pub number: String,
+    pub category: Option<String>,
+    pub status: &'static str,
+    pub township: String,
+    pub reported_at: DateTime<Utc>,
+    pub name: Option<String>,
+    pub phone: Option<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct EventSummary {
     pub id: i64,

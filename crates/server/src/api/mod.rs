@@ -13,6 +13,7 @@ mod classification;
 pub(crate) mod command;
 mod duplicates;
 mod events;
+mod exports;
 pub(crate) mod kpi;
 mod notifications;
 pub mod public;
@@ -83,6 +84,7 @@ pub fn routes() -> crate::Routes {
         .merge(attachments::routes())
         .merge(notifications::routes())
         .merge(alerts::routes())
+        .merge(exports::routes())
         .merge(calendar::routes())
         .merge(public::routes())
         .merge(recurring::routes())

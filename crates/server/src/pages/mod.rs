@@ -36,6 +36,7 @@ use zhili_domain::Permission;
 
 pub use events::report_form_raw;
 pub use session::PageUser;
+pub(crate) use view::china_time;
 
 const APP_CSS: &str = include_str!("../../static/app.css");
 /// The public pages' own rules (statistics tables, the rating form).
