@@ -91,13 +91,13 @@ struct Tally<'a> {
     last: DateTime<Utc>,
 }
 
-/// (subject, target, time) counted by subject and `window` bucket.
+/// (subject, target, time, weight) counted by subject and `window` bucket.
 fn tally<'a>(
-    items: impl Iterator<Item = (&'a str, &'a str, DateTime<Utc>)>,
+    items: impl Iterator<Item = (&'a str, &'a str, DateTime<Utc>, usize)>,
     window: Duration,
 ) -> std::collections::BTreeMap<(&'a str, String), Tally<'a>> {
     let mut by = std::collections::BTreeMap::new();
-    for (subject, target, at) in items {
+    for (subject, target, at, weight) in items {
         let t = by
             .entry((subject, bucket(at, window)))
             .or_insert_with(|| Tally {
@@ -107,7 +107,7 @@ fn tally<'a>(
                 last: at,
             });
         t.targets.insert(target);
-        t.count += 1;
+        t.count += weight;
         t.first = t.first.min(at);
         t.last = t.last.max(at);
     }
@@ -120,7 +120,7 @@ pub fn credential_stuffing(failures: &[FailedLogin], rules: &AlertRules) -> Vec<
     let items = failures
         .iter()
         .filter(|f| !f.ip.is_empty())
-        .map(|f| (f.ip.as_str(), f.username.as_str(), f.at));
+        .map(|f| (f.ip.as_str(), f.username.as_str(), f.at, 1));
     tally(items, rules.window)
         .into_iter()
         .filter(|(_, t)| t.targets.len() >= rules.stuffing_accounts.max(1))
@@ -145,18 +145,23 @@ pub fn credential_stuffing(failures: &[FailedLogin], rules: &AlertRules) -> Vec<
 pub struct PersonalDataAccess {
     pub username: String,
     pub at: DateTime<Utc>,
+    /// How many people's data it handed over: 1 for a reveal, the row count of an
+    /// export, so that one large export alerts like many reveals.
+    pub records: usize,
 }
 
-/// Accounts with at least `bulk_records` reveals and exports in one window bucket.
+/// Accounts handed at least `bulk_records` people's data in one window bucket.
 pub fn bulk_personal_data(accesses: &[PersonalDataAccess], rules: &AlertRules) -> Vec<Finding> {
-    let items = accesses.iter().map(|a| (a.username.as_str(), "", a.at));
+    let items = accesses
+        .iter()
+        .map(|a| (a.username.as_str(), "", a.at, a.records));
     tally(items, rules.window)
         .into_iter()
         .filter(|(_, t)| t.count >= rules.bulk_records.max(1))
         .map(|((user, b), t)| Finding {
             kind: AlertKind::BulkPersonalData,
             key: format!("{}:{user}:{b}", AlertKind::BulkPersonalData.code()),
-            summary: format!("{user} 在一小时内查看或导出个人信息 {} 次", t.count),
+            summary: format!("{user} 在一小时内查看或导出 {} 人次的个人信息", t.count),
             subject: user.to_string(),
             count: t.count,
             first_at: t.first,
@@ -242,12 +247,18 @@ mod tests {
         let acc = |m| PersonalDataAccess {
             username: "zhujian".into(),
             at: t(14, m),
+            records: 1,
         };
         let found = bulk_personal_data(&[acc(1), acc(2), acc(59)], &rules);
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].count, 3);
-        // Spread over two hours: neither bucket reaches three.
         assert!(bulk_personal_data(&[acc(1), acc(2)], &rules).is_empty());
+        // One export of many rows is as much as many reveals.
+        let export = PersonalDataAccess {
+            records: 500,
+            ..acc(30)
+        };
+        assert_eq!(bulk_personal_data(&[export], &rules)[0].count, 500);
     }
 
     #[test]

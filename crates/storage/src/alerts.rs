@@ -39,6 +39,17 @@ impl SecurityAlert {
     }
 }
 
+/// How many people's data one record handed over: an export's row count, else 1.
+fn exported_rows(action: &str, detail: Option<&str>) -> usize {
+    if action != "pii.export" {
+        return 1;
+    }
+    detail
+        .and_then(|d| serde_json::from_str::<serde_json::Value>(d).ok())
+        .and_then(|d| d["rows"].as_u64())
+        .map_or(1, |n| n as usize)
+}
+
 const ALERT_COLUMNS: &str = "SELECT id, kind, subject, summary, count, first_at, last_at, raised_at, \
      acknowledged_at, acknowledged_by, note FROM security_alerts";
 
@@ -65,7 +76,8 @@ impl Store {
             .map(|(username, ip, at)| FailedLogin { ip, username, at })
             .collect();
 
-        let mut q = Sql::new("SELECT actor_name, at FROM audit_log WHERE action IN ");
+        let mut q =
+            Sql::new("SELECT actor_name, at, action, detail FROM audit_log WHERE action IN ");
         q.list(
             PERSONAL_DATA_ACTIONS
                 .iter()
@@ -73,10 +85,15 @@ impl Store {
         )
         .push(" AND at >= ")
         .arg(Arg::Time(since));
-        let taken: Vec<(String, DateTime<Utc>)> = in_tx!(self, Read, |tx| tx.rows(q).await)?;
+        let taken: Vec<(String, DateTime<Utc>, String, Option<String>)> =
+            in_tx!(self, Read, |tx| tx.rows(q).await)?;
         let taken: Vec<PersonalDataAccess> = taken
             .into_iter()
-            .map(|(username, at)| PersonalDataAccess { username, at })
+            .map(|(username, at, action, detail)| PersonalDataAccess {
+                records: exported_rows(&action, detail.as_deref()),
+                username,
+                at,
+            })
             .collect();
 
         let mut q = Sql::new(

@@ -20,6 +20,17 @@ fn monday(h: u32, m: u32) -> DateTime<Utc> {
 }
 
 async fn record(store: &Store, ip: &str, actor: Acting, action: &str, at: DateTime<Utc>) {
+    record_with(store, ip, actor, action, at, None).await
+}
+
+async fn record_with(
+    store: &Store,
+    ip: &str,
+    actor: Acting,
+    action: &str,
+    at: DateTime<Utc>,
+    detail: Option<serde_json::Value>,
+) {
     RequestContext {
         ip: Some(ip.into()),
         request_id: None,
@@ -30,7 +41,7 @@ async fn record(store: &Store, ip: &str, actor: Acting, action: &str, at: DateTi
         action: action.into(),
         object_type: "session",
         object_id: None,
-        detail: None,
+        detail,
     }))
     .await
     .unwrap();
@@ -127,12 +138,23 @@ async fn synthetic_attacks_raise_each_alert_once() {
             monday(17, 50),
         )
         .await;
+        // One export of 40 contacts is as much as 40 reveals.
+        record_with(
+            &store,
+            "10.1.1.7",
+            staff("city", Role::CityOperator),
+            "pii.export",
+            monday(17, 30),
+            Some(serde_json::json!({ "rows": 40, "reason": "回访" })),
+        )
+        .await;
 
         let now = monday(18, 0);
         let raised = store.detect_security_alerts(&rules, now).await.unwrap();
         assert_eq!(
             kinds(&raised),
             vec![
+                AlertKind::BulkPersonalData,
                 AlertKind::BulkPersonalData,
                 AlertKind::CredentialStuffing,
                 AlertKind::OffHoursPrivileged
@@ -145,11 +167,14 @@ async fn synthetic_attacks_raise_each_alert_once() {
             .unwrap();
         assert_eq!(stuffing.subject, "203.0.113.50");
         assert_eq!(stuffing.count, 6);
-        let bulk = raised
-            .iter()
-            .find(|a| a.kind == AlertKind::BulkPersonalData)
-            .unwrap();
-        assert_eq!((bulk.subject.as_str(), bulk.count), ("zhujian", 8));
+        let bulk = |who: &str| {
+            raised
+                .iter()
+                .find(|a| a.kind == AlertKind::BulkPersonalData && a.subject == who)
+                .map(|a| a.count)
+        };
+        assert_eq!(bulk("zhujian"), Some(8));
+        assert_eq!(bulk("city"), Some(40));
         let night = raised
             .iter()
             .find(|a| a.kind == AlertKind::OffHoursPrivileged)
@@ -172,7 +197,7 @@ async fn synthetic_attacks_raise_each_alert_once() {
                 .is_empty()
         );
         let open = store.security_alerts(true, 100).await.unwrap();
-        assert_eq!(open.len(), 3, "{open:?}");
+        assert_eq!(open.len(), 4, "{open:?}");
 
         // Acknowledged with a note, once; audited both ways.
         let by = staff("secadmin", Role::SecurityAdmin);
@@ -195,12 +220,12 @@ async fn synthetic_attacks_raise_each_alert_once() {
                 .await
                 .is_err()
         );
-        assert_eq!(store.security_alerts(true, 100).await.unwrap().len(), 2);
+        assert_eq!(store.security_alerts(true, 100).await.unwrap().len(), 3);
         let all = store.security_alerts(false, 100).await.unwrap();
         let done = all.iter().find(|a| a.id == id).unwrap();
         assert_eq!(done.acknowledged_by.as_deref(), Some("secadmin"));
         assert_eq!(done.note.as_deref(), Some("已封禁该地址"));
-        assert_eq!(audit_count(&store, "alert.raised").await, 3);
+        assert_eq!(audit_count(&store, "alert.raised").await, 4);
         assert_eq!(audit_count(&store, "alert.acknowledged").await, 1);
     }
 }
