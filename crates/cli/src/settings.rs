@@ -303,6 +303,9 @@ impl Settings {
         {
             bail!("database_url 须以 sqlite: 或 postgres:// 开头");
         }
+        if let Some(url) = self.database_url.as_ref().map(ExposeSecret::expose_secret) {
+            check_database_tls(url)?;
+        }
         if !(1..=100).contains(&self.deadline_warn_percent) {
             bail!(
                 "deadline_warn_percent 须在 1–100 之间，现为 {}",
@@ -578,6 +581,41 @@ impl Settings {
     }
 }
 
+/// A PostgreSQL server on another host is reached only over TLS (SECURITY.md DI-01):
+/// its URL must say `sslmode=require`, `verify-ca` or `verify-full`, or the start is
+/// refused. One on this host (loopback, or a Unix socket) may be plain.
+fn check_database_tls(url: &str) -> anyhow::Result<()> {
+    if url.starts_with("sqlite:") {
+        return Ok(());
+    }
+    let parsed = url::Url::parse(url)
+        .map_err(|_| anyhow::anyhow!("database_url 无法解析：{}", redact_url(url)))?;
+    let param = |name: &str| {
+        parsed
+            .query_pairs()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+    };
+    let host = param("host").unwrap_or_else(|| parsed.host_str().unwrap_or("").to_string());
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let local = host.is_empty()
+        || host.starts_with('/')
+        || host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    let tls = matches!(
+        param("sslmode").as_deref(),
+        Some("require" | "verify-ca" | "verify-full")
+    );
+    if !local && !tls {
+        bail!(
+            "database_url 指向其他主机（{host}）的 PostgreSQL，须经 TLS 连接：请在地址后加 ?sslmode=verify-full（市内自建 CA 用 &sslrootcert=证书路径），至少 sslmode=require"
+        );
+    }
+    Ok(())
+}
+
 /// The database URL with any password replaced, fit for logs.
 pub fn redact_url(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
@@ -745,6 +783,33 @@ session_absolute_hours = 6
         assert!(shown.contains("REDACTED"));
         fn zeroed_on_drop<T: secrecy::zeroize::ZeroizeOnDrop + ?Sized>(_: &T) {}
         zeroed_on_drop(s.metrics_token.as_ref().unwrap());
+    }
+
+    #[test]
+    fn a_database_on_another_host_needs_tls() {
+        let with = |url: &str| load(None, env(&[("ZHILI_DATABASE_URL", url)]), &Flags::default());
+        for plain in [
+            "postgres://zhili@10.20.1.5/zhili",
+            "postgres://zhili@db.yuyao.gov.cn:5432/zhili?sslmode=prefer",
+            "postgresql://zhili@db.yuyao.gov.cn/zhili?sslmode=disable",
+        ] {
+            let e = with(plain).unwrap_err();
+            assert!(
+                format!("{e:#}").contains("sslmode=verify-full"),
+                "{plain}: {e:#}"
+            );
+        }
+        for ok in [
+            "postgres://zhili@db.yuyao.gov.cn/zhili?sslmode=verify-full&sslrootcert=/etc/zhili/ca.pem",
+            "postgres://zhili@10.20.1.5/zhili?sslmode=require",
+            "postgres://zhili@127.0.0.1/zhili",
+            "postgres://zhili@localhost/zhili",
+            "postgres://zhili@[::1]/zhili",
+            "postgres:///zhili?host=/var/run/postgresql",
+            "sqlite:/var/lib/zhili/zhili.db",
+        ] {
+            assert!(with(ok).is_ok(), "{ok}");
+        }
     }
 
     #[test]
