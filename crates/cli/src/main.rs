@@ -223,7 +223,7 @@ async fn open_store(s: &Settings) -> anyhow::Result<Store> {
         .with_context(|| format!("数据库迁移失败 {shown}"))?;
     let master = pii_cmd::master_key(s)?;
     let store = store
-        .unlock_pii(&master, chrono::Utc::now())
+        .unlock_pii(&master, s.crypto_suite()?, chrono::Utc::now())
         .await
         .with_context(|| format!("无法读取个人信息密钥 {shown}"))?;
     let store = store

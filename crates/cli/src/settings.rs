@@ -61,6 +61,7 @@ pub const KEYS: &[&str] = &[
     "management_networks",
     "account_idle_days",
     "privacy_contact",
+    "crypto_suite",
 ];
 
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
@@ -176,6 +177,10 @@ pub struct Settings {
     /// Where reporters ask about, correct or delete their personal data; part of the
     /// processing notice every channel shows (PI-02).
     pub privacy_contact: String,
+    /// The algorithm suite of personal data and audit anchors (DC-05): `standard`
+    /// (AES-256-GCM, HMAC-SHA256) or `sm` (SM4-GCM, HMAC-SM3). Chosen when the
+    /// database's keys are made; every instance on it must say the same.
+    pub crypto_suite: String,
 }
 
 /// What the command line said; `None` (or `false` for `demo`) leaves the lower layers be.
@@ -244,6 +249,7 @@ pub fn load(
             "拨打 12345 政务服务热线，或到所在乡镇（街道）指挥室",
         )?
         .set_default("audit_anchor_minutes", 60)?
+        .set_default("crypto_suite", "standard")?
         .set_default(
             "triage_confidence",
             f64::from(zhili_server::classify::DEFAULT_THRESHOLD),
@@ -479,6 +485,15 @@ impl Settings {
                 .trim_end_matches('/')
                 .to_string(),
         }
+    }
+
+    pub fn crypto_suite(&self) -> anyhow::Result<zhili_storage::crypto::Suite> {
+        zhili_storage::crypto::Suite::parse(&self.crypto_suite).ok_or_else(|| {
+            anyhow::anyhow!(
+                "crypto_suite 无效：{}（可选 standard 或 sm）",
+                self.crypto_suite
+            )
+        })
     }
 
     pub fn working_hours(&self) -> anyhow::Result<zhili_calendar::WorkingHours> {

@@ -25,6 +25,10 @@ fn zhili(url: &str, dir: &Path, args: &[&str]) -> Run {
         .arg("--data-dir")
         .arg(dir)
         .env("RUST_LOG", "warn")
+        .env(
+            "ZHILI_CRYPTO_SUITE",
+            zhili_storage::testing::suite_for_url(url).code(),
+        )
         .output()
         .expect("run zhili");
     Run {

@@ -17,6 +17,10 @@ fn zhili(url: &str, dir: &Path, file: &Path) -> (bool, String, String) {
         .args(["--as", "city", "--database-url", url, "--data-dir"])
         .arg(dir)
         .env("RUST_LOG", "warn")
+        .env(
+            "ZHILI_CRYPTO_SUITE",
+            zhili_storage::testing::suite_for_url(url).code(),
+        )
         .output()
         .expect("run zhili");
     (

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::codes::Role;
 use crate::ids::{OrgId, UserId};
+use crate::sensitivity::Sensitivity;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Actor {
@@ -16,10 +17,10 @@ pub struct Actor {
     pub org_id: Option<OrgId>,
 }
 
-/// The events an actor may see. Storage turns this into a WHERE clause, so a query
-/// built for an actor cannot return what lies outside it.
+/// Where the events an actor may see lie. Storage turns a [`Scope`] into a WHERE
+/// clause, so a query built for an actor cannot return what lies outside it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scope {
+pub enum Area {
     All,
     Township(OrgId),
     Grid(OrgId),
@@ -32,21 +33,44 @@ pub enum Scope {
     Nothing,
 }
 
+/// The events an actor may see: those in their area whose sensitivity label is
+/// within their clearance (AC-08).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Scope {
+    pub area: Area,
+    pub clearance: Sensitivity,
+}
+
+impl Scope {
+    /// Every event, whatever its label: for the system's own work (sweeps, links,
+    /// lookups by a check code), never for a person's view.
+    pub const ALL: Scope = Scope {
+        area: Area::All,
+        clearance: Sensitivity::Sensitive,
+    };
+
+    pub fn sees_nothing(&self) -> bool {
+        self.area == Area::Nothing
+    }
+}
+
 impl Actor {
     pub fn scope(&self) -> Scope {
-        match (self.role, self.org_id) {
-            (Role::Admin | Role::CityOperator | Role::CityLeader | Role::Oversight, _) => {
-                Scope::All
-            }
-            (Role::TownshipOperator, Some(org)) => Scope::Township(org),
-            (Role::GridWorker, Some(org)) => Scope::Grid(org),
-            (Role::UnitHandler, Some(org)) => Scope::Unit(org),
-            (Role::Citizen, _) => Scope::Reporter(self.user_id),
-            (Role::Integration, _) => Scope::CreatedBy(self.user_id),
+        let area = match (self.role, self.org_id) {
+            (Role::Admin | Role::CityOperator | Role::CityLeader | Role::Oversight, _) => Area::All,
+            (Role::TownshipOperator, Some(org)) => Area::Township(org),
+            (Role::GridWorker, Some(org)) => Area::Grid(org),
+            (Role::UnitHandler, Some(org)) => Area::Unit(org),
+            (Role::Citizen, _) => Area::Reporter(self.user_id),
+            (Role::Integration, _) => Area::CreatedBy(self.user_id),
             // Accounts and the audit log are their work, not events.
-            (Role::SecurityAdmin | Role::Auditor, _) => Scope::Nothing,
+            (Role::SecurityAdmin | Role::Auditor, _) => Area::Nothing,
             // A role that needs an org but has none sees nothing rather than everything.
-            (Role::TownshipOperator | Role::GridWorker | Role::UnitHandler, None) => Scope::Nothing,
+            (Role::TownshipOperator | Role::GridWorker | Role::UnitHandler, None) => Area::Nothing,
+        };
+        Scope {
+            area,
+            clearance: self.role.clearance(),
         }
     }
 
@@ -111,9 +135,16 @@ pub struct Capacities {
 }
 
 impl Capacities {
-    /// Those handling the event need the reporter's contact; nobody else does.
-    pub fn sees_personal_data(&self) -> bool {
-        self.operator || self.lead_unit || self.assisting_unit || self.reporter
+    /// Those handling the event need the reporter's contact; nobody else does. For a
+    /// sensitive event only the command room and the reporter do: the units reach
+    /// the reporter through the command room, since a 举报 is often about them.
+    pub fn sees_personal_data(&self, label: Sensitivity) -> bool {
+        match label {
+            Sensitivity::Normal => {
+                self.operator || self.lead_unit || self.assisting_unit || self.reporter
+            }
+            Sensitivity::Sensitive => self.operator || self.reporter,
+        }
     }
 }
 
@@ -146,7 +177,7 @@ mod tests {
             role: SecurityAdmin,
             org_id: None,
         };
-        assert_eq!(sec.scope(), Scope::Nothing);
+        assert!(sec.scope().sees_nothing());
         assert!(!sec.can_report_events());
     }
 
@@ -162,35 +193,41 @@ mod tests {
 
     #[test]
     fn scope_follows_role_and_org() {
-        assert_eq!(actor(Role::Oversight, None).scope(), Scope::All);
+        assert_eq!(actor(Role::Oversight, None).scope().area, Area::All);
         assert_eq!(
-            actor(Role::TownshipOperator, Some(3)).scope(),
-            Scope::Township(OrgId(3))
+            actor(Role::TownshipOperator, Some(3)).scope().area,
+            Area::Township(OrgId(3))
         );
         assert_eq!(
-            actor(Role::UnitHandler, Some(9)).scope(),
-            Scope::Unit(OrgId(9))
+            actor(Role::UnitHandler, Some(9)).scope().area,
+            Area::Unit(OrgId(9))
         );
         assert_eq!(
-            actor(Role::Citizen, None).scope(),
-            Scope::Reporter(UserId(7))
+            actor(Role::Citizen, None).scope().area,
+            Area::Reporter(UserId(7))
         );
-        assert_eq!(actor(Role::GridWorker, None).scope(), Scope::Nothing);
+        assert!(actor(Role::GridWorker, None).scope().sees_nothing());
     }
 
     #[test]
     fn only_handlers_and_the_reporter_see_personal_data() {
-        assert!(!Capacities::default().sees_personal_data());
+        assert!(!Capacities::default().sees_personal_data(Sensitivity::Normal));
         let supervisor_only = Capacities {
             supervisor: true,
             ..Default::default()
         };
-        assert!(!supervisor_only.sees_personal_data());
+        assert!(!supervisor_only.sees_personal_data(Sensitivity::Normal));
         let reporter = Capacities {
             reporter: true,
             ..Default::default()
         };
-        assert!(reporter.sees_personal_data());
+        assert!(reporter.sees_personal_data(Sensitivity::Sensitive));
+        let lead = Capacities {
+            lead_unit: true,
+            ..Default::default()
+        };
+        assert!(lead.sees_personal_data(Sensitivity::Normal));
+        assert!(!lead.sees_personal_data(Sensitivity::Sensitive));
         assert!(!actor(Role::Oversight, None).can_report_events());
     }
 }

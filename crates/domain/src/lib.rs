@@ -16,10 +16,12 @@ pub mod lockout;
 pub mod mask;
 pub mod notice;
 pub mod permission;
+pub mod rights;
+pub mod sensitivity;
 pub mod supervision;
 pub mod values;
 
-pub use actor::{AccountRefusal, Actor, Capacities, Scope, may_manage_account};
+pub use actor::{AccountRefusal, Actor, Area, Capacities, Scope, may_manage_account};
 pub use alerts::{AlertKind, AlertRules, Finding};
 pub use classification::{
     Classification, Decision, KeywordRule, ModelOpinion, RuleMode, RuleTarget, Suggestion,
@@ -38,4 +40,5 @@ pub use lockout::{LockoutPolicy, LoginFailures};
 pub use mask::mask_in_text;
 pub use notice::{NoticeTerms, ProcessingNotice};
 pub use permission::Permission;
+pub use sensitivity::{Detected, LabelRefusal, SensitiveKind, Sensitivity, check_label_change};
 pub use values::{EventText, GeoPoint, PersonName, Phone, ValueError, mask_name, mask_phone};

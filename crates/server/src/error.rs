@@ -105,6 +105,9 @@ impl From<StoreError> for ApiError {
             )
             .field(field),
             StoreError::Forbidden(message) => ApiError::forbidden(message),
+            StoreError::RateLimited(message) => {
+                ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_requests", message)
+            }
             StoreError::Unavailable => ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "unavailable",

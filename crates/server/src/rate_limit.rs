@@ -37,6 +37,12 @@ pub struct RateLimits {
     pub open311_post: Limit,
     /// Bulk exports of reporters' contacts (AC-09): a campaign needs a few.
     pub pii_export: Limit,
+    /// SMS one-time codes asked for (IA-11), on top of the three per phone in ten
+    /// minutes that storage keeps: one address cannot text a whole district.
+    pub phone_code: Limit,
+    /// One-time codes tried: five a code, and this many from one address across
+    /// all phones.
+    pub phone_verify: Limit,
 }
 
 impl Default for RateLimits {
@@ -62,6 +68,14 @@ impl Default for RateLimits {
                 hits: 10,
                 window_secs: 3600,
             },
+            phone_code: Limit {
+                hits: 10,
+                window_secs: 3600,
+            },
+            phone_verify: Limit {
+                hits: 20,
+                window_secs: 10 * 60,
+            },
         }
     }
 }
@@ -75,6 +89,12 @@ fn limit_for(limits: &RateLimits, method: &Method, path: &str) -> Option<(&'stat
         }
         (&Method::POST, p) if p.starts_with("/f/") => Some(("feedback", limits.feedback)),
         (&Method::POST, "/api/v1/exports/contacts") => Some(("pii_export", limits.pii_export)),
+        (&Method::POST, "/api/public/v1/phone-codes" | "/public/my-data/code") => {
+            Some(("phone_code", limits.phone_code))
+        }
+        (&Method::POST, "/api/public/v1/phone-codes/verify" | "/public/my-data") => {
+            Some(("phone_verify", limits.phone_verify))
+        }
         (&Method::POST, p) if p.starts_with("/open311/v2/requests") => {
             Some(("open311_post", limits.open311_post))
         }
@@ -182,6 +202,14 @@ mod tests {
         assert_eq!(
             limit_for(&l, &Method::POST, "/api/v1/exports/contacts").map(|x| x.0),
             Some("pii_export")
+        );
+        assert_eq!(
+            limit_for(&l, &Method::POST, "/api/public/v1/phone-codes").map(|x| x.0),
+            Some("phone_code")
+        );
+        assert_eq!(
+            limit_for(&l, &Method::POST, "/public/my-data").map(|x| x.0),
+            Some("phone_verify")
         );
         assert_eq!(
             limit_for(&l, &Method::GET, "/login"),

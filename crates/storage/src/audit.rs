@@ -1012,7 +1012,10 @@ mod tests {
                 .await
                 .unwrap();
             let reopened = Store::connect(&url).await.unwrap();
-            let reopened = reopened.unlock_pii(&next, t3).await.unwrap();
+            let reopened = reopened
+                .unlock_pii(&next, crate::testing::suite_for_url(&url), t3)
+                .await
+                .unwrap();
             let report = reopened.verify_audit_chain(None).await.unwrap();
             assert_eq!((report.anchors, report.first_break), (2, None));
         }

@@ -134,6 +134,9 @@ pub(crate) struct EventRow {
     pub duplicate_of: Option<i64>,
     /// The processing notice its reporter was given (see `notices`).
     pub notice_version: Option<String>,
+    /// `zhili_domain::Sensitivity` code, and why it was set.
+    pub sensitivity: String,
+    pub sensitivity_reason: Option<String>,
 }
 
 impl EventRow {
@@ -166,8 +169,8 @@ pub(crate) const EVENT_SELECT: &str = "SELECT e.id, e.number, e.channel, e.exter
  e.lead_unit_id, u.code AS lead_unit_code, u.name AS lead_unit_name, \
  c.limit_days AS category_limit_days, e.handle_due_at, e.feedback_due_at, e.deadline_estimated, \
  e.accept_due_at, e.accept_warn_at, e.handle_warn_at, e.feedback_warn_at, e.followup_due_at, \
- e.followup_warn_at, e.classification, e.needs_triage, e.routing_rule_id, e.duplicate_of, e.notice_version \
- FROM events e JOIN orgs t ON t.id = e.township_id \
+ e.followup_warn_at, e.classification, e.needs_triage, e.routing_rule_id, e.duplicate_of, e.notice_version, \
+ e.sensitivity, e.sensitivity_reason FROM events e JOIN orgs t ON t.id = e.township_id \
  LEFT JOIN orgs v ON v.id = e.village_id LEFT JOIN orgs g ON g.id = e.grid_id \
  LEFT JOIN categories c ON c.id = e.category_id LEFT JOIN orgs u ON u.id = e.lead_unit_id ";
 
@@ -226,6 +229,8 @@ pub(crate) struct EventInsert {
     pub level: &'static str,
     /// The processing notice in force (see `notices`); none for replayed history.
     pub notice_version: Option<String>,
+    pub sensitivity: zhili_domain::Sensitivity,
+    pub sensitivity_reason: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -768,7 +773,7 @@ macro_rules! impl_tx {
 
             async fn insert_events(&mut self, events: &[&EventInsert]) -> Result<Vec<(i64, String)>, sqlx::Error> {
                 let mut out = Vec::with_capacity(events.len());
-                // 38 values a row, 64 rows: far below either backend's limit on
+                // 40 values a row, 64 rows: far below either backend's limit on
                 // parameters. Runs of powers of two keep the statements prepared.
                 for chunk in pow2_chunks(events, 64) {
                     let mut q = Sql::new(
@@ -777,7 +782,7 @@ macro_rules! impl_tx {
                          priority, status, lead_unit_id, state, reported_at, updated_at, closed_at, created_by, version, \
                          handle_due_at, feedback_due_at, deadline_estimated, accept_due_at, accept_warn_at, \
                          handle_warn_at, feedback_warn_at, classification, needs_triage, routing_rule_id, \
-                         duplicate_of, level, notice_version) VALUES ",
+                         duplicate_of, level, notice_version, sensitivity, sensitivity_reason) VALUES ",
                     );
                     q.rows(chunk.iter().map(|e| {
                         [
@@ -819,6 +824,8 @@ macro_rules! impl_tx {
                             Arg::OptI64(e.duplicate_of),
                             Arg::Text(e.level.into()),
                             Arg::OptText(e.notice_version.clone()),
+                            Arg::Text(e.sensitivity.code().into()),
+                            Arg::OptText(e.sensitivity_reason.clone()),
                         ]
                     }));
                     q.push(" RETURNING id, number");

@@ -698,7 +698,7 @@ impl DuplicateRepo<'_> {
                 .await?;
                 // Moved from another master: its record says where the report went.
                 if let Some(old) = row.duplicate_of
-                    && let Some(o) = row_in_scope(&mut tx, zhili_domain::Scope::All, old).await?
+                    && let Some(o) = row_in_scope(&mut tx, zhili_domain::Scope::ALL, old).await?
                 {
                     let note = format!("重复件 {} 改为关联主件 {}", row.number, m.number);
                     entry(
@@ -744,7 +744,7 @@ impl DuplicateRepo<'_> {
             let Some(master) = row.duplicate_of else {
                 return Err(StoreError::invalid("duplicate_of", "该事件未关联主件"));
             };
-            let m = row_in_scope(&mut tx, zhili_domain::Scope::All, master)
+            let m = row_in_scope(&mut tx, zhili_domain::Scope::ALL, master)
                 .await?
                 .ok_or_else(|| StoreError::Corrupt(format!("master {master} of {id}")))?;
             set_link(&mut tx, row.id, None).await?;
@@ -957,7 +957,7 @@ mod tests {
             let acting = Acting::from(&op);
             let sent = async || -> Result<(), StoreError> {
                 in_tx!(store, Write, |tx| {
-                    let row = row_in_scope(&mut tx, zhili_domain::Scope::All, m.id)
+                    let row = row_in_scope(&mut tx, zhili_domain::Scope::ALL, m.id)
                         .await?
                         .ok_or(StoreError::NotFound)?;
                     inform_duplicates(&mut tx, store.pii()?, &row, &acting, Some("已处理"), now)

@@ -6,9 +6,9 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use zhili_domain::{
-    Action, ActionKind, Actor, Capacities, Channel, EventState, GeoPoint, Level, NewEvent, OrgId,
-    OrgKind, Priority, ReporterKind, Role, Scope, Status, UserId, event_number, mask_name,
-    mask_phone,
+    Action, ActionKind, Actor, Area, Capacities, Channel, EventState, GeoPoint, Level, NewEvent,
+    OrgId, OrgKind, Priority, ReporterKind, Role, Scope, Sensitivity, Status, UserId, event_number,
+    mask_name, mask_phone,
 };
 
 use crate::backend::{EventInsert, EventRow, StateUpdate, TimelineInsert, Tx};
@@ -124,37 +124,65 @@ fn china_date(at: DateTime<Utc>) -> chrono::NaiveDate {
     at.with_timezone(&zhili_calendar::china_time()).date_naive()
 }
 
-/// The scope of an actor as a WHERE condition over `events e`.
+/// The scope of an actor as a WHERE condition over `events e`: their area, and
+/// only the labels their clearance reaches.
 pub(crate) fn scope_sql(scope: Scope) -> Sql {
-    let mut q = Sql::default();
-    match scope {
-        Scope::All => {
+    let mut q = Sql::new("(");
+    match scope.area {
+        Area::All => {
             q.push("1 = 1");
         }
-        Scope::Township(id) => {
+        Area::Township(id) => {
             q.push("e.township_id = ").arg(Arg::I64(id.0));
         }
-        Scope::Grid(id) => {
+        Area::Grid(id) => {
             q.push("e.grid_id = ").arg(Arg::I64(id.0));
         }
-        Scope::Unit(id) => {
+        Area::Unit(id) => {
             q.push(
                 "EXISTS (SELECT 1 FROM event_units su WHERE su.event_id = e.id AND su.unit_id = ",
             )
             .arg(Arg::I64(id.0))
             .push(")");
         }
-        Scope::Reporter(id) => {
+        Area::Reporter(id) => {
             q.push("e.reporter_user_id = ").arg(Arg::I64(id.0));
         }
-        Scope::CreatedBy(id) => {
+        Area::CreatedBy(id) => {
             q.push("e.created_by = ").arg(Arg::I64(id.0));
         }
-        Scope::Nothing => {
+        Area::Nothing => {
             q.push("1 = 0");
         }
     }
+    q.push(")");
+    if let Some(c) = clearance_sql(scope.clearance) {
+        q.push(" AND ").append(c);
+    }
     q
+}
+
+/// The labels beyond `clearance` as a condition over `events e`; `None` when it
+/// reaches every label.
+pub(crate) fn clearance_sql(clearance: Sensitivity) -> Option<Sql> {
+    let hidden: Vec<Arg> = Sensitivity::ALL
+        .iter()
+        .filter(|l| !l.visible_to(clearance))
+        .map(|l| Arg::Text(l.code().into()))
+        .collect();
+    if hidden.is_empty() {
+        return None;
+    }
+    let mut q = Sql::new("e.sensitivity NOT IN ");
+    q.list(hidden);
+    Some(q)
+}
+
+/// The timeline action of a hand-set sensitivity label.
+pub(crate) const LABEL_ACTION: &str = "label";
+
+pub(crate) fn sensitivity(row: &EventRow) -> Result<Sensitivity, StoreError> {
+    Sensitivity::parse(&row.sensitivity).ok_or_else(|| corrupt("sensitivity", &row.sensitivity))
 }
 
 pub(crate) fn parse_state(row: &EventRow) -> Result<EventState, StoreError> {
@@ -206,6 +234,7 @@ pub(crate) fn summary(row: EventRow) -> Result<EventSummary, StoreError> {
         }
         _ => Vec::new(),
     };
+    let label = sensitivity(&row)?;
     Ok(EventSummary {
         needs_triage: row.needs_triage,
         suggestions,
@@ -228,6 +257,7 @@ pub(crate) fn summary(row: EventRow) -> Result<EventSummary, StoreError> {
         },
         grid: named(row.grid_id, row.grid_code, row.grid_name),
         lead_unit: named(row.lead_unit_id, row.lead_unit_code, row.lead_unit_name),
+        sensitivity: coded_sensitivity(label),
         number: row.number,
         reported_at: row.reported_at,
         updated_at: row.updated_at,
@@ -288,6 +318,14 @@ pub(crate) async fn detail<T: Tx>(
                     code: "topic_close",
                     label: "治理专题化解",
                 },
+                LABEL_ACTION => Coded {
+                    code: LABEL_ACTION,
+                    label: "调整密级",
+                },
+                crate::rights::RIGHTS_ACTION => Coded {
+                    code: crate::rights::RIGHTS_ACTION,
+                    label: "个人信息申请",
+                },
                 // Replies to and closing of supervision orders.
                 other if let Some(c) = crate::supervision::timeline_action(other) => c,
                 other if let Some(c) = crate::duplicates::timeline_action(other) => c,
@@ -316,6 +354,7 @@ pub(crate) async fn detail<T: Tx>(
         })
         .collect::<Result<Vec<_>, StoreError>>()?;
     let reporter = reporter_view(pii, &row, &caps)?;
+    let label = sensitivity(&row)?;
     let allowed_actions = state
         .allowed_actions(&caps)
         .into_iter()
@@ -389,6 +428,9 @@ pub(crate) async fn detail<T: Tx>(
         duplicates,
         routing,
         notice_version: row.notice_version.clone(),
+        sensitivity: coded_sensitivity(label),
+        sensitivity_reason: row.sensitivity_reason.clone(),
+        can_label: caps.operator,
     }))
 }
 
@@ -409,7 +451,7 @@ fn reporter_view(
     Ok(ReporterView {
         kind: coded_reporter(kind),
         masked: !own && has_contact,
-        revealable: !own && has_contact && caps.sees_personal_data(),
+        revealable: !own && has_contact && caps.sees_personal_data(sensitivity(row)?),
         name: name.map(|n| if own { n } else { mask_name(&n) }),
         phone: phone.map(|p| if own { p } else { mask_phone(&p) }),
     })
@@ -440,7 +482,7 @@ async fn resolve_area<T: Tx>(
     intake: &Intake<'_>,
     actor: Option<&Actor>,
     new: &NewEvent,
-) -> Result<Area, StoreError> {
+) -> Result<Place, StoreError> {
     if let Some(code) = &new.grid_code {
         return intake
             .grid(tx, code)
@@ -547,7 +589,7 @@ struct Lookups {
     /// code → (id, limit in days, has children), or None: no such category.
     categories: HashMap<String, Option<(i64, u32, bool)>>,
     /// grid code → (township, village, grid), or None: no such grid.
-    grids: HashMap<String, Option<Area>>,
+    grids: HashMap<String, Option<Place>>,
     /// category → its rules in the routing matrix (see `routing`).
     matrix: HashMap<i64, Vec<crate::routing::MatrixEntry>>,
 }
@@ -576,7 +618,7 @@ struct GridLookupRow {
     parent_id: Option<i64>,
 }
 
-type Area = (i64, Option<i64>, Option<i64>);
+type Place = (i64, Option<i64>, Option<i64>);
 
 impl<'a> Intake<'a> {
     pub fn new(rules: crate::deadlines::Rules, prefix: &'a str, pii: &'a crate::pii::Pii) -> Self {
@@ -622,7 +664,7 @@ impl<'a> Intake<'a> {
         Ok(found)
     }
 
-    async fn grid<T: Tx>(&self, tx: &mut T, code: &str) -> Result<Option<Area>, StoreError> {
+    async fn grid<T: Tx>(&self, tx: &mut T, code: &str) -> Result<Option<Place>, StoreError> {
         if let Some(g) = self.lookups().grids.get(code) {
             return Ok(*g);
         }
@@ -646,7 +688,7 @@ impl<'a> Intake<'a> {
         &self,
         tx: &mut T,
         category: i64,
-        area: Area,
+        area: Place,
     ) -> Result<Option<IntakeRoute>, StoreError> {
         let pick = |rules: &[crate::routing::MatrixEntry]| {
             crate::routing::most_specific(rules, area).map(|r| IntakeRoute {
@@ -833,9 +875,9 @@ pub(crate) async fn prepare<T: Tx>(
     let (township_id, village_id, grid_id) = resolve_area(tx, intake, actor, new).await?;
     // Reporting is open to everyone, but an area-bound actor reports in their area.
     if let Some(a) = actor {
-        let inside = match a.scope() {
-            Scope::Township(t) => t.0 == township_id,
-            Scope::Grid(g) => Some(g.0) == grid_id,
+        let inside = match a.scope().area {
+            Area::Township(t) => t.0 == township_id,
+            Area::Grid(g) => Some(g.0) == grid_id,
             _ => true,
         };
         if !inside {
@@ -862,6 +904,12 @@ pub(crate) async fn prepare<T: Tx>(
         .and_then(|r| crate::routing::starting_level(&r.level, grid_id.is_some()))
     {
         state.level = level;
+    }
+    let label = zhili_domain::sensitivity::detect(new.text.as_str());
+    // A sensitive matter is not handed to the grid worker, who is a neighbour of
+    // those involved and not cleared for it (AC-08): it starts with the township.
+    if label.is_some() && state.level == Level::Grid {
+        state.level = Level::Township;
     }
     let deadlines = intake.rules.on_receipt(now, new.priority, limit_days);
     let mut insert = EventInsert {
@@ -910,8 +958,13 @@ pub(crate) async fn prepare<T: Tx>(
         duplicate_of: None,
         notice_version: intake.notice.as_deref().map(str::to_string),
         level: state.level.code(),
+        sensitivity: label.map_or(Sensitivity::Normal, |_| Sensitivity::Sensitive),
+        sensitivity_reason: label.map(|d| d.reason()),
     };
     let mut note = format!("经{}上报", new.channel.label_zh());
+    if let Some(d) = label {
+        note.push_str(&format!("；自动标注为敏感：{}", d.reason()));
+    }
     let dups = intake.duplicates.as_ref();
     crate::duplicates::link_at_intake(tx, dups, &mut insert, &mut note, now).await?;
     Ok(Prepared {
@@ -1342,7 +1395,7 @@ async fn import_one<T: ActTx>(
         supervisor: true,
     };
     for step in &h.steps {
-        let row = row_in_scope(tx, Scope::All, id)
+        let row = row_in_scope(tx, Scope::ALL, id)
             .await?
             .ok_or(StoreError::NotFound)?;
         let acting = Acting::system(step.actor_name.clone());
@@ -1491,9 +1544,16 @@ impl EventRepo<'_> {
                 .await?
                 .ok_or(StoreError::NotFound)?;
             let caps = capacities(actor, &row, &parse_state(&row)?);
-            if !caps.sees_personal_data() {
+            let label = sensitivity(&row)?;
+            if !caps.sees_personal_data(label) {
                 return Err(StoreError::Forbidden(
-                    "只有办理该事件的指挥室或承办、协办单位可以查看上报人联系方式".into(),
+                    match label {
+                        Sensitivity::Normal => {
+                            "只有办理该事件的指挥室或承办、协办单位可以查看上报人联系方式"
+                        }
+                        Sensitivity::Sensitive => "敏感事件的上报人联系方式只有指挥室可以查看",
+                    }
+                    .into(),
                 ));
             }
             let name = pii.open_opt(Field::ReporterName, row.reporter_name.as_deref())?;
@@ -1523,6 +1583,77 @@ impl EventRepo<'_> {
                 phone,
                 reason: reason.to_string(),
             })
+        })
+    }
+
+    /// Sets an event's sensitivity label by hand (AC-08): the command room running
+    /// it raises or lowers it, with a reason; the change goes on the timeline and
+    /// into the audit log in the same transaction. Raising hides the event at once
+    /// from the roles without clearance; a sensitive event stays with the township
+    /// or the city, since the grid worker no longer sees it.
+    pub async fn set_sensitivity(
+        &self,
+        id: i64,
+        label: Sensitivity,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<EventDetail, StoreError> {
+        let reason = reason.trim();
+        let actor = &self.actor;
+        let acting = Acting::from(actor);
+        let pii = self.store.pii()?;
+        in_tx!(self.store, Write, |tx| {
+            let row = row_in_scope(&mut tx, actor.scope(), id)
+                .await?
+                .ok_or(StoreError::NotFound)?;
+            if !capacities(actor, &row, &parse_state(&row)?).operator {
+                return Err(StoreError::Forbidden(
+                    "只有办理该事件的指挥室可以调整密级".into(),
+                ));
+            }
+            let current = sensitivity(&row)?;
+            zhili_domain::check_label_change(current, label, reason)
+                .map_err(|r| StoreError::invalid(r.field, r.reason))?;
+            let mut q = Sql::new("UPDATE events SET sensitivity = ");
+            q.arg(Arg::Text(label.code().into()))
+                .push(", sensitivity_reason = ")
+                .arg(Arg::Text(reason.into()))
+                .push(" WHERE id = ")
+                .arg(Arg::I64(id));
+            tx.exec(q).await?;
+            tx.insert_timeline(&TimelineInsert {
+                event_id: id,
+                at: now,
+                actor_id: acting.user_id.map(|u| u.0),
+                actor_name: acting.name.clone(),
+                action: LABEL_ACTION.into(),
+                from_status: Some(row.status.clone()),
+                to_status: row.status.clone(),
+                note: Some(format!(
+                    "密级由{}调整为{}：{reason}",
+                    current.label_zh(),
+                    label.label_zh()
+                )),
+                data: None,
+            })
+            .await?;
+            tx.insert_audit(&AuditRecord {
+                at: now,
+                actor: acting.clone(),
+                action: "event.sensitivity".into(),
+                object_type: "event",
+                object_id: Some(id.to_string()),
+                detail: Some(serde_json::json!({
+                    "number": row.number,
+                    "from": current.code(),
+                    "to": label.code(),
+                    "reason": reason,
+                })),
+            })
+            .await?;
+            detail(&mut tx, pii, actor, id)
+                .await?
+                .ok_or(StoreError::NotFound)
         })
     }
 
@@ -1567,7 +1698,8 @@ impl EventRepo<'_> {
             let mut rows = Vec::new();
             let mut withheld = 0;
             for row in &found {
-                if !capacities(actor, row, &parse_state(row)?).sees_personal_data() {
+                if !capacities(actor, row, &parse_state(row)?).sees_personal_data(sensitivity(row)?)
+                {
                     withheld += 1;
                     continue;
                 }

@@ -362,7 +362,7 @@ pub(crate) fn reporter_name(
 }
 
 async fn event_by_id<T: Tx>(tx: &mut T, id: i64) -> Result<EventRow, StoreError> {
-    row_in_scope(tx, zhili_domain::Scope::All, id)
+    row_in_scope(tx, zhili_domain::Scope::ALL, id)
         .await?
         .ok_or_else(|| StoreError::Corrupt(format!("feedback link of missing event {id}")))
 }

@@ -15,6 +15,7 @@ pub mod chat;
 pub mod classification;
 pub mod command;
 pub mod credentials;
+pub mod crypto;
 pub mod deadlines;
 pub mod duplicates;
 mod events;
@@ -33,6 +34,7 @@ pub mod records;
 pub mod recurring;
 mod reference;
 mod retention;
+pub mod rights;
 pub mod routing;
 mod sql;
 pub mod supervision;
@@ -95,6 +97,9 @@ pub enum StoreError {
     /// In scope, but the actor's part in the event does not allow this.
     #[error("{0}")]
     Forbidden(String),
+    /// Asked too often (one-time codes to one phone); the message says when to retry.
+    #[error("{0}")]
+    RateLimited(String),
     /// Personal data was to be read or written before [`Store::unlock_pii`].
     #[error("personal data keys not loaded")]
     PiiLocked,

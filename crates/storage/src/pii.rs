@@ -13,17 +13,15 @@
 //! ([`crate::Store::rewrap_pii`]); every instance on one database needs the same
 //! master key, and one with another key is refused at start.
 
-use aes_gcm::aead::{Aead, KeyInit, Payload};
-use aes_gcm::{Aes256Gcm, Key, Nonce};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
-use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
 use chrono::{DateTime, Utc};
 
 use crate::backend::Tx;
+use crate::crypto::{CryptoSuite, Suite};
 use crate::records::AuditRecord;
 use crate::sql::{Arg, Sql};
 use crate::{Store, StoreError, in_tx};
@@ -88,20 +86,16 @@ impl MasterKey {
         &self.id
     }
 
-    fn cipher(&self) -> Aes256Gcm {
-        Aes256Gcm::new(&Key::<Aes256Gcm>::from(*self.bytes))
+    /// Wraps field keys for storage, with the database's suite.
+    pub(crate) fn wrap(&self, keys: &FieldKeyBytes, suite: Suite) -> String {
+        seal_with(suite.algorithms(), &self.bytes, WRAP_AAD, keys.0.as_slice())
     }
 
-    /// Wraps field keys for storage.
-    pub(crate) fn wrap(&self, keys: &FieldKeyBytes) -> String {
-        seal_with(&self.cipher(), WRAP_AAD, keys.0.as_slice())
-    }
-
-    pub(crate) fn unwrap(&self, wrapped: &str) -> Result<FieldKeyBytes, StoreError> {
-        let plain =
-            Zeroizing::new(open_with(&self.cipher(), WRAP_AAD, wrapped).ok_or_else(|| {
-                StoreError::PiiKey("主密钥与数据库中的个人信息密钥不匹配".into())
-            })?);
+    pub(crate) fn unwrap(&self, wrapped: &str, suite: Suite) -> Result<FieldKeyBytes, StoreError> {
+        let plain = Zeroizing::new(
+            open_with(suite.algorithms(), &self.bytes, WRAP_AAD, wrapped)
+                .ok_or_else(|| StoreError::PiiKey("主密钥与数据库中的个人信息密钥不匹配".into()))?,
+        );
         let bytes: [u8; 64] = plain
             .as_slice()
             .try_into()
@@ -133,6 +127,10 @@ pub(crate) enum Field {
     /// A secret shown for enrolment and not bound yet: its own column, so a pending
     /// value copied into `totp_secret` around the application does not open there.
     TotpPending,
+    /// A reporter's corrected name, phone and note, waiting for the command room.
+    RightsName,
+    RightsPhone,
+    RightsNote,
 }
 
 impl Field {
@@ -146,6 +144,9 @@ impl Field {
             Field::OutboxPayload => b"outbox.payload",
             Field::TotpSecret => b"users.totp_secret",
             Field::TotpPending => b"users.totp_pending",
+            Field::RightsName => b"rights_requests.new_name",
+            Field::RightsPhone => b"rights_requests.new_phone",
+            Field::RightsNote => b"rights_requests.note",
         }
     }
 }
@@ -153,7 +154,8 @@ impl Field {
 /// A database's field keys, unwrapped: seals and opens values, hashes phones,
 /// signs the audit chain's anchors.
 pub struct Pii {
-    cipher: Aes256Gcm,
+    suite: &'static dyn CryptoSuite,
+    seal_key: Zeroizing<[u8; 32]>,
     index_key: Zeroizing<[u8; 32]>,
     anchor_key: Zeroizing<[u8; 32]>,
 }
@@ -171,26 +173,36 @@ impl std::fmt::Debug for Pii {
 }
 
 impl Pii {
-    pub(crate) fn new(keys: &FieldKeyBytes) -> Pii {
+    pub(crate) fn new(keys: &FieldKeyBytes, suite: Suite) -> Pii {
+        let suite = suite.algorithms();
         let mut seal_key = Zeroizing::new([0u8; 32]);
         seal_key.copy_from_slice(&keys.0[..32]);
         let mut index_key = Zeroizing::new([0u8; 32]);
         index_key.copy_from_slice(&keys.0[32..]);
         Pii {
-            cipher: Aes256Gcm::new(&Key::<Aes256Gcm>::from(*seal_key)),
+            anchor_key: Zeroizing::new(suite.mac(keys.0.as_slice(), ANCHOR_KEY_LABEL)),
+            suite,
+            seal_key,
             index_key,
-            anchor_key: Zeroizing::new(hmac_sha256(keys.0.as_slice(), ANCHOR_KEY_LABEL)),
         }
+    }
+
+    /// The algorithm suite the keys work with.
+    pub fn suite(&self) -> Suite {
+        self.suite.suite()
     }
 
     /// The signature of an audit anchor: HMAC-SHA256 over its head and time, hex.
     pub(crate) fn anchor_signature(&self, head_id: i64, head_hash: &str, at: &str) -> String {
         let message = format!("zhili audit anchor v1\n{head_id}\n{head_hash}\n{at}");
-        hex::encode(hmac_sha256(self.anchor_key.as_slice(), message.as_bytes()))
+        hex::encode(
+            self.suite
+                .mac(self.anchor_key.as_slice(), message.as_bytes()),
+        )
     }
 
     pub(crate) fn seal(&self, field: Field, plain: &str) -> String {
-        seal_with(&self.cipher, field.aad(), plain.as_bytes())
+        seal_with(self.suite, &self.seal_key, field.aad(), plain.as_bytes())
     }
 
     pub(crate) fn seal_opt(&self, field: Field, plain: Option<&str>) -> Option<String> {
@@ -200,7 +212,7 @@ impl Pii {
     /// The plain value of a sealed one. A value that does not open (edited, moved
     /// from another column, or sealed under other keys) is an error, never passed on.
     pub(crate) fn open(&self, field: Field, sealed: &str) -> Result<String, StoreError> {
-        open_with(&self.cipher, field.aad(), sealed)
+        open_with(self.suite, &self.seal_key, field.aad(), sealed)
             .and_then(|b| String::from_utf8(b).ok())
             .ok_or_else(|| {
                 StoreError::Corrupt(format!(
@@ -218,6 +230,17 @@ impl Pii {
         sealed.map(|s| self.open(field, s)).transpose()
     }
 
+    /// The keyed hash of a one-time code sent to the phone with lookup hash
+    /// `phone_index`: six digits hashed without a key would be read back by trying
+    /// a million.
+    pub(crate) fn code_hash(&self, phone_index: &str, code: &str) -> String {
+        let mac = self.suite.mac(
+            self.index_key.as_slice(),
+            format!("code:{phone_index}:{code}").as_bytes(),
+        );
+        hex::encode(mac)
+    }
+
     /// The lookup hash of a phone number: the same number (whatever its spacing or
     /// +86) always gives the same hash, and the hash tells nothing without the key.
     pub(crate) fn phone_index(&self, phone: &str) -> String {
@@ -226,7 +249,7 @@ impl Pii {
             Some(rest) if rest.len() == 11 => rest.to_string(),
             _ => digits,
         };
-        let mac = hmac_sha256(
+        let mac = self.suite.mac(
             self.index_key.as_slice(),
             format!("phone:{digits}").as_bytes(),
         );
@@ -239,39 +262,24 @@ pub(crate) fn is_sealed(stored: &str) -> bool {
     stored.starts_with(PREFIX)
 }
 
-fn seal_with(cipher: &Aes256Gcm, aad: &[u8], plain: &[u8]) -> String {
-    // A random 96-bit nonce per value: far from the 2^32 values per key where
-    // random nonces start to risk a repeat.
-    let nonce: [u8; 12] = rand::random();
-    let Ok(ct) = cipher.encrypt(&Nonce::from(nonce), Payload { msg: plain, aad }) else {
-        // Only fails for inputs beyond 64 GB.
-        unreachable!("AES-GCM input too long")
-    };
-    let mut out = Vec::with_capacity(12 + ct.len());
-    out.extend_from_slice(&nonce);
-    out.extend_from_slice(&ct);
-    format!("{PREFIX}{}", B64.encode(out))
+fn seal_with(suite: &dyn CryptoSuite, key: &[u8; 32], aad: &[u8], plain: &[u8]) -> String {
+    let raw = suite.seal(key, aad, plain);
+    format!("{PREFIX}{}{}", suite.tag(), B64.encode(raw))
 }
 
-fn open_with(cipher: &Aes256Gcm, aad: &[u8], sealed: &str) -> Option<Vec<u8>> {
-    let raw = B64.decode(sealed.strip_prefix(PREFIX)?).ok()?;
-    if raw.len() < 12 + 16 {
+fn open_with(suite: &dyn CryptoSuite, key: &[u8; 32], aad: &[u8], sealed: &str) -> Option<Vec<u8>> {
+    // A value of the other suite does not carry this one's tag (base64 has no `:`).
+    let body = sealed.strip_prefix(PREFIX)?.strip_prefix(suite.tag())?;
+    if body.contains(':') {
         return None;
     }
-    let (nonce, ct) = raw.split_at(12);
-    let nonce: [u8; 12] = nonce.try_into().ok()?;
-    cipher
-        .decrypt(&Nonce::from(nonce), Payload { msg: ct, aad })
-        .ok()
+    suite.open(key, aad, &B64.decode(body).ok()?)
 }
 
-/// HMAC-SHA256 (RFC 2104).
+/// HMAC-SHA256 (RFC 2104), for the check codes, whose secret is a setting and not
+/// one of the database's keys.
 pub(crate) fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
-    let Ok(mut mac) = <Hmac<Sha256> as Mac>::new_from_slice(key) else {
-        unreachable!("HMAC takes keys of any length")
-    };
-    mac.update(message);
-    mac.finalize().into_bytes().into()
+    Suite::Standard.algorithms().mac(key, message)
 }
 
 /// The row of `pii_keys` that holds the field keys.
@@ -283,14 +291,16 @@ impl Store {
     /// Makes the store able to read and write personal data: unwraps the database's
     /// field keys with `master` (making them on first use), then seals whatever was
     /// stored in plain text before sealing began. A master key other than the one
-    /// the keys were wrapped under is refused with the ids of both.
+    /// the keys were wrapped under is refused with the ids of both, and so is a
+    /// `suite` other than the one they were made for (DC-05: chosen once).
     pub async fn unlock_pii(
         mut self,
         master: &MasterKey,
+        suite: Suite,
         now: DateTime<Utc>,
     ) -> Result<Store, StoreError> {
-        let (keys, sealed_at) = self.field_keys(master, now).await?;
-        self.pii = Some(std::sync::Arc::new(Pii::new(&keys)));
+        let (keys, sealed_at) = self.field_keys(master, suite, now).await?;
+        self.pii = Some(std::sync::Arc::new(Pii::new(&keys, suite)));
         if sealed_at.is_none() {
             let n = self.seal_plain_values(now).await?;
             if n.total() > 0 {
@@ -305,9 +315,15 @@ impl Store {
         self.pii.as_deref().ok_or(StoreError::PiiLocked)
     }
 
+    /// The suite the database's field keys were made for, if they were made.
+    pub async fn pii_suite(&self) -> Result<Option<Suite>, StoreError> {
+        let row = in_tx!(self, Read, |tx| read_keys_row(&mut tx).await)?;
+        row.map(|r| r.suite()).transpose()
+    }
+
     /// The id of the master key the database's field keys are wrapped under, if any.
     pub async fn pii_master_key_id(&self) -> Result<Option<String>, StoreError> {
-        Ok(in_tx!(self, Read, |tx| read_keys_row(&mut tx).await)?.map(|r| r.0))
+        Ok(in_tx!(self, Read, |tx| read_keys_row(&mut tx).await)?.map(|r| r.master_key_id))
     }
 
     /// Wraps the field keys under `new` instead of `old` (a changed master key): one
@@ -320,17 +336,18 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         in_tx!(self, Write, |tx| {
-            let Some((id, wrapped, _)) = read_keys_row(&mut tx).await? else {
+            let Some(row) = read_keys_row(&mut tx).await? else {
                 return Err(StoreError::PiiKey("数据库中还没有个人信息密钥".into()));
             };
-            if id != old.id() {
-                return Err(wrong_master(&id, old));
+            if row.master_key_id != old.id() {
+                return Err(wrong_master(&row.master_key_id, old));
             }
-            let keys = old.unwrap(&wrapped)?;
+            let suite = row.suite()?;
+            let keys = old.unwrap(&row.wrapped, suite)?;
             let mut q = Sql::new("UPDATE pii_keys SET master_key_id = ");
             q.arg(Arg::Text(new.id().into()))
                 .push(", wrapped = ")
-                .arg(Arg::Text(new.wrap(&keys)))
+                .arg(Arg::Text(new.wrap(&keys, suite)))
                 .push(", rewrapped_at = ")
                 .arg(Arg::Time(now))
                 .push(" WHERE name = ")
@@ -352,6 +369,7 @@ impl Store {
     async fn field_keys(
         &self,
         master: &MasterKey,
+        suite: Suite,
         now: DateTime<Utc>,
     ) -> Result<(FieldKeyBytes, Option<DateTime<Utc>>), StoreError> {
         in_tx!(self, Write, |tx| {
@@ -359,25 +377,36 @@ impl Store {
                 // Another instance starting at the same moment may win: then its
                 // keys are the ones, and ours are dropped unused.
                 let mut q = Sql::new(
-                    "INSERT INTO pii_keys (name, master_key_id, wrapped, created_at) VALUES (",
+                    "INSERT INTO pii_keys (name, master_key_id, wrapped, created_at, suite) VALUES (",
                 );
                 q.arg(Arg::Text(KEYS_ROW.into()))
                     .push(", ")
                     .arg(Arg::Text(master.id().into()))
                     .push(", ")
-                    .arg(Arg::Text(master.wrap(&FieldKeyBytes::generate())))
+                    .arg(Arg::Text(master.wrap(&FieldKeyBytes::generate(), suite)))
                     .push(", ")
                     .arg(Arg::Time(now))
+                    .push(", ")
+                    .arg(Arg::Text(suite.code().into()))
                     .push(") ON CONFLICT (name) DO NOTHING");
                 tx.exec(q).await?;
             }
-            let Some((id, wrapped, sealed_at)) = read_keys_row(&mut tx).await? else {
+            let Some(row) = read_keys_row(&mut tx).await? else {
                 return Err(StoreError::Corrupt("pii_keys: row not kept".into()));
             };
-            if id != master.id() {
-                return Err(wrong_master(&id, master));
+            if row.master_key_id != master.id() {
+                return Err(wrong_master(&row.master_key_id, master));
             }
-            Ok((master.unwrap(&wrapped)?, sealed_at))
+            let kept = row.suite()?;
+            if kept != suite {
+                return Err(StoreError::PiiKey(format!(
+                    "数据库的个人信息密钥使用 {}，本实例配置为 {}（crypto_suite = \"{}\"）；算法只能在建库时选择",
+                    kept.label(),
+                    suite.label(),
+                    suite.code()
+                )));
+            }
+            Ok((master.unwrap(&row.wrapped, suite)?, row.sealed_at))
         })
     }
 
@@ -432,10 +461,24 @@ fn wrong_master(stored: &str, given: &MasterKey) -> StoreError {
     ))
 }
 
-async fn read_keys_row<T: Tx>(
-    tx: &mut T,
-) -> Result<Option<(String, String, Option<DateTime<Utc>>)>, StoreError> {
-    let mut q = Sql::new("SELECT master_key_id, wrapped, sealed_at FROM pii_keys WHERE name = ");
+#[derive(sqlx::FromRow)]
+struct KeysRow {
+    master_key_id: String,
+    wrapped: String,
+    sealed_at: Option<DateTime<Utc>>,
+    suite: String,
+}
+
+impl KeysRow {
+    fn suite(&self) -> Result<Suite, StoreError> {
+        Suite::parse(&self.suite)
+            .ok_or_else(|| StoreError::Corrupt(format!("pii_keys: unknown suite {}", self.suite)))
+    }
+}
+
+async fn read_keys_row<T: Tx>(tx: &mut T) -> Result<Option<KeysRow>, StoreError> {
+    let mut q =
+        Sql::new("SELECT master_key_id, wrapped, sealed_at, suite FROM pii_keys WHERE name = ");
     q.arg(Arg::Text(KEYS_ROW.into()));
     Ok(tx.rows(q).await?.into_iter().next())
 }
@@ -564,12 +607,46 @@ mod tests {
     use super::*;
 
     fn pii() -> Pii {
-        Pii::new(&FieldKeyBytes::generate())
+        pii_in(Suite::Standard)
+    }
+
+    fn pii_in(suite: Suite) -> Pii {
+        Pii::new(&FieldKeyBytes::generate(), suite)
+    }
+
+    #[test]
+    fn each_suite_reads_its_own_values_only() {
+        let keys = FieldKeyBytes::generate();
+        let std = Pii::new(&keys, Suite::Standard);
+        let sm = Pii::new(&keys, Suite::Commercial);
+        let a = std.seal(Field::ReporterPhone, "13812345678");
+        let b = sm.seal(Field::ReporterPhone, "13812345678");
+        assert!(is_sealed(&a) && is_sealed(&b));
+        assert!(b.starts_with("pii1:sm4:"), "{b}");
+        assert_eq!(sm.open(Field::ReporterPhone, &b).unwrap(), "13812345678");
+        assert!(std.open(Field::ReporterPhone, &b).is_err());
+        assert!(sm.open(Field::ReporterPhone, &a).is_err());
+        // The keyed hashes differ too: an index made under one suite finds nothing
+        // under the other.
+        assert_ne!(
+            std.phone_index("13812345678"),
+            sm.phone_index("13812345678")
+        );
+        assert_ne!(
+            std.anchor_signature(1, "ab", "t"),
+            sm.anchor_signature(1, "ab", "t")
+        );
     }
 
     #[test]
     fn a_sealed_value_opens_only_in_its_own_column_and_unchanged() {
-        let p = pii();
+        for suite in Suite::ALL {
+            sealed_value_checks(suite);
+        }
+    }
+
+    fn sealed_value_checks(suite: Suite) {
+        let p = pii_in(suite);
         let s = p.seal(Field::ReporterPhone, "13812345678");
         assert!(is_sealed(&s));
         assert!(!s.contains("13812345678"));
@@ -589,7 +666,10 @@ mod tests {
             p.open(Field::ReporterPhone, "13812345678").is_err(),
             "plain text"
         );
-        assert!(pii().open(Field::ReporterPhone, &s).is_err(), "other keys");
+        assert!(
+            pii_in(suite).open(Field::ReporterPhone, &s).is_err(),
+            "other keys"
+        );
     }
 
     #[test]
@@ -616,11 +696,14 @@ mod tests {
     fn field_keys_unwrap_only_under_their_master_key() {
         let master = MasterKey::generate();
         let keys = FieldKeyBytes::generate();
-        let wrapped = master.wrap(&keys);
-        let back = master.unwrap(&wrapped).unwrap();
+        let wrapped = master.wrap(&keys, Suite::Standard);
+        let back = master.unwrap(&wrapped, Suite::Standard).unwrap();
         assert_eq!(back.0.as_slice(), keys.0.as_slice());
         let other = MasterKey::generate();
-        assert!(matches!(other.unwrap(&wrapped), Err(StoreError::PiiKey(_))));
+        assert!(matches!(
+            other.unwrap(&wrapped, Suite::Standard),
+            Err(StoreError::PiiKey(_))
+        ));
         let again = MasterKey::from_base64(&master.to_base64()).unwrap();
         assert_eq!(again.id(), master.id());
         assert_eq!(format!("{master:?}"), format!("MasterKey({})", master.id()));
@@ -630,7 +713,10 @@ mod tests {
     #[test]
     fn an_anchor_signature_covers_head_and_time_and_needs_the_keys() {
         let keys = FieldKeyBytes::generate();
-        let (p, same) = (Pii::new(&keys), Pii::new(&keys));
+        let (p, same) = (
+            Pii::new(&keys, Suite::Commercial),
+            Pii::new(&keys, Suite::Commercial),
+        );
         let at = "2026-12-04T08:00:00.000000Z";
         let sig = p.anchor_signature(42, "ab12", at);
         assert_eq!(sig.len(), 64);

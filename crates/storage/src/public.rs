@@ -163,7 +163,10 @@ fn filter_sql(f: &PublicFilter) -> Sql {
 }
 
 fn listed_sql() -> Sql {
-    let mut q = Sql::new(" AND e.status NOT IN ('rejected', 'transferred') AND e.channel NOT IN ");
+    // Nor are sensitive events (AC-08), whatever the channel.
+    let mut q = Sql::new(
+        " AND e.status NOT IN ('rejected', 'transferred') AND e.sensitivity = 'normal' AND e.channel NOT IN ",
+    );
     q.list(UNLISTED_CHANNELS.iter().map(|c| Arg::Text((*c).into())));
     q
 }

@@ -7,7 +7,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use zhili_domain::{Action, Role, Scope, Status};
+use zhili_domain::{Action, Role, Status};
 
 use crate::backend::Tx;
 use crate::events::{capacities, parse_state, scope_sql, summary};
@@ -94,7 +94,7 @@ impl EventRepo<'_> {
             return Ok(Vec::new());
         };
         let mut q = Sql::new("WHERE ");
-        q.append(scope_sql(Scope::Unit(unit)));
+        q.append(scope_sql(actor.scope()));
         q.push(" AND e.status IN ")
             .list(QUEUE_STATUSES.iter().map(|s| Arg::Text(s.code().into())))
             .push(

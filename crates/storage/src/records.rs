@@ -204,6 +204,8 @@ pub struct EventSummary {
     pub needs_triage: bool,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub suggestions: Vec<zhili_domain::Suggestion>,
+    /// 普通 or 敏感 (AC-08).
+    pub sensitivity: Coded,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -268,6 +270,11 @@ pub struct EventDetail {
     /// The processing notice its reporter was given (PI-02; see `notices`); none
     /// for events from before notices were kept and for imported history.
     pub notice_version: Option<String>,
+    /// 普通 or 敏感 (AC-08), and why it was last set.
+    pub sensitivity: Coded,
+    pub sensitivity_reason: Option<String>,
+    /// The viewer runs the event and may change its label.
+    pub can_label: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -283,6 +290,12 @@ pub(crate) fn coded_channel(c: Channel) -> Coded {
     Coded {
         code: c.code(),
         label: c.label_zh(),
+    }
+}
+pub(crate) fn coded_sensitivity(s: zhili_domain::Sensitivity) -> Coded {
+    Coded {
+        code: s.code(),
+        label: s.label_zh(),
     }
 }
 pub(crate) fn coded_priority(p: Priority) -> Coded {

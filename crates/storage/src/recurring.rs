@@ -348,7 +348,7 @@ async fn notice<T: crate::events::ActTx>(
     again: bool,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    let Some(row) = row_in_scope(tx, Scope::All, newest).await? else {
+    let Some(row) = row_in_scope(tx, Scope::ALL, newest).await? else {
         return Ok(());
     };
     let what = row

@@ -42,7 +42,16 @@ impl Store {
         let mut erased = 0;
         for (id, number, text) in due {
             let done = in_tx!(self, Write, |tx| {
-                erase(&mut tx, pii, id, &number, &text, now, by).await
+                erase(
+                    &mut tx,
+                    pii,
+                    id,
+                    &number,
+                    &text,
+                    now,
+                    &crate::Acting::system(by),
+                )
+                .await
             })?;
             erased += usize::from(done);
         }
@@ -50,14 +59,17 @@ impl Store {
     }
 }
 
-async fn erase<T: Tx>(
+/// Erases one event's personal data, audited as `event.anonymised` by `by`: the
+/// retention's own work, or a command room granting a reporter's deletion request.
+/// `false` when it was erased before.
+pub(crate) async fn erase<T: Tx>(
     tx: &mut T,
     pii: &crate::pii::Pii,
     id: i64,
     number: &str,
     text: &str,
     now: DateTime<Utc>,
-    by: &str,
+    by: &crate::Acting,
 ) -> Result<bool, StoreError> {
     // The phone's hash is replaced by one per event: the count of reporters who
     // could be called back stays, the link between a person's reports goes.
@@ -99,7 +111,7 @@ async fn erase<T: Tx>(
     let emptied = tx.exec(u).await?;
     tx.insert_audit(&AuditRecord {
         at: now,
-        actor: crate::Acting::system(by),
+        actor: by.clone(),
         action: "event.anonymised".into(),
         object_type: "event",
         object_id: Some(id.to_string()),

@@ -1206,7 +1206,7 @@ impl Store {
         );
         let (rows, focus) = in_tx!(self, Read, |tx| {
             let rows: Vec<CountRow> = tx.rows(q).await?;
-            let focus = focus_share_in(&mut tx, Scope::All, &FocusShareFilter::default()).await?;
+            let focus = focus_share_in(&mut tx, Scope::ALL, &FocusShareFilter::default()).await?;
             Ok::<_, StoreError>((rows, focus))
         })?;
         let orders = rows

@@ -32,10 +32,31 @@ pub fn master_key() -> &'static crate::pii::MasterKey {
     KEY.get_or_init(crate::pii::MasterKey::generate)
 }
 
-/// `store` able to read and write personal data, under [`master_key`].
+/// The algorithm suite (DC-05) of test databases at `url`: SQLite runs the standard
+/// suite and PostgreSQL the national one, so that every storage and HTTP test with
+/// `ZHILI_TEST_PG` runs under both. A `zhili` child on the database is given it as
+/// `ZHILI_CRYPTO_SUITE`.
+pub fn suite_for_url(url: &str) -> crate::crypto::Suite {
+    if url.starts_with("postgres") {
+        crate::crypto::Suite::Commercial
+    } else {
+        crate::crypto::Suite::Standard
+    }
+}
+
+/// `store` able to read and write personal data, under [`master_key`], in the
+/// suite its keys were made for (a `zhili` child may have made them) or else the
+/// one [`suite_for_url`] gives its backend.
 pub async fn unlocked(store: Store) -> Store {
+    let suite = match store.pii_suite().await.expect("read the key row") {
+        Some(s) => s,
+        None => match store.backend() {
+            crate::Backend::Postgres => crate::crypto::Suite::Commercial,
+            crate::Backend::Sqlite => crate::crypto::Suite::Standard,
+        },
+    };
     store
-        .unlock_pii(master_key(), Utc::now())
+        .unlock_pii(master_key(), suite, Utc::now())
         .await
         .expect("unlock personal data")
 }

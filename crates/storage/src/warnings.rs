@@ -386,6 +386,12 @@ fn audience(actor: &Actor) -> Sql {
             q.push("1 = 0");
         }
     }
+    // A notice quotes its event: none about an event beyond the reader's clearance.
+    if let Some(c) = crate::events::clearance_sql(actor.role.clearance()) {
+        q.push(" AND (n.event_id IS NULL OR n.event_id IN (SELECT e.id FROM events e WHERE ")
+            .append(c)
+            .push("))");
+    }
     q
 }
 
@@ -415,7 +421,7 @@ async fn fire<T: crate::events::ActTx>(
         by,
     } = *sweep;
     // Read again inside the write: the event may have moved on since the scan.
-    let Some(row) = row_in_scope(tx, Scope::All, id).await? else {
+    let Some(row) = row_in_scope(tx, Scope::ALL, id).await? else {
         return Ok(None);
     };
     let status = Status::parse(&row.status)

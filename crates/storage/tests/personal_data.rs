@@ -5,9 +5,11 @@
 
 use chrono::Utc;
 use zhili_domain::{Action, Actor, NewEvent, RawNewEvent, RawReporter};
+use zhili_storage::crypto::Suite;
 use zhili_storage::pii::MasterKey;
 use zhili_storage::testing::{
-    audit_count, execute, fresh_urls, master_key, stored_text, unlocked, with_small_city,
+    audit_count, execute, fresh_urls, master_key, stored_text, suite_for_url, unlocked,
+    with_small_city,
 };
 use zhili_storage::{CreateOutcome, EventDetail, Store, StoreError};
 
@@ -208,7 +210,12 @@ async fn another_master_key_is_refused_and_a_rewrap_moves_the_keys_to_a_new_one(
         let e = reported(&store).await;
 
         let stranger = MasterKey::generate();
-        match open(&url).await.unlock_pii(&stranger, Utc::now()).await {
+        let suite = suite_for_url(&url);
+        match open(&url)
+            .await
+            .unlock_pii(&stranger, suite, Utc::now())
+            .await
+        {
             Err(StoreError::PiiKey(m)) => {
                 assert!(
                     m.contains(master_key().id()) && m.contains(stranger.id()),
@@ -236,9 +243,24 @@ async fn another_master_key_is_refused_and_a_rewrap_moves_the_keys_to_a_new_one(
             store.pii_master_key_id().await.unwrap().as_deref(),
             Some(next.id())
         );
+        // The suite is the database's: an instance configured for the other is
+        // refused, naming both (DC-05).
+        let other = match suite {
+            Suite::Standard => Suite::Commercial,
+            Suite::Commercial => Suite::Standard,
+        };
+        match open(&url).await.unlock_pii(&next, other, Utc::now()).await {
+            Err(StoreError::PiiKey(m)) => {
+                assert!(
+                    m.contains(suite.label()) && m.contains(other.label()),
+                    "{m}"
+                )
+            }
+            other => panic!("expected a refusal of the other suite, got {other:?}"),
+        }
         let reopened = open(&url)
             .await
-            .unlock_pii(&next, Utc::now())
+            .unlock_pii(&next, suite, Utc::now())
             .await
             .unwrap();
         let c = reopened
@@ -250,7 +272,7 @@ async fn another_master_key_is_refused_and_a_rewrap_moves_the_keys_to_a_new_one(
         assert!(
             open(&url)
                 .await
-                .unlock_pii(master_key(), Utc::now())
+                .unlock_pii(master_key(), suite, Utc::now())
                 .await
                 .is_err()
         );

@@ -21,13 +21,25 @@ pub fn pii_key() -> String {
         .to_string()
 }
 
+/// The `crypto_suite` setting for a test database at `url` (DC-05).
+pub fn suite_of(url: &str) -> &'static str {
+    zhili_storage::testing::suite_for_url(url).code()
+}
+
 /// Runs `zhili ARGS…` to its end: whether it succeeded, and what it printed (stdout,
 /// then stderr).
 pub fn run_zhili<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> (bool, String) {
+    // The database among the arguments decides the algorithm suite.
+    let url = args
+        .iter()
+        .filter_map(|a| a.as_ref().to_str())
+        .find(|a| a.starts_with("postgres") || a.starts_with("sqlite"))
+        .unwrap_or("sqlite:");
     let out = Command::new(env!("CARGO_BIN_EXE_zhili"))
         .args(args)
         .env("RUST_LOG", "warn")
         .env("ZHILI_PII_KEY", pii_key())
+        .env("ZHILI_CRYPTO_SUITE", suite_of(url))
         .output()
         .expect("run zhili");
     let text =
@@ -95,7 +107,8 @@ pub fn zhili_serve(database_url: &str, data_dir: &std::path::Path, env: &[(&str,
     .arg("--data-dir")
     .arg(data_dir)
     .env("RUST_LOG", "warn")
-    .env("ZHILI_PII_KEY", pii_key());
+    .env("ZHILI_PII_KEY", pii_key())
+    .env("ZHILI_CRYPTO_SUITE", suite_of(database_url));
     for (k, v) in env {
         cmd.env(k, v);
     }

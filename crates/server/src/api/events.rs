@@ -88,6 +88,30 @@ pub async fn reveal_reporter(
     Ok(axum::Json(contact).into_response())
 }
 
+/// A hand-set sensitivity label and why (AC-08).
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LabelRequest {
+    pub sensitivity: zhili_domain::Sensitivity,
+    pub reason: String,
+}
+
+/// Raises or lowers an event's label; for the command room running it. Answers
+/// with the event as the caller now sees it.
+pub async fn set_sensitivity(
+    State(state): State<AppState>,
+    ApiActor(actor): ApiActor,
+    Path(id): Path<String>,
+    JsonBody(req): JsonBody<LabelRequest>,
+) -> Result<Response, ApiError> {
+    let d = state
+        .store
+        .events_for(&actor)
+        .set_sensitivity(event_id(&id)?, req.sensitivity, &req.reason, Utc::now())
+        .await?;
+    Ok(axum::Json(d).into_response())
+}
+
 pub async fn act(
     State(state): State<AppState>,
     ApiActor(actor): ApiActor,

@@ -18,6 +18,7 @@ pub(crate) mod kpi;
 mod notifications;
 pub mod public;
 mod recurring;
+pub mod rights;
 pub(crate) mod routing;
 pub mod supervision;
 pub(crate) mod work;
@@ -57,6 +58,11 @@ pub fn routes() -> crate::Routes {
             events::reveal_reporter,
         )
         .post(
+            "/api/v1/events/{id}/sensitivity",
+            Permission::HandleEvents,
+            events::set_sensitivity,
+        )
+        .post(
             "/api/v1/channels/110/matters",
             Permission::ReportEvents,
             channels::matter_from_110,
@@ -88,6 +94,7 @@ pub fn routes() -> crate::Routes {
         .merge(calendar::routes())
         .merge(public::routes())
         .merge(recurring::routes())
+        .merge(rights::routes())
         .merge(duplicates::routes())
         .merge(routing::routes())
         .merge(supervision::routes())

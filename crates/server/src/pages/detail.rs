@@ -9,7 +9,9 @@ use axum::response::{IntoResponse, Redirect, Response};
 use chrono::Utc;
 use serde::Deserialize;
 use zhili_domain::supervision::SupervisionLevel;
-use zhili_domain::{Action, ActionKind, InformChannel, OrgId, OrgKind, RejectReason, Satisfaction};
+use zhili_domain::{
+    Action, ActionKind, InformChannel, OrgId, OrgKind, RejectReason, Satisfaction, Sensitivity,
+};
 use zhili_storage::attachments::AttachmentList;
 use zhili_storage::{EventDetail, Org, StoreError};
 
@@ -202,6 +204,10 @@ struct EventView {
     external_id: Option<String>,
     /// The processing notice its reporter was given (PI-02).
     notice_version: Option<String>,
+    /// Labelled 敏感 (AC-08), why, and whether the viewer may change the label.
+    sensitive: bool,
+    sensitivity_reason: Option<String>,
+    can_label: bool,
     priority: &'static str,
     /// Name and code; `None`: not classified yet.
     category: Option<String>,
@@ -293,6 +299,9 @@ impl EventView {
             channel: d.channel.label,
             external_id: d.external_id.clone(),
             notice_version: d.notice_version.clone(),
+            sensitive: d.sensitivity.code == Sensitivity::Sensitive.code(),
+            sensitivity_reason: d.sensitivity_reason.clone(),
+            can_label: d.can_label,
             priority: d.priority.label,
             category: d
                 .category
@@ -384,6 +393,8 @@ struct DetailPage {
     /// The reporter's contact, revealed in this answer (audited).
     revealed: Option<zhili_storage::RevealedContact>,
     reveal_error: Option<Msg>,
+    /// Why the label change just tried was refused.
+    label_error: Option<Msg>,
     timeline: Vec<TimelineRow>,
     actions: Vec<ActionForm>,
     error: Option<Msg>,
@@ -655,6 +666,7 @@ struct Shown {
     photo_error: Option<String>,
     revealed: Option<zhili_storage::RevealedContact>,
     reveal_error: Option<String>,
+    label_error: Option<String>,
 }
 
 async fn detail_page_with(
@@ -723,6 +735,7 @@ async fn detail_page_with(
     let view = DetailPage {
         revealed: shown.revealed,
         reveal_error: shown.reveal_error.map(|m| Msg::new(user.lang, &m)),
+        label_error: shown.label_error.map(|m| Msg::new(user.lang, &m)),
         classified,
         dups: super::duplicates::DuplicateBox::new(&user.actor, &d),
         check_code,
@@ -776,6 +789,7 @@ pub async fn detail(
             "supervision_close" => Some("办结督办"),
             "duplicate_link" => Some("关联主件"),
             "duplicate_unlink" => Some("解除重复关联"),
+            "sensitivity" => Some("调整密级"),
             _ => ActionKind::parse(&c).map(ActionKind::label_zh),
         });
     detail_page(&state, &user, id, StatusCode::OK, None, done).await
@@ -828,6 +842,53 @@ pub async fn reveal(
             tracing::error!(error = ?e, "reveal of a reporter's contact");
             return internal(Some(user.header()));
         }
+    };
+    detail_page_with(&state, &user, id, status, None, None, shown).await
+}
+
+/// 调整密级: the command room running the event raises or lowers its label, with a
+/// reason (AC-08).
+pub async fn label(
+    State(state): State<AppState>,
+    user: PageUser,
+    Path(id): Path<String>,
+    form: FormData,
+) -> Response {
+    if let Some(r) = user.csrf_rejection(&form) {
+        return r;
+    }
+    let Ok(id) = id.parse::<i64>() else {
+        return not_found(Some(user.header()));
+    };
+    let refused = |status: StatusCode, message: String| {
+        let shown = Shown {
+            label_error: Some(message),
+            ..Shown::default()
+        };
+        (status, shown)
+    };
+    let (status, shown) = match Sensitivity::parse(&form.value("sensitivity")) {
+        None => refused(StatusCode::UNPROCESSABLE_ENTITY, "请选择密级".to_string()),
+        Some(label) => match state
+            .store
+            .events_for(&user.actor)
+            .set_sensitivity(id, label, &form.value("reason"), Utc::now())
+            .await
+        {
+            Ok(_) => {
+                return Redirect::to(&format!("/events/{id}?done=sensitivity")).into_response();
+            }
+            // Lowered by someone else meanwhile and no longer visible, or never was.
+            Err(StoreError::NotFound) => return not_found(Some(user.header())),
+            Err(StoreError::Invalid { message, .. }) => {
+                refused(StatusCode::UNPROCESSABLE_ENTITY, message)
+            }
+            Err(StoreError::Forbidden(message)) => refused(StatusCode::FORBIDDEN, message),
+            Err(e) => {
+                tracing::error!(error = ?e, "sensitivity label of an event");
+                return internal(Some(user.header()));
+            }
+        },
     };
     detail_page_with(&state, &user, id, status, None, None, shown).await
 }

@@ -64,6 +64,8 @@ struct Row {
     lead_unit: Option<String>,
     reported_at: String,
     excerpt: String,
+    /// Labelled 敏感 (AC-08).
+    sensitive: bool,
 }
 
 impl From<EventSummary> for Row {
@@ -81,6 +83,7 @@ impl From<EventSummary> for Row {
             lead_unit: s.lead_unit.map(|u| u.name),
             reported_at: china_time(s.reported_at),
             excerpt: s.excerpt,
+            sensitive: s.sensitivity.code == zhili_domain::Sensitivity::Sensitive.code(),
             number: s.number,
         }
     }

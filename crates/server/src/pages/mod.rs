@@ -17,12 +17,14 @@ mod events;
 mod forms;
 mod kpi;
 mod login;
+mod my_data;
 mod notices;
 mod outbox;
 mod patrol;
 mod public;
 mod queue;
 mod recurring;
+mod rights;
 mod routing;
 mod session;
 mod supervision;
@@ -63,6 +65,11 @@ pub fn routes() -> crate::Routes {
             Permission::HandleEvents,
             detail::reveal,
         )
+        .post(
+            "/events/{id}/sensitivity",
+            Permission::HandleEvents,
+            detail::label,
+        )
         .get("/attachments/{id}", Permission::ReadEvents, upload::image)
         .get("/lang/{code}", Permission::Public, crate::i18n::switch)
         .get("/static/app.css", Permission::Public, css)
@@ -75,6 +82,8 @@ pub fn routes() -> crate::Routes {
         .merge(audit::routes())
         .merge(calendar::routes())
         .merge(public::routes())
+        .merge(my_data::routes())
+        .merge(rights::routes())
         .merge(recurring::routes())
         .merge(triage::routes())
         .merge(duplicates::routes())

@@ -57,7 +57,7 @@ impl Header {
             is_admin: actor.role == zhili_domain::Role::Admin,
             manages_accounts: actor.role == zhili_domain::Role::SecurityAdmin,
             reads_audit: actor.role == zhili_domain::Role::Auditor,
-            sees_events: actor.scope() != zhili_domain::Scope::Nothing
+            sees_events: !actor.scope().sees_nothing()
                 && !matches!(
                     actor.role,
                     zhili_domain::Role::SecurityAdmin | zhili_domain::Role::Auditor
