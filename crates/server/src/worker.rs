@@ -229,6 +229,15 @@ pub async fn run(store: Store, cfg: WorkerConfig, shutdown: impl Future<Output =
                 Ok(_) => {}
                 Err(e) => tracing::error!(error = ?e, "deadline sweep failed"),
             }
+            match store.remind_overdue_rights(Utc::now(), 200).await {
+                Ok(n) if n > 0 => {
+                    tracing::warn!(requests = n, "rights requests past their deadline")
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::error!(error = ?e, "reminding of overdue rights requests failed")
+                }
+            }
             match store.detect_recurring(Utc::now()).await {
                 Ok(n) if n > 0 => tracing::info!(alerts = n, "recurring problems found"),
                 Ok(_) => {}

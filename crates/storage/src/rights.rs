@@ -760,6 +760,74 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Reminds the command room of each open request past its deadline, once: a
+    /// notice (and its SMS and e-mail) to the township of the event and to the city
+    /// command centre, which supervises. Guarded per request so that instances
+    /// sweeping at the same time remind once. Returns how many were reminded.
+    pub async fn remind_overdue_rights(
+        &self,
+        now: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<usize, StoreError> {
+        let pii = self.pii()?;
+        let mut q = Sql::new(
+            "SELECT r.id, r.kind, r.event_id, e.number, e.township_id, r.due_at FROM rights_requests r \
+             JOIN events e ON e.id = r.event_id WHERE r.status = 'open' \
+             AND r.overdue_notified_at IS NULL AND r.due_at <= ",
+        );
+        q.arg(Arg::Time(now))
+            .push(" ORDER BY r.due_at, r.id LIMIT ")
+            .arg(Arg::I64(limit.max(1)));
+        let due: Vec<(i64, String, i64, String, i64, DateTime<Utc>)> =
+            in_tx!(self, Read, |tx| tx.rows(q).await)?;
+        let mut reminded = 0;
+        for (id, kind, event_id, number, township, due_at) in due {
+            let kind = parse_kind(&kind)?;
+            let done = in_tx!(self, Write, |tx| 'remind: {
+                let mut u = Sql::new("UPDATE rights_requests SET overdue_notified_at = ");
+                u.arg(Arg::Time(now))
+                    .push(" WHERE overdue_notified_at IS NULL AND status = 'open' AND id = ")
+                    .arg(Arg::I64(id));
+                if tx.exec(u).await? == 0 {
+                    break 'remind Ok::<_, StoreError>(false); // another instance, or decided
+                }
+                let mut orgs = vec![township];
+                let mut c = Sql::new("kind = ");
+                c.arg(Arg::Text(zhili_domain::OrgKind::City.code().into()));
+                orgs.extend(tx.org_where(c).await?.into_iter().map(|o| o.id).min());
+                for org in orgs {
+                    crate::warnings::notify(
+                        &mut tx,
+                        pii,
+                        &crate::warnings::NewNotification {
+                            event_id: Some(event_id),
+                            org_id: org,
+                            kind: RIGHTS_OVERDUE,
+                            title: format!("【个人信息申请超期】{number}"),
+                            body: format!(
+                                "上报人对事件 {number} 的第 {id} 号{}申请已过办理期限（{}），请尽快办理。",
+                                kind.label_zh(),
+                                due_at
+                                    .with_timezone(&zhili_calendar::china_time())
+                                    .format("%Y-%m-%d %H:%M")
+                            ),
+                            at: now,
+                        },
+                    )
+                    .await?;
+                }
+                Ok(true)
+            })?;
+            reminded += usize::from(done);
+        }
+        Ok(reminded)
+    }
+}
+
+/// The notice kind of an overdue request.
+pub(crate) const RIGHTS_OVERDUE: &str = "rights_overdue";
+
 /// The timeline action of a reporter's request and its decision.
 pub(crate) const RIGHTS_ACTION: &str = "rights";
 

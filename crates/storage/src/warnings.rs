@@ -117,6 +117,10 @@ fn notice_kind(code: &str) -> Coded {
             code: "recurring",
             label: "反复发生",
         },
+        crate::rights::RIGHTS_OVERDUE => Coded {
+            code: crate::rights::RIGHTS_OVERDUE,
+            label: "个人信息申请超期",
+        },
         _ => Coded {
             code: "other",
             label: "通知",

@@ -310,3 +310,68 @@ async fn a_reporter_sees_corrects_and_deletes_their_data_through_the_command_roo
         assert_eq!(mine[0].requests[0].status.code, "done");
     }
 }
+
+#[tokio::test]
+async fn a_request_past_its_deadline_reminds_the_command_rooms_once() {
+    let p = CodePolicy::default();
+    for store in fresh_stores().await {
+        with_small_city(&store, "x").await;
+        let t0 = Utc::now();
+        let e = report(&store, PHONE, "小区门口占道经营，早高峰堵塞通道", t0).await;
+        store.send_phone_code(PHONE, &p, t0).await.unwrap();
+        let code = code_sent(&store, PHONE, t0).await;
+        let pass = store
+            .verify_phone_code(PHONE, &code, &p, t0)
+            .await
+            .unwrap()
+            .pass;
+        let filed = store
+            .file_rights_request(
+                &pass,
+                &NewRequest {
+                    number: e.number.clone(),
+                    kind: "delete".into(),
+                    ..NewRequest::default()
+                },
+                t0,
+            )
+            .await
+            .unwrap();
+        // Not before the deadline; once after it, however often the sweep runs.
+        assert_eq!(
+            store
+                .remind_overdue_rights(t0 + Duration::days(14), 100)
+                .await
+                .unwrap(),
+            0
+        );
+        let late = t0 + Duration::days(15) + Duration::minutes(1);
+        assert_eq!(store.remind_overdue_rights(late, 100).await.unwrap(), 1);
+        assert_eq!(store.remind_overdue_rights(late, 100).await.unwrap(), 0);
+        for user in ["fengshan", "city"] {
+            let notices = store
+                .notifications(&actor(&store, user).await, false, 1, 50)
+                .await
+                .unwrap();
+            let overdue: Vec<_> = notices
+                .items
+                .iter()
+                .filter(|n| n.kind.code == "rights_overdue")
+                .collect();
+            assert_eq!(overdue.len(), 1, "{user}");
+            assert!(
+                overdue[0]
+                    .body
+                    .contains(&format!("第 {} 号删除申请", filed.id)),
+                "{}",
+                overdue[0].body
+            );
+        }
+        // The other township is not told.
+        let lizhou = store
+            .notifications(&actor(&store, "lizhou").await, false, 1, 50)
+            .await
+            .unwrap();
+        assert!(lizhou.items.iter().all(|n| n.kind.code != "rights_overdue"));
+    }
+}
