@@ -89,6 +89,9 @@ fn limit_for(limits: &RateLimits, method: &Method, path: &str) -> Option<(&'stat
         }
         (&Method::POST, p) if p.starts_with("/f/") => Some(("feedback", limits.feedback)),
         (&Method::POST, "/api/v1/exports/contacts") => Some(("pii_export", limits.pii_export)),
+        // The page's own count of the same size: the gate answers after this layer,
+        // so a shared one would let refused API calls use up the page's exports.
+        (&Method::POST, "/events/export") => Some(("pii_export_page", limits.pii_export)),
         (&Method::POST, "/api/public/v1/phone-codes" | "/public/my-data/code") => {
             Some(("phone_code", limits.phone_code))
         }

@@ -116,3 +116,88 @@ async fn contacts_leave_in_bulk_only_by_the_audited_watermarked_export() {
         assert_eq!(audit_count(&store, "pii.export").await, 3);
     }
 }
+
+/// The same export from the event list page: the form carries the list's filters
+/// and the CSRF token; the answer is the watermarked CSV, audited once.
+#[tokio::test]
+async fn the_event_list_exports_its_contacts_with_a_reason() {
+    for (app, store) in common::apps_with_stores().await {
+        let token = login(&app, "fengshan").await;
+        let body = json!({
+            "channel": "hotline_12345",
+            "reporter": {"kind": "citizen", "name": "欧阳修远", "phone": PHONE},
+            "text": "楼下烧烤油烟扰民",
+            "category": "0101",
+            "grid": "33028100200101",
+        });
+        let (s, v) = call(
+            &app,
+            "POST",
+            "/api/v1/events",
+            Some(&token),
+            Some(&body.to_string()),
+        )
+        .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+
+        let fengshan = common::page::login(&app, "fengshan").await;
+        let list = common::page::get(&app, "/events?status=reported", Some(&fengshan.cookie)).await;
+        let at = list
+            .body
+            .find("action=\"/events/export?")
+            .expect("the export form")
+            + 8;
+        let action = list.body[at..]
+            .split('"')
+            .next()
+            .unwrap()
+            .replace("&amp;", "&");
+        assert!(action.contains("status=reported"), "{action}");
+        let r = common::page::post(
+            &app,
+            &action,
+            Some(&fengshan.cookie),
+            &[("csrf", &fengshan.csrf), ("reason", "")],
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let r = common::page::post(
+            &app,
+            &action,
+            Some(&fengshan.cookie),
+            &[("csrf", "forged"), ("reason", "回访满意度调查")],
+        )
+        .await;
+        assert_eq!(
+            r.status,
+            StatusCode::FORBIDDEN,
+            "no export without the token"
+        );
+        assert_eq!(audit_count(&store, "pii.export").await, 0);
+        let r = common::page::post(
+            &app,
+            &action,
+            Some(&fengshan.cookie),
+            &[("csrf", &fengshan.csrf), ("reason", "回访满意度调查")],
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        assert!(r.header("content-type").starts_with("text/csv"));
+        assert!(r.body.contains(PHONE), "{}", r.body);
+        assert!(r.body.contains("回访满意度调查"));
+        assert_eq!(audit_count(&store, "pii.export").await, 1);
+
+        // Those without the permission see no form and cannot post one.
+        let grid1 = common::page::login(&app, "grid1").await;
+        let list = common::page::get(&app, "/events", Some(&grid1.cookie)).await;
+        assert!(!list.body.contains("/events/export"));
+        let r = common::page::post(
+            &app,
+            "/events/export",
+            Some(&grid1.cookie),
+            &[("csrf", &grid1.csrf), ("reason", "回访满意度调查")],
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+    }
+}

@@ -45,6 +45,11 @@ async fn contacts(
         .events_for(&actor)
         .export_contacts(&q.to_filter()?, &req.reason, Utc::now())
         .await?;
+    contacts_csv(&export)
+}
+
+/// The export as the watermarked CSV download, for the API and the event list page.
+pub(crate) fn contacts_csv(export: &zhili_storage::ContactExport) -> Result<Response, ApiError> {
     let at = export.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let mark = format!("u{}@{at}", export.exporter_id);
     let io = |e: csv::Error| {

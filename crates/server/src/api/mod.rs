@@ -13,7 +13,7 @@ mod classification;
 pub(crate) mod command;
 mod duplicates;
 mod events;
-mod exports;
+pub mod exports;
 pub(crate) mod kpi;
 mod notifications;
 pub mod public;

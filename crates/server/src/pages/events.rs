@@ -112,6 +112,8 @@ struct ListPage {
     filtered: bool,
     /// The bulk-action form, for the command rooms.
     bulk: Option<super::bulk::BulkBar>,
+    /// Where the contact export of this list posts (AC-09), for those who may.
+    export_action: Option<String>,
 }
 
 /// 大类 as groups, each starting with "全部…" (a 大类 code finds its 小类 too).
@@ -289,8 +291,55 @@ pub async fn list(
         rows: page.items.into_iter().map(Row::from).collect(),
         filtered,
         bulk: super::bulk::bulk_bar(&state, &user).await,
+        export_action: zhili_domain::Permission::ExportPersonalData
+            .allows(user.actor.role)
+            .then(|| {
+                params
+                    .href_for_page(1)
+                    .replacen("/events?", "/events/export?", 1)
+            }),
     };
     render(StatusCode::OK, &view)
+}
+
+/// 导出联系方式: the reporters' contacts of the list as filtered, as the API's
+/// watermarked CSV (AC-09), for a stated reason; audited and rate-limited the same.
+pub async fn export_contacts(
+    State(state): State<AppState>,
+    user: PageUser,
+    params: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+    form: FormData,
+) -> Response {
+    if let Some(r) = user.csrf_rejection(&form) {
+        return r;
+    }
+    let refused = |status, message: &str| error_page(Some(user.header()), status, message);
+    let Ok(Query(params)) = params else {
+        return refused(StatusCode::UNPROCESSABLE_ENTITY, "筛选条件格式不正确");
+    };
+    let filter = match params.to_filter() {
+        Ok(f) => f,
+        Err(e) => return refused(StatusCode::UNPROCESSABLE_ENTITY, &e.message),
+    };
+    let export = state
+        .store
+        .events_for(&user.actor)
+        .export_contacts(&filter, &form.value("reason"), Utc::now())
+        .await;
+    match export {
+        Ok(x) => match crate::api::exports::contacts_csv(&x) {
+            Ok(r) => r,
+            Err(_) => internal(Some(user.header())),
+        },
+        Err(StoreError::Invalid { message, .. }) => {
+            refused(StatusCode::UNPROCESSABLE_ENTITY, &message)
+        }
+        Err(StoreError::Forbidden(m)) => refused(StatusCode::FORBIDDEN, &m),
+        Err(e) => {
+            tracing::error!(error = ?e, "contact export page");
+            internal(Some(user.header()))
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------

@@ -54,6 +54,11 @@ pub fn routes() -> crate::Routes {
         .post("/logout", Permission::SignedIn, login::logout)
         .get("/events", Permission::ReadEvents, events::list)
         .get("/events/new", Permission::ReportEvents, events::new_form)
+        .post(
+            "/events/export",
+            Permission::ExportPersonalData,
+            events::export_contacts,
+        )
         .get("/events/{id}", Permission::ReadEvents, detail::detail)
         .post(
             "/events/{id}/actions",
