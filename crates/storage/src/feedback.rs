@@ -189,7 +189,7 @@ macro_rules! impl_feedback_tx {
 impl_feedback_tx!(sqlx::Sqlite);
 impl_feedback_tx!(sqlx::Postgres);
 
-fn token_hash(token: &str) -> String {
+pub(crate) fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 

@@ -15,7 +15,6 @@
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 use zhili_domain::rights::{self, CodePolicy, RequestKind, RequestStatus};
 use zhili_domain::{Actor, Phone, Role, Status};
 
@@ -147,10 +146,6 @@ const REQUEST_SELECT: &str = "SELECT r.id, r.event_id, e.number AS event_number,
  r.decision_note FROM rights_requests r JOIN events e ON e.id = r.event_id \
  JOIN orgs t ON t.id = e.township_id ";
 
-fn sha256_hex(s: &str) -> String {
-    hex::encode(Sha256::digest(s.as_bytes()))
-}
-
 fn coded_kind(k: RequestKind) -> Coded {
     Coded {
         code: k.code(),
@@ -221,7 +216,7 @@ async fn pass_phone<T: Tx>(
     now: DateTime<Utc>,
 ) -> Result<String, StoreError> {
     let mut q = Sql::new("SELECT phone_index FROM phone_codes WHERE pass_hash = ");
-    q.arg(Arg::Text(sha256_hex(pass.trim())))
+    q.arg(Arg::Text(crate::feedback::token_hash(pass.trim())))
         .push(" AND pass_expires_at > ")
         .arg(Arg::Time(now));
     let found: Vec<(String,)> = tx.rows(q).await?;
@@ -368,7 +363,7 @@ impl Store {
                 let mut q = Sql::new("UPDATE phone_codes SET used_at = ");
                 q.arg(Arg::Time(now))
                     .push(", pass_hash = ")
-                    .arg(Arg::Text(sha256_hex(&pass)))
+                    .arg(Arg::Text(crate::feedback::token_hash(&pass)))
                     .push(", pass_expires_at = ")
                     .arg(Arg::Time(expires_at))
                     .push(" WHERE ")
@@ -643,12 +638,11 @@ impl Store {
                 return Err(StoreError::invalid("id", "该申请已办理"));
             }
             let kind = parse_kind(&row.kind)?;
-            let mut e = Sql::new(
-                "SELECT id, number, text, status, reporter_phone, anonymised_at IS NOT NULL FROM events WHERE id = ",
-            );
+            let mut e =
+                Sql::new("SELECT id, number, text, status, reporter_phone FROM events WHERE id = ");
             e.arg(Arg::I64(row.event_id));
-            let ev: Vec<(i64, String, String, String, Option<String>, bool)> = tx.rows(e).await?;
-            let (event_id, number, text, status, sealed_phone, _) =
+            let ev: Vec<(i64, String, String, String, Option<String>)> = tx.rows(e).await?;
+            let (event_id, number, text, status, sealed_phone) =
                 ev.into_iter().next().ok_or(StoreError::NotFound)?;
             // Told at the number they gave: the old one, also after a correction.
             let phone = pii.open_opt(Field::ReporterPhone, sealed_phone.as_deref())?;
@@ -793,9 +787,7 @@ impl Store {
                     break 'remind Ok::<_, StoreError>(false); // another instance, or decided
                 }
                 let mut orgs = vec![township];
-                let mut c = Sql::new("kind = ");
-                c.arg(Arg::Text(zhili_domain::OrgKind::City.code().into()));
-                orgs.extend(tx.org_where(c).await?.into_iter().map(|o| o.id).min());
+                orgs.extend(crate::warnings::city_org(&mut tx).await?);
                 for org in orgs {
                     crate::warnings::notify(
                         &mut tx,
@@ -808,9 +800,7 @@ impl Store {
                             body: format!(
                                 "上报人对事件 {number} 的第 {id} 号{}申请已过办理期限（{}），请尽快办理。",
                                 kind.label_zh(),
-                                due_at
-                                    .with_timezone(&zhili_calendar::china_time())
-                                    .format("%Y-%m-%d %H:%M")
+                                crate::warnings::china(due_at)
                             ),
                             at: now,
                         },

@@ -169,7 +169,7 @@ fn candidates(clock: Clock, alarm: Alarm, now: DateTime<Utc>, limit: i64) -> Sql
     q
 }
 
-fn china(t: DateTime<Utc>) -> String {
+pub(crate) fn china(t: DateTime<Utc>) -> String {
     t.with_timezone(&zhili_calendar::china_time())
         .format("%Y-%m-%d %H:%M")
         .to_string()
@@ -576,7 +576,7 @@ fn level_office(level: Level) -> &'static str {
     }
 }
 
-async fn city_org<T: Tx>(tx: &mut T) -> Result<Option<i64>, StoreError> {
+pub(crate) async fn city_org<T: Tx>(tx: &mut T) -> Result<Option<i64>, StoreError> {
     let mut q = Sql::new("kind = ");
     q.arg(Arg::Text(OrgKind::City.code().into()));
     Ok(tx.org_where(q).await?.into_iter().map(|o| o.id).min())

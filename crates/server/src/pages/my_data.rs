@@ -109,13 +109,8 @@ impl MyDataPage {
 }
 
 fn page(status: StatusCode, p: &MyDataPage) -> Response {
-    let mut r = render(status, p);
     // Personal data: never kept by a shared computer's browser or a proxy.
-    r.headers_mut().insert(
-        axum::http::header::CACHE_CONTROL,
-        axum::http::HeaderValue::from_static("no-store"),
-    );
-    r
+    super::public::no_store(render(status, p))
 }
 
 /// The status and words of a refusal from storage; `None` for a failure of ours.
